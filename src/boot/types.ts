@@ -1,0 +1,62 @@
+// The seam between protocols and policy: a protocol describes the client it sees, the planner
+// answers with what that client boots. Protocols never read machines or images themselves.
+import type { BootAction, Transport, Flavor } from '../db/schema.ts';
+
+/** Firmware families, derived from option 93 (RFC 4578 / IANA "Processor Architecture Types"). */
+export type Firmware = 'bios' | 'uefi-ia32' | 'uefi-x64' | 'uefi-arm32' | 'uefi-arm64' | 'uefi-x64-http' | 'uefi-arm64-http' | 'unknown';
+
+export interface BootClient {
+  mac: string;                   // aa:bb:cc:dd:ee:ff
+  arch?: number | undefined;     // option 93
+  /** iPXE is already running (user class "iPXE" or option 175 present): hand it its script. */
+  ipxe?: boolean | undefined;
+  /** UEFI HTTP Boot (vendor class starts "HTTPClient"): answer with a full URL. */
+  httpBoot?: boolean | undefined;
+  uuid?: string | undefined;
+  branchId?: number | undefined;
+  /** The address the client reached us on / the relay, for choosing server URLs. */
+  serverAddress?: string | undefined;
+  clientIp?: string | undefined;
+}
+
+/** The first file a DHCP answer names, per firmware. */
+export interface FirstFile {
+  /** TFTP file name, or a full http:// URL for HTTP Boot and for iPXE. */
+  bootfile: string;
+  /** next-server (siaddr) / option 66. */
+  tftpServer?: string | undefined;
+  /** Set option 60 "HTTPClient" in the answer (UEFI HTTP Boot). */
+  httpClient?: boolean;
+}
+
+export interface RootPlan {
+  transport: Transport;
+  /** URL or address the initramfs fetches the root from. */
+  location: string;
+}
+
+export type BootPlan =
+  | {
+      kind: 'image';
+      action: BootAction;
+      firstFile: FirstFile;
+      image: { name: string; version: number; flavor: Flavor };
+      kernelUrl: string;
+      initrdUrl: string;
+      cmdline: string;
+      root: RootPlan;
+      /** The rendered iPXE script. */
+      script: string;
+    }
+  | { kind: 'local'; action: BootAction; firstFile: FirstFile; script: string }
+  | { kind: 'menu'; action: BootAction; firstFile: FirstFile; script: string }
+  | { kind: 'error'; firstFile: FirstFile; reason: string; script: string };
+
+export interface BootPlanner {
+  /** First file for a DHCP answer; cheap, called per packet. */
+  firstFile(client: BootClient): Promise<FirstFile>;
+  /** The full plan (script, kernel, command line) for a client. Never throws: errors are plans. */
+  plan(client: BootClient): Promise<BootPlan>;
+  /** A generated file a TFTP client asks for (pxelinux.cfg/01-…, grub.cfg-01-…, boot.ipxe), or undefined. */
+  generatedFile(name: string, client: { ip: string; mac?: string | undefined }): Promise<Buffer | undefined>;
+}

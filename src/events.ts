@@ -1,0 +1,54 @@
+// Boot events: every step a client takes, written to the database in small batches (a DHCP
+// storm must not become one fsync per packet) and pushed at once to live listeners (SSE).
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Db } from './db/index.ts';
+import { insertBootEvents, type BootEventInput, type BootEventRecord } from './model/events.ts';
+
+export type { BootEventInput, BootEventRecord };
+
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+  private queue: BootEventRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly db: Db, private readonly log: Logger, private readonly flushMs = 100) {
+    this.emitter.setMaxListeners(0);
+  }
+
+  /** Records a boot event; never throws and never blocks the protocol that calls it. */
+  record(ev: BootEventInput): void {
+    const rec: BootEventRecord = { ...ev, at: ev.at ?? Date.now(), detail: ev.detail ?? {} };
+    this.queue.push(rec);
+    this.emitter.emit('boot', rec);
+    if (this.queue.length >= 500) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+  }
+
+  onBoot(listener: (ev: BootEventRecord) => void): () => void {
+    this.emitter.on('boot', listener);
+    return () => this.emitter.off('boot', listener);
+  }
+
+  /** Other live happenings (import progress, lease changes) for the console. */
+  emit(topic: string, payload: unknown): void {
+    this.emitter.emit(topic, payload);
+  }
+
+  on(topic: string, listener: (payload: unknown) => void): () => void {
+    this.emitter.on(topic, listener);
+    return () => this.emitter.off(topic, listener);
+  }
+
+  flush(): Promise<void> {
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return this.flushing;
+    this.flushing = this.flushing.then(() => insertBootEvents(this.db, batch)).catch((err: unknown) => {
+      this.log.error({ err, lost: batch.length }, 'could not record boot events');
+    });
+    return this.flushing;
+  }
+}

@@ -1,0 +1,48 @@
+// Boot events: the timeline of each machine's boot (DHCP → TFTP → HTTP → kernel → root).
+import type { Db } from '../db/index.ts';
+import type { BootEvent } from '../db/schema.ts';
+
+export interface BootEventInput {
+  at?: number;
+  mac?: string | null | undefined;
+  ip?: string | null | undefined;
+  branchId?: number | null | undefined;
+  /** dhcp.discover, dhcp.offer, dhcp.ack, dhcp.nak, dhcp.decline, tftp.file, http.script, http.kernel, http.initrd, http.root, nbd.connect, plan.error … */
+  stage: string;
+  detail?: Record<string, unknown>;
+}
+
+export type BootEventRecord = BootEventInput & { at: number; detail: Record<string, unknown> };
+
+export async function insertBootEvents(db: Db, events: BootEventRecord[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    // SQLite limits bound parameters per statement; 6 columns × 100 rows stays far below it.
+    for (let i = 0; i < events.length; i += 100) {
+      await trx.insertInto('boot_events').values(events.slice(i, i + 100).map((e) => ({
+        at: e.at, mac: e.mac ?? null, ip: e.ip ?? null, branch_id: e.branchId ?? null,
+        stage: e.stage, detail: JSON.stringify(e.detail),
+      }))).execute();
+    }
+  });
+}
+
+export interface EventQuery {
+  mac?: string | undefined;
+  branchIds?: number[] | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  /** Return events with id below this (pagination, newest first). */
+  beforeId?: number | undefined;
+  limit?: number | undefined;
+}
+
+export async function queryBootEvents(db: Db, q: EventQuery): Promise<BootEvent[]> {
+  let sel = db.selectFrom('boot_events').selectAll();
+  if (q.mac) sel = sel.where('mac', '=', q.mac);
+  if (q.branchIds) sel = sel.where('branch_id', 'in', q.branchIds.length ? q.branchIds : [-1]);
+  if (q.since !== undefined) sel = sel.where('at', '>=', q.since);
+  if (q.until !== undefined) sel = sel.where('at', '<', q.until);
+  if (q.beforeId !== undefined) sel = sel.where('id', '<', q.beforeId);
+  return sel.orderBy('id', 'desc').limit(Math.min(q.limit ?? 100, 1000)).execute();
+}

@@ -1,0 +1,55 @@
+// IPv4 and MAC helpers shared by the inventory, DHCP and the planner.
+
+export function parseIpv4(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+}
+
+export function ipv4ToString(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+export function isIpv4(s: string): boolean {
+  return parseIpv4(s) !== undefined;
+}
+
+export interface Cidr { network: number; prefix: number; mask: number; broadcast: number; text: string }
+
+export function parseCidr(s: string): Cidr | undefined {
+  const m = /^([\d.]+)\/(\d{1,2})$/.exec(s.trim());
+  if (!m) return undefined;
+  const ip = parseIpv4(m[1]!);
+  const prefix = Number(m[2]);
+  if (ip === undefined || prefix > 32) return undefined;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const network = (ip & mask) >>> 0;
+  if (network !== ip) return undefined; // 10.0.0.5/24 is a typo for 10.0.0.0/24 or a host
+  return { network, prefix, mask, broadcast: (network | (~mask >>> 0)) >>> 0, text: `${ipv4ToString(network)}/${prefix}` };
+}
+
+export function cidrContains(c: Cidr, ip: number): boolean {
+  return ((ip & c.mask) >>> 0) === c.network;
+}
+
+/** "a-b" or "a" → [first, last]. */
+export function parseRange(s: string): [number, number] | undefined {
+  const [a, b] = s.split('-').map((x) => x.trim());
+  const first = a ? parseIpv4(a) : undefined;
+  const last = b === undefined ? first : parseIpv4(b);
+  if (first === undefined || last === undefined || last < first) return undefined;
+  return [first, last];
+}
+
+/** Any of aa:bb:cc:dd:ee:ff, AA-BB-…, aabb.ccdd.eeff, aabbccddeeff → aa:bb:cc:dd:ee:ff. */
+export function normalizeMac(s: string): string | undefined {
+  const hex = s.trim().toLowerCase().replace(/[:\-.]/g, '');
+  if (!/^[0-9a-f]{12}$/.test(hex)) return undefined;
+  return hex.match(/../g)!.join(':');
+}
+
+export function macFromBytes(b: Uint8Array): string {
+  return Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
+}
