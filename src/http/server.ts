@@ -1,0 +1,66 @@
+// The HTTP side of the appliance: one fastify instance for boot files, the block store,
+// the REST API and the console. Each area is a plugin in routes/.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AppContext, Service, ServiceHealth } from '../service.ts';
+import { healthRoutes } from './routes/health.ts';
+import { bootRoutes } from './routes/boot.ts';
+import { storeRoutes } from './routes/store.ts';
+import { apiRoutes } from './routes/api.ts';
+import { uiRoutes } from './routes/ui.ts';
+
+export interface HttpContext extends AppContext {
+  /** Health of every service, for /healthz. */
+  health(): Record<string, ServiceHealth>;
+}
+
+export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log.child({ svc: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    // Boot clients (iPXE, casync) keep one connection for many requests.
+    keepAliveTimeout: 65_000,
+    bodyLimit: 10 * 1024 * 1024,
+    trustProxy: false,
+  });
+  await app.register(healthRoutes, { ctx });
+  await app.register(bootRoutes, { ctx });
+  await app.register(storeRoutes, { ctx });
+  await app.register(apiRoutes, { ctx, prefix: '/api' });
+  await app.register(uiRoutes, { ctx });
+  return app;
+}
+
+export function createHttpService(ctx: HttpContext): Service {
+  let app: FastifyInstance | undefined;
+  let state: ServiceHealth['state'] = 'stopped';
+  let listen: string[] = [];
+  return {
+    name: 'http',
+    async start() {
+      state = 'starting';
+      app = await buildHttpApp(ctx);
+      try {
+        await app.listen({ host: ctx.config.http.address, port: ctx.config.http.port });
+      } catch (err) {
+        state = 'failed';
+        await app.close().catch(() => {});
+        throw err;
+      }
+      const addr = app.server.address();
+      listen = addr && typeof addr === 'object' ? [`${addr.address}:${addr.port}`] : [];
+      state = 'running';
+    },
+    async stop(graceMs) {
+      if (!app) return;
+      state = 'stopping';
+      const server = app.server;
+      // Idle keep-alive connections close at once; busy ones get graceMs, then are cut.
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+      await app.close();
+      clearTimeout(cut);
+      state = 'stopped';
+    },
+    health: () => ({ state, listen }),
+  };
+}
