@@ -1,0 +1,18 @@
+// What a subcommand gets from the `branchboot` dispatcher (src/cli.ts).
+import type { Config } from '../config.ts';
+import type { DatabaseHandle } from '../db/index.ts';
+import type { Logger } from '../log.ts';
+
+export interface CliEnv {
+  config: Config;
+  log: Logger;
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  /** Opens (and migrates) the database; the command closes it. */
+  openDb(): DatabaseHandle;
+  /** True when stderr is a terminal (progress bars). */
+  interactive: boolean;
+}
+
+/** A subcommand: its arguments after the command words; returns the exit code. Throw UserError for a user mistake. */
+export type Command = (args: string[], env: CliEnv) => Promise<number>;
