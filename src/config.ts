@@ -80,6 +80,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const file = opts.file ?? env.BRANCHBOOT_CONFIG;
   const raw: Record<string, unknown> = file ? readConfigFile(file) : {};
+  const fileKeys = new Set(Object.keys(raw).filter((k) => !fromEnvKey(env, k)));
   let source = file ? `config ${path.resolve(file)}` : 'config';
   const fromEnv = new Map<string, string>();
   for (const [key, value] of Object.entries(env)) {
@@ -96,9 +97,11 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     throw new UserError(`${source}: ${describeError(e)}`);
   }
   const cfg = raw as unknown as Config;
+  // Relative paths written in the file are relative to the file; defaults and environment
+  // values are relative to the working directory.
   const base = file ? path.dirname(path.resolve(file)) : process.cwd();
-  cfg.dataDir = path.resolve(base, cfg.dataDir);
-  cfg.database = cfg.database ? path.resolve(base, cfg.database) : path.join(cfg.dataDir, 'branchboot.db');
+  cfg.dataDir = path.resolve(fileKeys.has('dataDir') ? base : process.cwd(), cfg.dataDir);
+  cfg.database = cfg.database ? path.resolve(fileKeys.has('database') ? base : process.cwd(), cfg.database) : path.join(cfg.dataDir, 'branchboot.db');
   cfg.store.path = cfg.store.path ? path.resolve(base, cfg.store.path) : path.join(cfg.dataDir, 'store');
   cfg.tftp.roots = cfg.tftp.roots.map((r) => path.resolve(base, r));
   if (cfg.boot.exportDir) cfg.boot.exportDir = path.resolve(base, cfg.boot.exportDir);
@@ -126,6 +129,10 @@ function readConfigFile(file: string): Record<string, unknown> {
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new UserError(`config ${file}: the top level must be a mapping of keys`);
   return doc as Record<string, unknown>;
+}
+
+function fromEnvKey(env: NodeJS.ProcessEnv, topKey: string): boolean {
+  return Object.keys(env).some((k) => k.startsWith('BRANCHBOOT_') && envKeyToPath(k)[0] === topKey);
 }
 
 /** BRANCHBOOT_HTTP_PORT → http.port; BRANCHBOOT_DATA_DIR → dataDir; BRANCHBOOT_TFTP_MAX_BLKSIZE → tftp.maxBlksize. */

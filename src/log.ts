@@ -5,5 +5,5 @@ import type { Config } from './config.ts';
 export type { Logger };
 
 export function createLogger(config: Pick<Config, 'log'>, dest: NodeJS.WritableStream = process.stderr): Logger {
-  return pino({ level: config.log.level, base: { svc: 'branchboot' } }, dest as pino.DestinationStream);
+  return pino({ level: config.log.level, base: { name: 'branchboot' } }, dest as pino.DestinationStream);
 }

@@ -1,6 +1,6 @@
 // The HTTP side of the appliance: one fastify instance for boot files, the block store,
 // the REST API and the console. Each area is a plugin in routes/.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
 import { healthRoutes } from './routes/health.ts';
 import { bootRoutes } from './routes/boot.ts';
@@ -16,7 +16,8 @@ export interface HttpContext extends AppContext {
 export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ svc: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One log line per request would drown the boot events; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     // Boot clients (iPXE, casync) keep one connection for many requests.
     keepAliveTimeout: 65_000,
     bodyLimit: 10 * 1024 * 1024,

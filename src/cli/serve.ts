@@ -1,0 +1,28 @@
+// `branchboot serve`: everything in one process until SIGTERM/SIGINT.
+import { createApp } from '../app.ts';
+import type { Command } from './types.ts';
+import { parse } from './args.ts';
+
+export const serveCommand: Command = async (args, env) => {
+  parse('serve', args, {});
+  const app = createApp(env.config, env.log);
+  await app.start();
+  const health = app.health();
+  env.log.info({ services: health }, 'branchboot running');
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        env.log.warn({ sig }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      env.log.info({ sig }, 'stopping');
+      void app.stop().then(resolve, (err: unknown) => { env.log.error({ err }, 'stop failed'); resolve(); });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  env.log.info('stopped');
+  return 0;
+};

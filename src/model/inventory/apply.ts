@@ -1,0 +1,114 @@
+// Makes the database match an inventory: one transaction, every change audited, so a failed
+// apply leaves the old inventory whole.
+import type { Transaction } from 'kysely';
+import type { Db } from '../../db/index.ts';
+import type { DB } from '../../db/schema.ts';
+import { UserError } from '../../util/errors.ts';
+import { audit } from '../audit.ts';
+import { diffInventory, type InventoryDiff } from './diff.ts';
+import { loadInventory } from './load.ts';
+import { parseImageRef, type NBranch, type NImage, type NInventory, type NMachine } from './normal.ts';
+
+export interface ApplyOptions { prune?: boolean; dryRun?: boolean; actor?: string }
+
+export interface ApplyResult { diff: InventoryDiff; applied: boolean; kept: string[] }
+
+export async function applyInventory(db: Db, wanted: NInventory, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const actor = opts.actor ?? 'cli';
+  return db.transaction().execute(async (trx) => {
+    const current = await loadInventory(trx as unknown as Db);
+    const diff = diffInventory(current, wanted, opts.prune ?? false);
+    await checkReferences(trx, wanted, diff);
+    const kept: string[] = [];
+    if (opts.dryRun) return { diff, applied: false, kept };
+    const now = Date.now();
+    for (const c of diff.images) {
+      if (c.op === 'remove') {
+        const versions = await trx.selectFrom('image_versions').innerJoin('images', 'images.id', 'image_versions.image_id')
+          .select((eb) => eb.fn.countAll<number>().as('n')).where('images.name', '=', c.key).executeTakeFirstOrThrow();
+        if (Number(versions.n) > 0) { kept.push(`image ${c.key} (has ${versions.n} imported versions; remove them first)`); continue; }
+        await trx.deleteFrom('images').where('name', '=', c.key).execute();
+      } else {
+        await upsertImage(trx, c.after, now);
+      }
+      await audit(trx, { actor, action: c.op === 'update' ? 'update' : c.op, entity: 'image', entityId: c.key, before: 'before' in c ? c.before : undefined, after: 'after' in c ? c.after : undefined }, now);
+    }
+    for (const c of diff.branches) {
+      if (c.op === 'remove') await trx.deleteFrom('branches').where('name', '=', c.key).execute();
+      else await upsertBranch(trx, c.after, now);
+      await audit(trx, { actor, action: c.op, entity: 'branch', entityId: c.key, before: 'before' in c ? c.before : undefined, after: 'after' in c ? c.after : undefined }, now);
+    }
+    for (const c of diff.machines) {
+      if (c.op === 'remove') await trx.deleteFrom('machines').where('mac', '=', c.key).execute();
+      else await upsertMachine(trx, c.after, now);
+      await audit(trx, { actor, action: c.op, entity: 'machine', entityId: c.key, before: 'before' in c ? c.before : undefined, after: 'after' in c ? c.after : undefined }, now);
+    }
+    return { diff, applied: true, kept };
+  });
+}
+
+async function checkReferences(trx: Transaction<DB>, wanted: NInventory, diff: InventoryDiff): Promise<void> {
+  const removedBranches = new Set(diff.branches.filter((c) => c.op === 'remove').map((c) => c.key));
+  const branchNames = new Set((await trx.selectFrom('branches').select('name').execute()).map((r) => r.name).filter((n) => !removedBranches.has(n)));
+  wanted.branches.forEach((b) => branchNames.add(b.name));
+  const imageNames = new Set((await trx.selectFrom('images').select('name').execute()).map((r) => r.name));
+  wanted.images.forEach((i) => imageNames.add(i.name));
+  for (const b of wanted.branches) {
+    const ref = b.defaultImage ? parseImageRef(b.defaultImage) : undefined;
+    if (ref && !imageNames.has(ref.name)) throw new UserError(`branch ${b.name}: defaultImage "${ref.name}" is not a known image (declare it under images:)`);
+    for (const m of b.menuImages) if (!imageNames.has(m)) throw new UserError(`branch ${b.name}: menu image "${m}" is not a known image`);
+  }
+  for (const m of wanted.machines) {
+    if (!branchNames.has(m.branch)) throw new UserError(`machine ${m.mac}: branch "${m.branch}" does not exist`);
+    if (m.image && !imageNames.has(m.image)) throw new UserError(`machine ${m.mac}: image "${m.image}" is not a known image (declare it under images:)`);
+  }
+  // A fixed address must not collide with a machine the file does not manage.
+  const ips = wanted.machines.filter((m) => m.ip).map((m) => m.ip!);
+  if (ips.length) {
+    const clash = await trx.selectFrom('machines').select(['mac', 'fixed_ip']).where('fixed_ip', 'in', ips)
+      .where('mac', 'not in', wanted.machines.map((m) => m.mac)).executeTakeFirst();
+    if (clash) throw new UserError(`address ${clash.fixed_ip} is already reserved for machine ${clash.mac}`);
+  }
+}
+
+async function upsertImage(trx: Transaction<DB>, im: NImage, now: number): Promise<void> {
+  const row = { description: im.description, flavor: im.flavor, transport: im.transport, kernel_args: im.kernelArgs, current_version: im.current, updated_at: now };
+  await trx.insertInto('images').values({ name: im.name, ...row, created_at: now })
+    .onConflict((oc) => oc.column('name').doUpdateSet(row)).execute();
+}
+
+async function upsertBranch(trx: Transaction<DB>, b: NBranch, now: number): Promise<void> {
+  const row = {
+    description: b.description, default_image: b.defaultImage, default_action: b.defaultAction, transport: b.transport,
+    kernel_args: b.kernelArgs, menu_images: JSON.stringify(b.menuImages), menu_timeout_s: b.menuTimeout,
+    server_http: b.servers.http, server_tftp: b.servers.tftp, server_nbd: b.servers.nbd, server_nfs: b.servers.nfs, server_cifs: b.servers.cifs,
+    updated_at: now,
+  };
+  const { id } = await trx.insertInto('branches').values({ name: b.name, ...row, created_at: now })
+    .onConflict((oc) => oc.column('name').doUpdateSet(row)).returning('id').executeTakeFirstOrThrow();
+  // A listed branch's subnets are exactly the file's: its subnets are part of its definition.
+  const keep = b.subnets.map((s) => s.cidr);
+  let del = trx.deleteFrom('subnets').where('branch_id', '=', id);
+  if (keep.length) del = del.where('cidr', 'not in', keep);
+  await del.execute();
+  for (const s of b.subnets) {
+    const srow = {
+      branch_id: id, dhcp_mode: s.dhcp, ranges: JSON.stringify(s.ranges), exclusions: JSON.stringify(s.exclusions),
+      gateway: s.gateway, dns: JSON.stringify(s.dns), domain: s.domain, lease_seconds: s.leaseSeconds, updated_at: now,
+    };
+    await trx.insertInto('subnets').values({ cidr: s.cidr, ...srow, created_at: now })
+      .onConflict((oc) => oc.column('cidr').doUpdateSet(srow)).execute();
+  }
+}
+
+async function upsertMachine(trx: Transaction<DB>, m: NMachine, now: number): Promise<void> {
+  const branch = await trx.selectFrom('branches').select('id').where('name', '=', m.branch).executeTakeFirstOrThrow();
+  const image = m.image ? await trx.selectFrom('images').select('id').where('name', '=', m.image).executeTakeFirstOrThrow() : undefined;
+  const row = {
+    hostname: m.hostname, branch_id: branch.id, state: 'registered' as const, fixed_ip: m.ip,
+    image_id: image?.id ?? null, image_version: image ? m.version : null, action: m.action,
+    once_pending: m.action === 'once' ? 1 : 0, transport: m.transport, kernel_args: m.kernelArgs, updated_at: now,
+  };
+  await trx.insertInto('machines').values({ mac: m.mac, ...row, created_at: now })
+    .onConflict((oc) => oc.column('mac').doUpdateSet(row)).execute();
+}
