@@ -1,0 +1,69 @@
+// Runs the real `branchboot` command (from source, through tsx) as a child process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(ROOT, 'src', 'cli.ts');
+const TSX = import.meta.resolve('tsx');
+
+/** argv that runs the CLI from source: [node, --import, tsx, src/cli.ts]. */
+export function cliArgv(...args: string[]): string[] {
+  return [process.execPath, '--import', TSX, CLI, ...args];
+}
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const [cmd, ...rest] = cliArgv(...args);
+    const p = spawn(cmd!, rest, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`branchboot ${args.join(' ')} timed out\n${stderr}`)); }, opts.timeoutMs ?? 30_000);
+    p.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
+    p.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Starts `branchboot serve` and resolves once /healthz answers. */
+export async function startServe(configFile: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv; port: number; timeoutMs?: number }): Promise<{ proc: ChildProcess; logs: () => string; url: string }> {
+  const [cmd, ...rest] = cliArgv('serve', '--config', configFile);
+  const proc = spawn(cmd!, rest, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const url = `http://127.0.0.1:${opts.port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`serve exited ${proc.exitCode}: ${out}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) return { proc, logs: () => out, url };
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`serve did not answer /healthz: ${out}`);
+}
+
+export function tempDir(prefix = 'bb-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before use; fine for tests). */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}

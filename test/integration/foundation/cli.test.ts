@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { ROOT, freePort, runCli, startServe, tempDir } from '../../helpers/cli.ts';
+
+function writeConfig(dir: string, port: number, extra = ''): string {
+  const file = path.join(dir, 'branchboot.yaml');
+  fs.writeFileSync(file, `dataDir: ${path.join(dir, 'var')}\nlog:\n  level: warn\nhttp:\n  port: ${port}\n${extra}`);
+  return file;
+}
+
+test('serve answers /healthz and stops cleanly on SIGTERM (exit 0, database closed)', async () => {
+  const dir = tempDir();
+  const port = await freePort();
+  const cfg = writeConfig(dir, port);
+  const { proc, url, logs } = await startServe(cfg, { port });
+  const health = await (await fetch(`${url}/healthz`)).json() as { status: string; services: Record<string, { state: string }> };
+  assert.equal(health.status, 'ok');
+  assert.equal(health.services.http!.state, 'running');
+  assert.equal(health.services.dhcp!.state, 'disabled', 'DHCP is off until configured');
+  // A request in flight when SIGTERM arrives still gets its answer or is cut within the grace time.
+  const started = Date.now();
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  proc.kill('SIGTERM');
+  const code = await exited;
+  assert.equal(code, 0, logs());
+  assert.ok(Date.now() - started < 10_000, 'stopped within the grace period');
+  // The WAL was checkpointed and the file is a healthy database another process can open.
+  const db = new Database(path.join(dir, 'var', 'branchboot.db'), { readonly: true });
+  assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  db.close();
+});
+
+test('a port in use is one clear line and a non-zero exit', async () => {
+  const dir = tempDir();
+  const blocker = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => blocker.once('listening', r));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const r = await runCli(['serve', '--config', writeConfig(dir, port)]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('branchboot:')).length, 1);
+    assert.match(r.stderr, new RegExp(`branchboot: http: 127\\.0\\.0\\.1:${port} is already in use`));
+  } finally {
+    blocker.close();
+  }
+});
+
+test('a bad config is one line naming the key, exit non-zero, nothing created', async () => {
+  const dir = tempDir();
+  const cfg = path.join(dir, 'bad.yaml');
+  fs.writeFileSync(cfg, `dataDir: ${path.join(dir, 'var')}\nhttp:\n  port: -1\n`);
+  const r = await runCli(['serve', '--config', cfg]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim(), `branchboot: config ${cfg}: http.port: must be >= 0`);
+  assert.ok(!fs.existsSync(path.join(dir, 'var')), 'nothing half-written');
+});
+
+test('a database locked by another process is reported, not a stack trace', async () => {
+  const dir = tempDir();
+  const cfg = writeConfig(dir, await freePort());
+  assert.equal((await runCli(['migrate', '--config', cfg])).code, 0);
+  const holder = new Database(path.join(dir, 'var', 'branchboot.db'));
+  holder.pragma('locking_mode = EXCLUSIVE');
+  holder.exec('BEGIN EXCLUSIVE');
+  try {
+    const r = await runCli(['migrate', '--config', cfg], { env: { BRANCHBOOT_LOG_LEVEL: 'silent' } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^branchboot: database .*branchboot\.db: is locked by another process/);
+    assert.ok(!r.stderr.includes('    at '), 'no stack trace');
+  } finally {
+    holder.exec('ROLLBACK');
+    holder.close();
+  }
+});
+
+test('apply --dry-run, apply, export, token create and admin create through the real CLI', async () => {
+  const dir = tempDir();
+  const cfg = writeConfig(dir, await freePort());
+  const inv = path.join(ROOT, 'test/fixtures/inventory.yaml');
+  const dry = await runCli(['apply', inv, '--dry-run', '--config', cfg]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /^\+ branch north$/m);
+  assert.match(dry.stderr, /would apply 6 changes/);
+  const applied = await runCli(['--config', cfg, 'apply', inv]);
+  assert.match(applied.stderr, /applied 6 changes/);
+  assert.match((await runCli(['apply', inv, '--config', cfg])).stderr, /no changes/);
+  const exported = await runCli(['export', '--config', cfg]);
+  assert.match(exported.stdout, /mac: 52:54:00:12:34:57\n\s+hostname: lab-n-02/);
+  const tok = await runCli(['token', 'create', 'provision', '--scope', 'write', '--branch', 'north', '--config', cfg]);
+  assert.equal(tok.code, 0, tok.stderr);
+  assert.match(tok.stdout.trim(), /^bbt_[A-Za-z0-9_-]{43}$/);
+  const db = new Database(path.join(dir, 'var', 'branchboot.db'), { readonly: true });
+  const dump = JSON.stringify(db.prepare('SELECT * FROM api_tokens').all());
+  db.close();
+  assert.ok(!dump.includes(tok.stdout.trim()), 'only the hash is stored');
+  const admin = await runCli(['admin', 'create', 'ada', '--password-stdin', '--config', cfg], { input: 'a long password\n' });
+  assert.equal(admin.code, 0, admin.stderr);
+  const again = await runCli(['admin', 'create', 'ada', '--password-stdin', '--config', cfg], { input: 'a long password\n' });
+  assert.equal(again.stderr.trim(), 'branchboot: admin create: user "ada" already exists');
+  const bad = await runCli(['apply', path.join(dir, 'nope.yaml'), '--config', cfg]);
+  assert.equal(bad.stderr.trim(), `branchboot: apply: cannot read ${path.join(dir, 'nope.yaml')}: no such file`);
+});

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { envKeyToPath, loadConfig } from '../../../src/config.ts';
+import { tempDir } from '../../helpers/cli.ts';
+
+test('defaults work on a fresh machine: data under ./var, HTTP on 127.0.0.1:8080, DHCP off', () => {
+  const cfg = loadConfig({ env: {} });
+  assert.equal(cfg.dataDir, path.resolve('var'));
+  assert.equal(cfg.database, path.resolve('var', 'branchboot.db'));
+  assert.equal(cfg.http.address, '127.0.0.1');
+  assert.equal(cfg.http.port, 8080);
+  assert.equal(cfg.dhcp.enabled, false);
+  assert.equal(cfg.tftp.enabled, false);
+  assert.equal(cfg.nbd.port, 10809);
+});
+
+test('file values, then BRANCHBOOT_* environment overrides', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'bb.yaml');
+  fs.writeFileSync(file, 'dataDir: data\nhttp:\n  port: 9000\ntftp:\n  maxBlksize: 1468\n');
+  const cfg = loadConfig({ file, env: { BRANCHBOOT_HTTP_PORT: '9100', BRANCHBOOT_DHCP_ENABLED: 'true' } });
+  assert.equal(cfg.dataDir, path.join(dir, 'data'), 'relative paths in the file are relative to the file');
+  assert.equal(cfg.http.port, 9100);
+  assert.equal(cfg.dhcp.enabled, true);
+  assert.equal(cfg.tftp.maxBlksize, 1468);
+  assert.deepEqual(envKeyToPath('BRANCHBOOT_TFTP_MAX_BLKSIZE'), ['tftp', 'maxBlksize']);
+  assert.deepEqual(envKeyToPath('BRANCHBOOT_DATA_DIR'), ['dataDir']);
+});
+
+test('JSON config files are read too', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'bb.json');
+  fs.writeFileSync(file, JSON.stringify({ http: { port: 8123 } }));
+  assert.equal(loadConfig({ file, env: {} }).http.port, 8123);
+});
+
+test('a mistake is one line naming the key and why', () => {
+  const dir = tempDir();
+  const cases: [string, RegExp][] = [
+    ['http:\n  prot: 80\n', /unknown key "http\.prot"/],
+    ['http:\n  port: 99999\n', /http\.port: must be <= 65535/],
+    ['http:\n  port: eighty\n', /http\.port: must be integer/],
+    ['log:\n  level: loud\n', /log\.level: must be one of fatal, error/],
+    ['http:\n  address: my-host\n', /http\.address: "my-host" is not an IPv4 address/],
+    ['http: [1, 2\n', /not valid YAML/],
+    ['- a\n- b\n', /top level must be a mapping/],
+  ];
+  for (const [text, re] of cases) {
+    const file = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(file, text);
+    assert.throws(() => loadConfig({ file, env: {} }), (err: Error) => {
+      assert.match(err.message, re);
+      assert.ok(err.message.includes(file), `names the file: ${err.message}`);
+      assert.ok(!err.message.includes('\n'), 'one line');
+      return err.name === 'UserError';
+    });
+  }
+  assert.throws(() => loadConfig({ file: path.join(dir, 'missing.yaml'), env: {} }), /cannot read: no such file/);
+  assert.throws(() => loadConfig({ env: { BRANCHBOOT_NBD_PORT: '0' } }), /environment BRANCHBOOT_NBD_PORT: nbd\.port: must be >= 1/);
+});
