@@ -1,12 +1,48 @@
-// Placeholder until the tftp server lands: a service that reports itself disabled.
-import type { AppContext, Service } from '../service.ts';
+// The TFTP service as the application sees it: built from the config, disabled unless
+// tftp.enabled, generated files from the planner, MACs from the lease table.
+import type { AppContext, Service, ServiceHealth } from '../service.ts';
+import { TftpServer } from './server.ts';
+import { macForLeasedIp } from '../model/lease-lookup.ts';
 
 export function createTftpService(ctx: AppContext): Service {
-  void ctx;
+  const cfg = ctx.config.tftp;
+  if (!cfg.enabled) {
+    return { name: 'tftp', async start() {}, async stop() {}, health: () => ({ state: 'disabled' }) };
+  }
+  const log = ctx.log.child({ svc: 'tftp' });
+  const server = new TftpServer({
+    address: cfg.address,
+    port: cfg.port,
+    roots: cfg.roots,
+    maxBlksize: cfg.maxBlksize,
+    maxTransfers: cfg.maxTransfers,
+    maxTransfersPerClient: cfg.maxTransfersPerClient,
+    generatedFile: (name, client) => ctx.planner.generatedFile(name, client),
+    macForIp: (ip) => macForLeasedIp(ctx.db, ip),
+    record: ({ mac, ip, detail }) => ctx.events.record({ stage: 'tftp.file', mac, ip, detail }),
+    log,
+  });
+  let state: ServiceHealth['state'] = 'stopped';
+  let listen: string[] = [];
   return {
     name: 'tftp',
-    async start() {},
-    async stop() {},
-    health: () => ({ state: 'disabled' }),
+    async start() {
+      state = 'starting';
+      try {
+        const a = await server.start();
+        listen = [`${a.address}:${a.port}`];
+        state = 'running';
+        log.info({ listen, roots: cfg.roots }, 'tftp listening');
+      } catch (err) {
+        state = 'failed';
+        throw err;
+      }
+    },
+    async stop(graceMs) {
+      state = 'stopping';
+      await server.stop(graceMs);
+      state = 'stopped';
+    },
+    health: () => ({ state, listen, detail: { ...server.getStats() } }),
   };
 }

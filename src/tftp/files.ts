@@ -1,0 +1,129 @@
+// Finding a requested name in the static roots, safely, and opening it as a BlockSource.
+// Small files are held in a shared in-memory cache: in a boot storm every client asks for the
+// same iPXE binary and kernel, and serving them from memory keeps the per-packet path free of
+// file I/O. The cache is keyed by (path, inode, size, mtime), so a replaced file is never
+// served stale.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { FileSource, MemorySource, type BlockSource } from './source.ts';
+import { errnoCode } from '../util/errors.ts';
+
+export type Lookup =
+  | { kind: 'file'; realPath: string; stat: fs.Stats }
+  | { kind: 'missing' }
+  | { kind: 'outside'; realPath: string; root: string };
+
+/** Searches `roots` in order. A symlink that resolves outside its root is refused, not skipped. */
+export async function lookupInRoots(roots: readonly string[], rel: string): Promise<Lookup> {
+  for (const root of roots) {
+    let realRoot: string;
+    try { realRoot = await fsp.realpath(root); } catch { continue; }
+    let real: string;
+    try {
+      real = await fsp.realpath(path.join(realRoot, rel));
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EACCES') continue;
+      throw err;
+    }
+    if (!real.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep)) {
+      return { kind: 'outside', realPath: real, root };
+    }
+    let st: fs.Stats;
+    try { st = await fsp.stat(real); } catch { continue; }
+    if (st.isFile()) return { kind: 'file', realPath: real, stat: st };
+  }
+  return { kind: 'missing' };
+}
+
+export interface FileCacheOptions {
+  /** Files up to this size are cached whole. */
+  maxFileBytes: number;
+  /** Total bytes held; least recently used files are dropped beyond it. */
+  maxTotalBytes: number;
+}
+
+interface Entry { key: string; data: Promise<Buffer>; size: number }
+
+export class FileCache {
+  private readonly entries = new Map<string, Entry>();
+  private total = 0;
+  constructor(private readonly opts: FileCacheOptions) {}
+
+  private keyOf(realPath: string, st: fs.Stats): string {
+    return `${realPath}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
+  }
+
+  /** The whole file in memory if it is small enough to cache, else undefined. */
+  get(realPath: string, st: fs.Stats): Promise<Buffer> | undefined {
+    if (st.size > this.opts.maxFileBytes) return undefined;
+    const key = this.keyOf(realPath, st);
+    const hit = this.entries.get(key);
+    if (hit) {
+      // Map order is insertion order: re-inserting marks it most recently used.
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit.data;
+    }
+    for (const [k, e] of this.entries) {
+      if (k.startsWith(`${realPath}\0`)) { this.entries.delete(k); this.total -= e.size; }
+    }
+    const data = fsp.readFile(realPath).then((buf) => {
+      // The file changed between stat and read: serve what we read, but do not keep it.
+      if (buf.length !== st.size) this.drop(key);
+      return buf;
+    });
+    data.catch(() => this.drop(key));
+    const entry: Entry = { key, data, size: st.size };
+    this.entries.set(key, entry);
+    this.total += st.size;
+    for (const [k, e] of this.entries) {
+      if (this.total <= this.opts.maxTotalBytes || e === entry) break;
+      this.entries.delete(k);
+      this.total -= e.size;
+    }
+    return data;
+  }
+
+  private drop(key: string): void {
+    const e = this.entries.get(key);
+    if (e) { this.entries.delete(key); this.total -= e.size; }
+  }
+
+  stats(): { files: number; bytes: number } {
+    return { files: this.entries.size, bytes: this.total };
+  }
+}
+
+export interface OpenedFile {
+  size: number;
+  /** The source for a transfer; the block size picks the read-ahead piece size. */
+  source(blksize: number): BlockSource;
+  /** Release without transferring (the request was refused after opening). */
+  close(): void;
+}
+
+/** Opens a looked-up file: from the cache when small, else as a file descriptor read in pieces. */
+export async function openFile(found: { realPath: string; stat: fs.Stats }, cache: FileCache): Promise<OpenedFile> {
+  const cached = cache.get(found.realPath, found.stat);
+  if (cached) {
+    const data = await cached;
+    return { size: data.length, source: () => new MemorySource(data), close: () => undefined };
+  }
+  const fd = await new Promise<number>((res, rej) => fs.open(found.realPath, 'r', (e, f) => (e ? rej(e) : res(f))));
+  try {
+    // The size comes from the open file, so tsize matches what is sent even if the name was
+    // replaced since the lookup.
+    const st = await new Promise<fs.Stats>((res, rej) => fs.fstat(fd, (e, s) => (e ? rej(e) : res(s))));
+    let owned = true;
+    return {
+      size: st.size,
+      source: (blksize) => { owned = false; return new FileSource(fd, st.size, FileSource.chunkFor(blksize)); },
+      close: () => { if (owned) { owned = false; fs.close(fd, () => undefined); } },
+    };
+  } catch (err) {
+    fs.close(fd, () => undefined);
+    throw err;
+  }
+}

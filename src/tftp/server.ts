@@ -1,0 +1,320 @@
+// The TFTP server: one socket on port 69 for requests, one socket per transfer. Decides
+// whether a request gets a transfer (limits, path safety, where the bytes come from) and
+// reports each request as a boot event. Knows nothing of which names are generated: it asks
+// the planner first, then the static roots.
+import dgram from 'node:dgram';
+import type { Logger } from 'pino';
+import {
+  ERR_ACCESS, ERR_ILLEGAL, ERR_NOT_FOUND, ERR_UNDEFINED, OP_ACK, OP_DATA, OP_ERROR, OP_OACK,
+} from './constants.ts';
+import { encodeError, encodeOack, parsePacket, type RequestPacket } from './packet.ts';
+import { negotiate } from './options.ts';
+import { checkName } from './paths.ts';
+import { FileCache, lookupInRoots, openFile, type OpenedFile } from './files.ts';
+import { MemorySource, toNetascii, type BlockSource } from './source.ts';
+import { Transfer, clock, type TransferResult } from './transfer.ts';
+import { pathMtuTo } from './mtu.ts';
+import { errorMessage } from '../util/errors.ts';
+
+export interface TftpServerOptions {
+  address: string;
+  port: number;
+  roots: readonly string[];
+  maxBlksize: number;
+  maxTransfers: number;
+  maxTransfersPerClient: number;
+  /** Generated files (pxelinux.cfg/01-…, grub.cfg-01-…, boot.ipxe), asked before the roots. */
+  generatedFile(name: string, client: { ip: string; mac?: string | undefined }): Promise<Buffer | undefined>;
+  /** The client's MAC from the lease table, for events and the planner. */
+  macForIp(ip: string): Promise<string | undefined>;
+  /** One boot event per request. */
+  record(ev: { mac: string | undefined; ip: string; detail: Record<string, unknown> }): void;
+  log: Logger;
+  maxWindowBytes?: number;
+  maxRetries?: number;
+  handshakeMs?: number;
+  deadlineMs?: number;
+  cacheMaxFileBytes?: number;
+  cacheMaxTotalBytes?: number;
+  /** netascii needs the whole file in memory to convert it; bigger files are refused. */
+  maxNetasciiBytes?: number;
+  /** MTU toward a client; default reads the routing table. Tests pin it. */
+  pathMtu?: (ip: string) => number | undefined;
+}
+
+export interface TftpStats {
+  active: number;
+  requests: number;
+  completed: number;
+  failed: number;
+  refused: number;
+  bytes: number;
+}
+
+const TICK_MS = 10;
+
+interface Meta { file: string; mac: string | undefined; ip: string; blksize: number; windowsize: number; size: number }
+
+export class TftpServer {
+  private socket: dgram.Socket | undefined;
+  private readonly transfers = new Map<string, Transfer>();
+  private readonly meta = new Map<Transfer, Meta>();
+  private readonly perIp = new Map<string, number>();
+  /** Requests being looked up (before their transfer exists), counted against the limits. */
+  private pending = 0;
+  private readonly pendingKeys = new Set<string>();
+  private ticker: NodeJS.Timeout | undefined;
+  private readonly cache: FileCache;
+  private readonly stats: TftpStats = { active: 0, requests: 0, completed: 0, failed: 0, refused: 0, bytes: 0 };
+  private logBudget = { at: 0, left: 20, dropped: 0 };
+  private readonly o: Required<Omit<TftpServerOptions, 'pathMtu'>> & Pick<TftpServerOptions, 'pathMtu'>;
+
+  constructor(opts: TftpServerOptions) {
+    this.o = {
+      maxWindowBytes: 64 * 1024,
+      maxRetries: 8,
+      handshakeMs: 5000,
+      deadlineMs: 30 * 60 * 1000,
+      cacheMaxFileBytes: 32 * 1024 * 1024,
+      cacheMaxTotalBytes: 256 * 1024 * 1024,
+      maxNetasciiBytes: 16 * 1024 * 1024,
+      ...opts,
+    };
+    this.cache = new FileCache({ maxFileBytes: this.o.cacheMaxFileBytes, maxTotalBytes: this.o.cacheMaxTotalBytes });
+  }
+
+  async start(): Promise<{ address: string; port: number }> {
+    const sock = dgram.createSocket({ type: 'udp4', lookup: syncLookup });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(this.o.port, this.o.address, () => { sock.off('error', reject); resolve(); });
+    });
+    sock.on('error', (err) => this.o.log.error({ err }, 'tftp socket error'));
+    sock.on('message', (msg, rinfo) => this.onRequest(sock, msg, rinfo.address, rinfo.port));
+    this.socket = sock;
+    const a = sock.address();
+    return { address: a.address, port: a.port };
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    const sock = this.socket;
+    this.socket = undefined;
+    if (sock) try { sock.close(); } catch { /* closed */ }
+    if (this.transfers.size > 0 && graceMs > 0) {
+      const until = Date.now() + graceMs;
+      while (this.transfers.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const t of [...this.transfers.values()]) t.finish('shutdown');
+    if (this.ticker) { clearInterval(this.ticker); this.ticker = undefined; }
+  }
+
+  getStats(): TftpStats & { cache: { files: number; bytes: number } } {
+    return { ...this.stats, active: this.transfers.size, cache: this.cache.stats() };
+  }
+
+  private onRequest(sock: dgram.Socket, msg: Buffer, ip: string, port: number): void {
+    // Replies to stray DATA/ACK/ERROR/OACK on port 69 would let anyone bounce packets off us.
+    if (msg.length < 2 || msg[0] !== 0 || msg[1] === OP_DATA || msg[1] === OP_ACK || msg[1] === OP_ERROR || msg[1] === OP_OACK) return;
+    this.stats.requests++;
+    const key = `${ip}:${port}`;
+    const existing = this.transfers.get(key);
+    if (existing) { existing.repeatFirst(); return; }
+    if (this.pendingKeys.has(key)) return;
+    const p = parsePacket(msg);
+    if (p.op === 'invalid') {
+      this.refuse(sock, ip, port, ERR_ILLEGAL, 'malformed request', { reason: p.reason });
+      return;
+    }
+    if (p.op !== 'rrq' && p.op !== 'wrq') return;
+    if (p.op === 'wrq') {
+      this.refuse(sock, ip, port, ERR_ACCESS, 'read-only server', { file: p.filename, outcome: 'write-refused' }, true);
+      return;
+    }
+    if (p.mode !== 'octet' && p.mode !== 'netascii') {
+      this.refuse(sock, ip, port, ERR_ILLEGAL, `transfer mode "${p.mode.slice(0, 16)}" not supported, use octet`, { file: p.filename, outcome: 'bad-mode' }, true);
+      return;
+    }
+    const active = this.transfers.size + this.pending;
+    if (active >= this.o.maxTransfers) {
+      this.refuse(sock, ip, port, ERR_UNDEFINED, 'server busy, try again', { file: p.filename, outcome: 'busy' }, true);
+      return;
+    }
+    if ((this.perIp.get(ip) ?? 0) >= this.o.maxTransfersPerClient) {
+      this.refuse(sock, ip, port, ERR_UNDEFINED, 'too many transfers from this address', { file: p.filename, outcome: 'busy-client' }, true);
+      return;
+    }
+    this.pending++;
+    this.pendingKeys.add(key);
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    clock.now = performance.now();
+    const started = clock.now;
+    this.serve(sock, p, ip, port, key, started).catch((err: unknown) => {
+      this.o.log.error({ err, ip, file: p.filename }, 'tftp request failed');
+      this.release(ip);
+      this.sendError(sock, ip, port, ERR_UNDEFINED, 'internal error');
+    }).finally(() => {
+      this.pending--;
+      this.pendingKeys.delete(key);
+    });
+  }
+
+  private release(ip: string): void {
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
+  }
+
+  private async serve(sock: dgram.Socket, p: RequestPacket, ip: string, port: number, key: string, started: number): Promise<void> {
+    const file = p.filename;
+    const check = checkName(file);
+    if (!check.ok) {
+      this.release(ip);
+      this.warn({ ip, file, reason: check.reason }, 'tftp: refused unsafe file name');
+      this.sendError(sock, ip, port, ERR_ACCESS, 'access violation');
+      this.event(undefined, ip, { file, bytes: 0, ms: 0, outcome: 'refused', reason: check.reason });
+      return;
+    }
+    const mac = await this.o.macForIp(ip).catch(() => undefined);
+    let opened: OpenedFile | undefined;
+    const generated = await this.o.generatedFile(check.rel, { ip, mac });
+    if (generated) {
+      opened = { size: generated.length, source: () => new MemorySource(generated), close: () => undefined };
+    } else {
+      const found = await lookupInRoots(this.o.roots, check.rel);
+      if (found.kind === 'outside') {
+        this.release(ip);
+        this.warn({ ip, file, target: found.realPath, root: found.root }, 'tftp: refused symlink leading out of its root');
+        this.sendError(sock, ip, port, ERR_ACCESS, 'access violation');
+        this.event(mac, ip, { file, bytes: 0, ms: 0, outcome: 'refused', reason: 'symlink outside root' });
+        return;
+      }
+      if (found.kind === 'missing') {
+        this.release(ip);
+        this.sendError(sock, ip, port, ERR_NOT_FOUND, 'file not found');
+        this.event(mac, ip, { file, bytes: 0, ms: Math.round(performance.now() - started), outcome: 'not-found' });
+        return;
+      }
+      opened = await openFile(found, this.cache);
+    }
+    if (p.mode === 'netascii') {
+      // Conversion changes the size, and tsize must be exact: convert the whole file up front.
+      if (opened.size > this.o.maxNetasciiBytes) {
+        opened.close();
+        this.release(ip);
+        this.sendError(sock, ip, port, ERR_ILLEGAL, 'netascii only for small text files, use octet');
+        this.event(mac, ip, { file, bytes: 0, ms: 0, outcome: 'bad-mode' });
+        return;
+      }
+      const src = opened.source(65536);
+      const raw = Buffer.allocUnsafe(src.size);
+      for (let pos = 0; pos < src.size;) {
+        const len = Math.min(65536, src.size - pos);
+        if (!src.copy(pos, len, raw, pos)) { await src.load(pos); continue; }
+        pos += len;
+      }
+      src.close();
+      const text = toNetascii(raw);
+      opened = { size: text.length, source: () => new MemorySource(text), close: () => undefined };
+    }
+    const neg = negotiate(p.options, opened.size, {
+      maxBlksize: this.o.maxBlksize,
+      pathMtu: (this.o.pathMtu ?? pathMtuTo)(ip),
+      maxWindowBytes: this.o.maxWindowBytes,
+    });
+    if (!this.socket) { opened.close(); this.release(ip); return; } // stopped meanwhile
+    const tsock = dgram.createSocket({ type: 'udp4', lookup: syncLookup });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tsock.once('error', reject);
+        // Same local address as the request socket, so the reply comes from the address the
+        // client sent to; a fresh port is the server's TID.
+        tsock.bind(0, this.o.address, () => { tsock.off('error', reject); resolve(); });
+      });
+    } catch (err) {
+      opened.close();
+      throw err;
+    }
+    const source: BlockSource = opened.source(neg.blksize);
+    const transfer = new Transfer({
+      socket: tsock, peerAddress: ip, peerPort: port, source,
+      blksize: neg.blksize, windowsize: neg.windowsize,
+      oack: neg.oack.length > 0 ? encodeOack(neg.oack) : undefined,
+      tsizeAsked: neg.oack.some((o) => o.name.toLowerCase() === 'tsize'),
+      timeoutMs: neg.timeoutMs,
+      maxRetries: this.o.maxRetries,
+      handshakeMs: Math.max(this.o.handshakeMs, neg.timeoutMs ?? 0),
+      deadlineMs: this.o.deadlineMs,
+      onDone: (t, r) => this.onDone(t, key, r),
+    }, started);
+    this.transfers.set(key, transfer);
+    this.meta.set(transfer, { file, mac, ip, blksize: neg.blksize, windowsize: neg.windowsize, size: source.size });
+    this.ticker ??= setInterval(() => this.tick(), TICK_MS);
+    transfer.begin(clock.now);
+  }
+
+  private tick(): void {
+    const now = (clock.now = performance.now());
+    for (const t of this.transfers.values()) t.tick(now);
+    if (this.transfers.size === 0 && this.pending === 0 && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+  }
+
+  private onDone(t: Transfer, key: string, r: TransferResult): void {
+    const m = this.meta.get(t);
+    this.meta.delete(t);
+    if (this.transfers.get(key) === t) this.transfers.delete(key);
+    if (!m) return;
+    this.release(m.ip);
+    const ok = r.outcome === 'ok' || r.outcome === 'size-probe';
+    if (r.outcome === 'ok') this.stats.completed++;
+    else if (!ok) this.stats.failed++;
+    this.stats.bytes += r.bytes;
+    const ms = Math.round(r.ms);
+    const detail: Record<string, unknown> = {
+      file: m.file, bytes: r.bytes, ms, outcome: r.outcome, size: m.size, blksize: m.blksize,
+      ...(m.windowsize > 1 && { windowsize: m.windowsize }),
+      ...(r.retransmits > 0 && { retransmits: r.retransmits }),
+      ...(r.clientError && { clientError: r.clientError }),
+    };
+    this.event(m.mac, m.ip, detail);
+    if (r.outcome === 'size-probe') this.o.log.debug({ ip: m.ip, mac: m.mac, file: m.file, size: m.size }, 'tftp: size probe (client read tsize and aborted, normal for UEFI)');
+    else if (ok) this.o.log.debug({ ip: m.ip, mac: m.mac, file: m.file, bytes: r.bytes, ms }, 'tftp: sent');
+    else if (r.outcome !== 'no-handshake') this.o.log.info({ ip: m.ip, mac: m.mac, ...detail }, 'tftp: transfer ended early');
+  }
+
+  private event(mac: string | undefined, ip: string, detail: Record<string, unknown>): void {
+    try { this.o.record({ mac, ip, detail }); } catch (err) { this.warn({ err: errorMessage(err) }, 'tftp: could not record event'); }
+  }
+
+  private refuse(sock: dgram.Socket, ip: string, port: number, code: number, message: string, detail: Record<string, unknown>, asEvent = false): void {
+    this.stats.refused++;
+    this.sendError(sock, ip, port, code, message);
+    // Under a flood the event stream gets the same budget as the log.
+    if (this.warn({ ip, ...detail }, `tftp: refused: ${message}`) && asEvent) this.event(undefined, ip, { bytes: 0, ms: 0, ...detail });
+  }
+
+  private sendError(sock: dgram.Socket, ip: string, port: number, code: number, message: string): void {
+    try { sock.send(encodeError(code, message), port, ip); } catch { /* socket closed during shutdown */ }
+  }
+
+  /** Warnings about bad requests, at most 20 a second: a flood must not become a log flood. */
+  private warn(obj: Record<string, unknown>, msg: string): boolean {
+    const now = Date.now();
+    if (now - this.logBudget.at >= 1000) {
+      if (this.logBudget.dropped > 0) this.o.log.warn({ dropped: this.logBudget.dropped }, 'tftp: more refusals not logged');
+      this.logBudget = { at: now, left: 20, dropped: 0 };
+    }
+    if (this.logBudget.left > 0) { this.logBudget.left--; this.o.log.warn(obj, msg); return true; }
+    this.logBudget.dropped++;
+    return false;
+  }
+}
+
+/**
+ * dgram resolves the destination of every send through dns.lookup, which answers even an IP
+ * literal on the next tick. Our peers are always IP literals: answer at once.
+ */
+function syncLookup(address: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
+  cb(null, address, 4);
+}

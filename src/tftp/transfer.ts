@@ -1,0 +1,276 @@
+// One read transfer on its own socket (RFC 1350 §4: the server's TID is a fresh port).
+// Sends fixed windows of blocks (RFC 7440; a window of 1 is RFC 1350 lock-step), moves on when
+// the client acknowledges, and retransmits from the first unacknowledged block when a timer
+// expires. The per-ACK path does no allocation of its own and no logging: it checks the
+// sender, reads two bytes, copies the next block from memory into a preallocated packet and
+// sends it.
+import type dgram from 'node:dgram';
+import { OP_ACK, OP_DATA, OP_ERROR, ERR_OPTION, ERR_UNDEFINED, ERR_UNKNOWN_TID } from './constants.ts';
+import { encodeError } from './packet.ts';
+import type { BlockSource } from './source.ts';
+
+export type Outcome =
+  | 'ok'
+  /** The client read the OACK (tsize) and aborted on purpose: what UEFI PXE does first. */
+  | 'size-probe'
+  | 'client-abort'
+  | 'timeout'
+  | 'no-handshake'
+  | 'deadline'
+  | 'read-error'
+  | 'shutdown';
+
+export interface TransferResult {
+  outcome: Outcome;
+  /** Bytes the client acknowledged. */
+  bytes: number;
+  ms: number;
+  /** The client's error message, for client-abort / size-probe. */
+  clientError?: { code: number; message: string } | undefined;
+  retransmits: number;
+}
+
+export interface TransferOptions {
+  socket: dgram.Socket;
+  peerAddress: string;
+  peerPort: number;
+  source: BlockSource;
+  blksize: number;
+  windowsize: number;
+  /** OACK to send first (RFC 2347), or undefined to start with DATA 1. */
+  oack: Buffer | undefined;
+  /** The OACK carried tsize: an error in reply to it is a size probe, not a failure. */
+  tsizeAsked: boolean;
+  /** Fixed retransmission timeout (RFC 2349 timeout option), or undefined for adaptive. */
+  timeoutMs: number | undefined;
+  maxRetries: number;
+  /** A client that never completes the handshake is forgotten after this long. */
+  handshakeMs: number;
+  deadlineMs: number;
+  onDone(t: Transfer, r: TransferResult): void;
+}
+
+/** Adaptive timer bounds when the client gave no timeout: a LAN RTT is far below the floor. */
+const MIN_RTO_MS = 80;
+const MAX_RTO_MS = 2000;
+const INITIAL_RTO_MS = 500;
+const MAX_BACKOFF_MS = 5000;
+
+export class Transfer {
+  readonly startedAt: number;
+  /** Handshake done: the client answered from its address and port, so it is not spoofed. */
+  verified = false;
+  done = false;
+
+  private readonly socket: dgram.Socket;
+  private readonly peerAddress: string;
+  private readonly peerPort: number;
+  private readonly source: BlockSource;
+  private readonly blksize: number;
+  private readonly window: number;
+  private readonly lastBlock: number;
+  private readonly slots: Buffer[];
+  private tail: Buffer | undefined;
+
+  private phase: 'oack' | 'data' = 'data';
+  /** Absolute (not wrapped) block numbers. */
+  private acked = 0;
+  private maxSent = 0;
+  private nextSend = 1;
+  private windowEnd = 0;
+  private loading = false;
+
+  private sentAt = 0;
+  private retransmitted = false;
+  private srtt = -1;
+  private rto: number;
+  private retries = 0;
+  private retransmits = 0;
+
+  constructor(private readonly o: TransferOptions, now: number) {
+    this.startedAt = now;
+    this.socket = o.socket;
+    this.peerAddress = o.peerAddress;
+    this.peerPort = o.peerPort;
+    this.source = o.source;
+    this.blksize = o.blksize;
+    this.window = o.windowsize;
+    // A file whose size is a multiple of the block size ends with an empty block (RFC 1350 §6).
+    this.lastBlock = Math.floor(o.source.size / o.blksize) + 1;
+    const slotCount = Math.min(this.window, this.lastBlock);
+    this.slots = [];
+    for (let i = 0; i < slotCount; i++) {
+      const b = Buffer.allocUnsafe(4 + o.blksize);
+      b[0] = 0; b[1] = OP_DATA;
+      this.slots.push(b);
+    }
+    this.rto = o.timeoutMs ?? INITIAL_RTO_MS;
+    this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo.address, rinfo.port));
+    this.socket.on('error', () => undefined);
+  }
+
+  /** Sends the first packet: the OACK, or DATA 1 when no options were negotiated. */
+  begin(now: number): void {
+    this.sentAt = now;
+    if (this.o.oack) {
+      this.phase = 'oack';
+      this.socket.send(this.o.oack, this.peerPort, this.peerAddress);
+    } else {
+      this.startWindow(1);
+    }
+  }
+
+  /**
+   * The client repeated its request (our first packet was lost). Before the handshake this is
+   * the only retransmission we make: one small packet per request received, so a spoofed
+   * source cannot make us send more than it sends.
+   */
+  repeatFirst(): void {
+    if (this.done || this.verified) return;
+    if (this.phase === 'oack') this.socket.send(this.o.oack!, this.peerPort, this.peerAddress);
+    else this.startWindow(1);
+  }
+
+  private onMessage(msg: Buffer, address: string, port: number): void {
+    if (this.done) return;
+    if (port !== this.peerPort || address !== this.peerAddress) {
+      // RFC 1350 §4: a packet from a wrong TID gets error 5 and the transfer carries on.
+      this.socket.send(ERR_UNKNOWN_TID_PACKET, port, address);
+      return;
+    }
+    if (msg.length < 4 || msg[0] !== 0) return;
+    const op = msg[1];
+    if (op === OP_ACK) this.onAck((msg[2]! << 8) | msg[3]!);
+    else if (op === OP_ERROR) this.onClientError(msg);
+  }
+
+  private onAck(n: number): void {
+    if (this.phase === 'oack') {
+      if (n !== 0) return;
+      this.phase = 'data';
+      this.verified = true;
+      this.sample();
+      this.startWindow(1);
+      return;
+    }
+    // Map the 16-bit number onto the blocks we sent since the last ACK (rollover past 65535).
+    const delta = (n - (this.acked & 0xffff)) & 0xffff;
+    const abs = this.acked + delta;
+    // A repeated ACK, or one for a block never sent: ignore. Answering a duplicate ACK with data
+    // is the sorcerer's apprentice bug (RFC 1123 §4.2.3.1); the timer handles a real loss.
+    if (delta === 0 || abs > this.maxSent) return;
+    this.verified = true;
+    this.acked = abs;
+    this.retries = 0;
+    this.sample();
+    if (abs >= this.lastBlock) {
+      this.finish('ok');
+      return;
+    }
+    // The end of a window, or the client's signal that it lost what follows (RFC 7440 §4):
+    // either way the next window starts after the acknowledged block.
+    this.startWindow(abs + 1);
+  }
+
+  private sample(): void {
+    if (this.retransmitted) { this.retransmitted = false; return; } // Karn: ambiguous sample
+    if (this.o.timeoutMs !== undefined) return;
+    const rtt = clock.now - this.sentAt;
+    this.srtt = this.srtt < 0 ? rtt : this.srtt + (rtt - this.srtt) / 8;
+    const r = 2 * this.srtt + 40;
+    this.rto = r < MIN_RTO_MS ? MIN_RTO_MS : r > MAX_RTO_MS ? MAX_RTO_MS : r;
+  }
+
+  private onClientError(msg: Buffer): void {
+    const code = (msg[2]! << 8) | msg[3]!;
+    let end = msg.indexOf(0, 4);
+    if (end < 0) end = msg.length;
+    const message = msg.toString('latin1', 4, Math.min(end, 104)).replace(/[^\x20-\x7e]/g, '?');
+    // UEFI asks with tsize, reads the OACK and aborts with error 8 before fetching for real.
+    const probe = this.phase === 'oack' && this.o.tsizeAsked && (code === ERR_OPTION || code === ERR_UNDEFINED);
+    this.finish(probe ? 'size-probe' : 'client-abort', { code, message });
+  }
+
+  private startWindow(from: number): void {
+    this.nextSend = from;
+    const end = from + this.window - 1;
+    this.windowEnd = end < this.lastBlock ? end : this.lastBlock;
+    this.sentAt = clock.now;
+    if (!this.loading) this.pump();
+  }
+
+  private pump(): void {
+    const bs = this.blksize;
+    while (this.nextSend <= this.windowEnd) {
+      const block = this.nextSend;
+      const pos = (block - 1) * bs;
+      let len = this.source.size - pos;
+      if (len > bs) len = bs;
+      let pkt: Buffer;
+      if (len === bs) {
+        pkt = this.slots[block % this.slots.length]!;
+      } else {
+        // The short last block gets its own buffer, so a queued send of a full slot can never
+        // go out with a stale length.
+        pkt = this.tail ??= Buffer.allocUnsafe(4 + len);
+        pkt[0] = 0; pkt[1] = OP_DATA;
+      }
+      if (len > 0 && !this.source.copy(pos, len, pkt, 4)) {
+        this.loading = true;
+        this.source.load(pos).then(() => {
+          this.loading = false;
+          if (!this.done) this.pump();
+        }, () => this.finish('read-error'));
+        return;
+      }
+      pkt[2] = (block >>> 8) & 0xff;
+      pkt[3] = block & 0xff;
+      this.socket.send(pkt, this.peerPort, this.peerAddress);
+      if (block > this.maxSent) this.maxSent = block;
+      this.nextSend = block + 1;
+    }
+  }
+
+  /** Called by the server's ticker with its coarse clock. */
+  tick(now: number): void {
+    if (this.done) return;
+    if (now - this.startedAt > this.o.deadlineMs) { this.finish('deadline'); return; }
+    if (!this.verified) {
+      if (now - this.startedAt > this.o.handshakeMs) this.finish('no-handshake');
+      return;
+    }
+    if (this.loading || now - this.sentAt < this.rto) return;
+    if (++this.retries > this.o.maxRetries) { this.finish('timeout'); return; }
+    this.retransmits++;
+    this.retransmitted = true;
+    if (this.o.timeoutMs === undefined) this.rto = Math.min(this.rto * 2, MAX_BACKOFF_MS);
+    this.startWindow(this.acked + 1);
+  }
+
+  /** Ends the transfer; tells a verified client why when it is our decision. */
+  finish(outcome: Outcome, clientError?: { code: number; message: string }): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.verified && (outcome === 'timeout' || outcome === 'deadline' || outcome === 'read-error' || outcome === 'shutdown')) {
+      const why = outcome === 'timeout' ? 'timed out' : outcome === 'deadline' ? 'transfer took too long' : outcome === 'shutdown' ? 'server shutting down' : 'read error';
+      this.socket.send(encodeError(ERR_UNDEFINED, why), this.peerPort, this.peerAddress, () => this.close());
+    } else {
+      this.close();
+    }
+    this.source.close();
+    const bytes = Math.min(this.acked * this.blksize, this.source.size);
+    this.o.onDone(this, { outcome, bytes, ms: clock.now - this.startedAt, clientError, retransmits: this.retransmits });
+  }
+
+  private close(): void {
+    try { this.socket.close(); } catch { /* already closed */ }
+  }
+}
+
+const ERR_UNKNOWN_TID_PACKET = encodeError(ERR_UNKNOWN_TID, 'unknown transfer ID');
+
+/**
+ * A coarse clock (ms) updated by the server's ticker and before each request: reading it costs
+ * nothing on the per-packet path, and timers of a few tens of ms do not need better.
+ */
+export const clock = { now: performance.now() };
