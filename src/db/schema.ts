@@ -178,6 +178,16 @@ export interface AuditLogTable {
   after: string | null;
 }
 
+export interface SessionTable {
+  id: string;
+  user_id: number;
+  csrf: string;
+  ip: ColumnType<string, string | undefined, string>;
+  created_at: Millis;
+  last_seen_at: Millis;
+  expires_at: Millis;
+}
+
 export interface DB {
   branches: BranchTable;
   subnets: SubnetTable;
@@ -190,6 +200,7 @@ export interface DB {
   user_branches: UserBranchTable;
   api_tokens: ApiTokenTable;
   audit_log: AuditLogTable;
+  sessions: SessionTable;
 }
 
 /** Every column of every table, checked against the migrations by a test. */
@@ -205,6 +216,7 @@ export const COLUMNS = {
   user_branches: ['user_id', 'branch_id'],
   api_tokens: ['id', 'name', 'token_hash', 'prefix', 'scopes', 'branch_id', 'created_by', 'created_at', 'last_used_at', 'revoked_at'],
   audit_log: ['id', 'at', 'actor', 'action', 'entity', 'entity_id', 'before', 'after'],
+  sessions: ['id', 'user_id', 'csrf', 'ip', 'created_at', 'last_seen_at', 'expires_at'],
 } as const satisfies { [T in keyof DB]: readonly (keyof DB[T])[] };
 
 export type Branch = Selectable<BranchTable>;
@@ -219,6 +231,7 @@ export type BootEvent = Selectable<BootEventTable>;
 export type User = Selectable<UserTable>;
 export type ApiToken = Selectable<ApiTokenTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
+export type Session = Selectable<SessionTable>;
 
 // Fails to compile when a table type gains a column that COLUMNS does not list.
 type Unlisted = { [T in keyof DB]: Exclude<keyof DB[T], (typeof COLUMNS)[T][number]> }[keyof DB];
