@@ -1,12 +1,177 @@
-// Placeholder until the dhcp server lands: a service that reports itself disabled.
-import type { AppContext, Service } from '../service.ts';
+// The DHCP service: sockets around the handler. One socket on dhcp.address:67 receives the
+// broadcasts; when that is 0.0.0.0, one more socket per own address (same port, SO_REUSEADDR)
+// receives unicasts (relays, RENEW) and sends broadcasts out of the right interface: Linux
+// routes a limited broadcast by the source address of a bound socket. Port 4011 answers
+// proxyDHCP boot-server requests.
+import dgram from 'node:dgram';
+import type { AppContext, Service, ServiceHealth } from '../service.ts';
+import { listLeases } from '../model/leases.ts';
+import { ipv4ToString, parseIpv4 } from '../util/net.ts';
+import { errorMessage } from '../util/errors.ts';
+import { LeaseCommitter } from './committer.ts';
+import { DhcpHandler, type HandlerLimits, type Incoming, type LocalAddress, type Outgoing } from './handler.ts';
+import { LeaseBook } from './lease-book.ts';
+import { cachedLocalAddresses } from './local-addresses.ts';
+import { ScopeCache } from './scopes.ts';
+import { SightingRecorder } from './sightings.ts';
 
-export function createDhcpService(ctx: AppContext): Service {
-  void ctx;
+export interface DhcpServiceOptions {
+  /** Where relayed replies go (67 in real life; tests on loopback use another). */
+  relayPort?: number;
+  limits?: HandlerLimits;
+  localAddresses?: () => LocalAddress[];
+  /** How long a subnet snapshot is trusted before it is re-read (ms). */
+  scopeTtlMs?: number;
+  recvBufferSize?: number;
+}
+
+export interface DhcpService extends Service {
+  /** The bound ports (useful when the config asked for 0). */
+  ports(): { port: number; proxyPort: number };
+  handler(): DhcpHandler | undefined;
+}
+
+export interface BuiltHandler {
+  handler: DhcpHandler;
+  committer: LeaseCommitter;
+  sightings: SightingRecorder;
+  scopes: ScopeCache;
+  /** Stops listening to inventory changes. */
+  dispose(): void;
+}
+
+/** Everything but the sockets: subnets, leases loaded from the database, the handler. */
+export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions = {}): Promise<BuiltHandler> {
+  const log = ctx.log.child({ svc: 'dhcp' });
+  const scopes = new ScopeCache(ctx.db, log, opts.scopeTtlMs ?? 5000);
+  const book = new LeaseBook();
+  scopes.onLoad(async (snap) => {
+    for (const s of snap.scopes) book.scopeChanged(s.id);
+    const fresh = snap.scopes.filter((s) => !book.has(s.id)).map((s) => s.id);
+    if (fresh.length === 0) return;
+    const rows = await listLeases(ctx.db, fresh);
+    for (const id of fresh) book.load(id, rows.filter((r) => r.subnet_id === id));
+  });
+  await scopes.reload();
+  const committer = new LeaseCommitter(ctx.db, log);
+  const sightings = new SightingRecorder(ctx.db, log);
+  await sightings.refresh();
+  const dispose = ctx.events.on('inventory', () => { scopes.invalidate(); void sightings.refresh(); });
+  const handler = new DhcpHandler({
+    log, events: ctx.events, planner: ctx.planner, scopes, book, committer, sightings,
+    localAddresses: opts.localAddresses ?? cachedLocalAddresses(), interfaces: ctx.config.dhcp.interfaces,
+    ...(opts.relayPort !== undefined && { relayPort: opts.relayPort }),
+    ...(opts.limits && { limits: opts.limits }),
+  });
+  return { handler, committer, sightings, scopes, dispose };
+}
+
+export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}): DhcpService {
+  const cfg = ctx.config.dhcp;
+  const log = ctx.log.child({ svc: 'dhcp' });
+  let state: ServiceHealth['state'] = cfg.enabled ? 'stopped' : 'disabled';
+  let handler: DhcpHandler | undefined;
+  let main: dgram.Socket | undefined;
+  let proxy: dgram.Socket | undefined;
+  const perAddress = new Map<number, dgram.Socket>();
+  let committer: LeaseCommitter | undefined;
+  let sightings: SightingRecorder | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let bound = { port: 0, proxyPort: 0 };
+  const inflight = new Set<Promise<void>>();
+
+  const send = (sock: dgram.Socket, out: Outgoing) => {
+    sock.send(out.buf, out.dest.port, ipv4ToString(out.dest.address), (err) => {
+      if (err) log.debug({ err: errorMessage(err), to: ipv4ToString(out.dest.address) }, 'dhcp: send failed');
+    });
+  };
+
+  const listen = (sock: dgram.Socket, meta: Omit<Incoming, 'from'>) => {
+    sock.on('message', (msg, rinfo) => {
+      if (!handler) return;
+      const p = handler.handle(msg, { ...meta, from: { address: rinfo.address, port: rinfo.port } }).then((out) => {
+        if (!out) return;
+        const via = meta.proxyPort ? sock : (out.via !== undefined && perAddress.get(out.via)) || sock;
+        send(via, out);
+      });
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    });
+    sock.on('error', (err) => log.error({ err }, 'dhcp: socket error'));
+  };
+
+  const open = (address: string, port: number): Promise<dgram.Socket> => new Promise((resolve, reject) => {
+    const s = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: opts.recvBufferSize ?? 4 << 20 });
+    s.once('error', reject);
+    s.bind({ address, port }, () => {
+      s.off('error', reject);
+      s.setBroadcast(true);
+      resolve(s);
+    });
+  });
+
   return {
     name: 'dhcp',
-    async start() {},
-    async stop() {},
-    health: () => ({ state: 'disabled' }),
+    ports: () => bound,
+    handler: () => handler,
+    async start() {
+      if (!cfg.enabled) { state = 'disabled'; return; }
+      state = 'starting';
+      const localAddresses = opts.localAddresses ?? cachedLocalAddresses();
+      const built = await buildDhcpHandler(ctx, { ...opts, localAddresses });
+      ({ handler, committer, sightings } = built);
+      unsubscribe = built.dispose;
+      try {
+        main = await open(cfg.address, cfg.port);
+        bound.port = main.address().port;
+        const specific = parseIpv4(cfg.address);
+        // A socket bound to one address hears no broadcasts: such a server serves relays only.
+        listen(main, { localAddress: cfg.address === '0.0.0.0' ? undefined : specific });
+        if (cfg.address === '0.0.0.0') {
+          for (const l of localAddresses()) {
+            if (cfg.interfaces.length > 0 && !cfg.interfaces.includes(l.ifname)) continue;
+            const s = await open(ipv4ToString(l.address), bound.port);
+            perAddress.set(l.address, s);
+            listen(s, { localAddress: l.address });
+          }
+        } else if (specific !== undefined) {
+          perAddress.set(specific, main);
+        }
+        proxy = await open(cfg.address, cfg.proxyPort === cfg.port ? 0 : cfg.proxyPort);
+        bound = { port: bound.port, proxyPort: proxy.address().port };
+        listen(proxy, { proxyPort: true });
+      } catch (err) {
+        state = 'failed';
+        await this.stop(0);
+        state = 'failed';
+        throw err;
+      }
+      log.info({ port: bound.port, proxyPort: bound.proxyPort, subnets: built.scopes.current().scopes.length }, 'dhcp: listening');
+      state = 'running';
+    },
+    async stop(graceMs: number) {
+      if (state === 'disabled') return;
+      state = 'stopping';
+      unsubscribe?.();
+      for (const s of [main, proxy, ...perAddress.values()]) {
+        try { s?.close(); } catch { /* already closed */ }
+      }
+      perAddress.clear();
+      main = proxy = undefined;
+      const grace = new Promise((r) => setTimeout(r, graceMs).unref());
+      await Promise.race([Promise.all([...inflight]), grace]);
+      await committer?.flushed();
+      await sightings?.flush();
+      handler = undefined;
+      state = 'stopped';
+    },
+    health(): ServiceHealth {
+      if (state === 'disabled') return { state };
+      return {
+        state,
+        listen: [`${cfg.address}:${bound.port}`, `${cfg.address}:${bound.proxyPort}`],
+        detail: { ...handler?.counters, commits: committer?.batches, leaseRows: committer?.rows },
+      };
+    },
   };
 }

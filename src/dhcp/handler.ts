@@ -1,0 +1,339 @@
+// One request in, at most one reply out. Decodes, picks the subnet (relay's giaddr, the
+// address the packet reached, or our only attached subnet), applies the subnet's mode and
+// RFC 2131 §4.3, and asks the planner for the boot file. Never throws: a bad packet is a
+// debug line and silence.
+import type { Logger } from 'pino';
+import type { BootPlanner } from '../boot/types.ts';
+import type { EventBus } from '../events.ts';
+import type { LeaseState } from '../db/schema.ts';
+import { cidrContains, ipv4ToString } from '../util/net.ts';
+import { bootClient, clientFacts, isEthernet, type ClientFacts } from './client.ts';
+import { LeaseCommitter } from './committer.ts';
+import { MESSAGE_NAMES, MessageType, Opt } from './constants.ts';
+import { replyDestination, SERVER_PORT, type Destination } from './destination.ts';
+import { DECLINE_QUARANTINE_MS, LeaseBook, OFFER_HOLD_MS, type LeaseEntry } from './lease-book.ts';
+import { readIp, readU8 } from './options.ts';
+import { decodePacket, type DhcpPacket } from './packet.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { buildReply, type BootInfo, type ReplySpec } from './reply.ts';
+import { scopeFor, type Scope, type ScopeCache, type ScopeSnapshot } from './scopes.ts';
+import type { SightingRecorder } from './sightings.ts';
+
+export interface LocalAddress {
+  ifname: string;
+  address: number;
+  mask: number;
+}
+
+export interface Incoming {
+  from: { address: string; port: number };
+  /** The specific address of the socket that received it (unicast to us), if any. */
+  localAddress?: number | undefined;
+  /** Arrived on the proxyDHCP port (4011). */
+  proxyPort?: boolean;
+}
+
+export interface Outgoing {
+  buf: Buffer;
+  dest: Destination;
+  /** Send from the socket bound to this address, so a broadcast leaves by the right interface. */
+  via?: number | undefined;
+  type: MessageType;
+}
+
+export interface HandlerLimits {
+  perMacPerSecond: number;
+  perMacBurst: number;
+  perRelayPerSecond: number;
+  perRelayBurst: number;
+}
+
+export const DEFAULT_LIMITS: HandlerLimits = { perMacPerSecond: 10, perMacBurst: 20, perRelayPerSecond: 5000, perRelayBurst: 10000 };
+
+export interface HandlerDeps {
+  log: Logger;
+  events: Pick<EventBus, 'record'>;
+  planner: Pick<BootPlanner, 'firstFile'>;
+  scopes: ScopeCache;
+  book: LeaseBook;
+  committer: LeaseCommitter;
+  sightings: SightingRecorder;
+  localAddresses: () => LocalAddress[];
+  /** Interfaces named in dhcp.interfaces: preferred when several attached subnets could match. */
+  interfaces: string[];
+  relayPort?: number;
+  limits?: HandlerLimits;
+  now?: () => number;
+}
+
+interface Located { scope: Scope; serverId: number }
+
+export class DhcpHandler {
+  private readonly perMac: RateLimiter;
+  private readonly perRelay: RateLimiter;
+  private readonly now: () => number;
+  private lastWarn = new Map<string, number>();
+  counters = { received: 0, malformed: 0, limited: 0, replied: 0, silent: 0, exhausted: 0 };
+
+  constructor(private readonly d: HandlerDeps) {
+    const l = d.limits ?? DEFAULT_LIMITS;
+    this.perMac = new RateLimiter(l.perMacPerSecond, l.perMacBurst);
+    this.perRelay = new RateLimiter(l.perRelayPerSecond, l.perRelayBurst, 10_000);
+    this.now = d.now ?? Date.now;
+  }
+
+  async handle(buf: Buffer, meta: Incoming): Promise<Outgoing | undefined> {
+    this.counters.received++;
+    try {
+      const out = await this.handleInner(buf, meta);
+      if (out) this.counters.replied++; else this.counters.silent++;
+      return out;
+    } catch (err) {
+      this.d.log.error({ err, from: meta.from }, 'dhcp: request failed');
+      return undefined;
+    }
+  }
+
+  private async handleInner(buf: Buffer, meta: Incoming): Promise<Outgoing | undefined> {
+    const dec = decodePacket(buf);
+    if (!dec.ok) { this.counters.malformed++; this.d.log.debug({ from: meta.from, reason: dec.reason }, 'dhcp: dropped malformed packet'); return undefined; }
+    const p = dec.packet;
+    if (!isEthernet(p)) { this.d.log.debug({ htype: p.htype, hlen: p.hlen }, 'dhcp: not Ethernet, ignored'); return undefined; }
+    const type = readU8(p.options, Opt.MessageType);
+    if (type === undefined || type < 1 || type > 8) { this.d.log.debug({ from: meta.from }, 'dhcp: BOOTP or bad message type, ignored'); return undefined; }
+    const facts = clientFacts(p);
+    const now = this.now();
+    if (!this.perMac.allow(facts.mac, now) || (p.giaddr !== 0 && !this.perRelay.allow(String(p.giaddr), now))) {
+      this.counters.limited++;
+      this.d.log.debug({ mac: facts.mac, giaddr: ipv4ToString(p.giaddr) }, 'dhcp: rate limited');
+      return undefined;
+    }
+    const snap = await this.d.scopes.get(now);
+    const loc = this.locate(p, meta, snap);
+    if (!loc) { this.d.log.debug({ mac: facts.mac, type: MESSAGE_NAMES[type] }, 'dhcp: no subnet for this request'); return undefined; }
+    const { scope } = loc;
+    if (scope.mode === 'off') return undefined;
+    this.d.sightings.saw({
+      mac: facts.mac, branchId: scope.branchId, arch: facts.arch, firmware: facts.firmware, uuid: facts.uuid,
+      relayCircuit: facts.relay?.circuitId, relayRemote: facts.relay?.remoteId,
+    });
+    if (meta.proxyPort) return this.proxyBootServer(p, facts, loc, meta, type);
+    if (scope.mode === 'proxy') return this.proxyOffer(p, facts, loc, type);
+    switch (type as MessageType) {
+      case MessageType.Discover: return this.discover(p, facts, loc, now);
+      case MessageType.Request: return this.request(p, facts, loc, now);
+      case MessageType.Decline: this.decline(p, facts, loc, now); return undefined;
+      case MessageType.Release: this.release(p, facts, loc, now); return undefined;
+      case MessageType.Inform: return this.inform(p, facts, loc);
+      default: return undefined;
+    }
+  }
+
+  /** Which subnet, and which of our addresses is the server identifier there. */
+  private locate(p: DhcpPacket, meta: Incoming, snap: ScopeSnapshot): Located | undefined {
+    const locals = this.d.localAddresses();
+    const ownIn = (s: Scope) => locals.find((l) => cidrContains(s.cidr, l.address))?.address;
+    const fallbackId = () => meta.localAddress ?? locals.find((l) => (l.address >>> 24) !== 127)?.address ?? locals[0]?.address;
+    if (p.giaddr !== 0) {
+      const scope = scopeFor(snap, p.giaddr);
+      const id = meta.localAddress ?? fallbackId();
+      return scope && id !== undefined ? { scope, serverId: id } : undefined;
+    }
+    const from = parseFrom(meta.from.address);
+    const clientAddr = p.ciaddr !== 0 ? p.ciaddr : from !== 0 ? from : undefined;
+    if (clientAddr !== undefined) {
+      const scope = scopeFor(snap, clientAddr);
+      const id = scope ? ownIn(scope) ?? fallbackId() : undefined;
+      if (scope && id !== undefined) return { scope, serverId: id };
+    }
+    if (meta.localAddress !== undefined && (meta.localAddress >>> 24) !== 127) {
+      const scope = scopeFor(snap, meta.localAddress);
+      return scope ? { scope, serverId: meta.localAddress } : undefined;
+    }
+    // A broadcast from a client without an address: Node cannot tell the interface it came in
+    // on, so it must be the one attached subnet we serve (or the one on a dhcp.interfaces entry).
+    let cands = snap.scopes.filter((s) => s.mode !== 'off' && ownIn(s) !== undefined);
+    if (cands.length > 1 && this.d.interfaces.length > 0) {
+      cands = cands.filter((s) => locals.some((l) => this.d.interfaces.includes(l.ifname) && cidrContains(s.cidr, l.address)));
+    }
+    if (cands.length === 1) return { scope: cands[0]!, serverId: ownIn(cands[0]!)! };
+    if (cands.length > 1) this.warnOnce('ambiguous', { subnets: cands.map((s) => s.cidr.text) }, 'dhcp: a broadcast could belong to several attached subnets; use relays or one dhcp.interfaces entry');
+    return undefined;
+  }
+
+  private async bootInfo(facts: ClientFacts, loc: Located, clientIp: number | undefined): Promise<BootInfo | undefined> {
+    if (!facts.pxe && !facts.ipxe) return undefined;
+    try {
+      const file = await this.d.planner.firstFile(bootClient(facts, {
+        branchId: loc.scope.branchId, serverAddress: ipv4ToString(loc.serverId),
+        clientIp: clientIp ? ipv4ToString(clientIp) : undefined,
+      }));
+      return { file, nextServer: loc.scope.tftpServer ?? loc.serverId };
+    } catch (err) {
+      this.d.log.error({ err, mac: facts.mac }, 'dhcp: planner failed; answering without boot information');
+      return undefined;
+    }
+  }
+
+  private reply(p: DhcpPacket, facts: ClientFacts, loc: Located, spec: ReplySpec, dest?: Destination): Outgoing | undefined {
+    const buf = buildReply(p, facts, spec);
+    if (!buf) { this.d.log.warn({ mac: facts.mac }, 'dhcp: reply does not fit the client\'s maximum size'); return undefined; }
+    const stage = spec.type === MessageType.Offer ? 'dhcp.offer' : spec.type === MessageType.Ack ? 'dhcp.ack' : spec.type === MessageType.Nak ? 'dhcp.nak' : undefined;
+    if (stage) {
+      this.d.events.record({
+        stage, mac: facts.mac, ip: spec.yiaddr ? ipv4ToString(spec.yiaddr) : null, branchId: loc.scope.branchId,
+        detail: {
+          xid: p.xid, ...(spec.boot && { file: spec.boot.file.bootfile }), ...(spec.proxy && { proxy: true }),
+          ...(p.giaddr !== 0 && { relay: ipv4ToString(p.giaddr) }), ...(spec.message && { message: spec.message }),
+        },
+      });
+    }
+    return { buf, dest: dest ?? replyDestination(p, spec.type, this.d.relayPort ?? SERVER_PORT), via: loc.serverId, type: spec.type };
+  }
+
+  private recordEvent(stage: string, facts: ClientFacts, loc: Located, p: DhcpPacket, ip?: number): void {
+    this.d.events.record({
+      stage, mac: facts.mac, ip: ip ? ipv4ToString(ip) : null, branchId: loc.scope.branchId,
+      detail: { xid: p.xid, firmware: facts.firmware, ...(facts.vendorClass && { vendorClass: facts.vendorClass }), ...(p.giaddr !== 0 && { relay: ipv4ToString(p.giaddr) }) },
+    });
+  }
+
+  private entry(loc: Located, facts: ClientFacts, ip: number, state: LeaseState, expiresAt: number): LeaseEntry {
+    return {
+      scopeId: loc.scope.id, ip, mac: facts.mac, clientId: facts.clientId, hostname: facts.hostname, state, expiresAt,
+      relayCircuit: facts.relay?.circuitId ?? null, relayRemote: facts.relay?.remoteId ?? null,
+    };
+  }
+
+  private async discover(p: DhcpPacket, facts: ClientFacts, loc: Located, now: number): Promise<Outgoing | undefined> {
+    this.recordEvent('dhcp.discover', facts, loc, p);
+    const ip = this.d.book.choose(loc.scope, facts.mac, readIp(p.options, Opt.RequestedIp), now);
+    if (ip === undefined) {
+      this.counters.exhausted++;
+      // RFC 2131 §4.3.1: no address → no offer. Logged, not answered.
+      this.warnOnce(`exhausted:${loc.scope.id}`, { subnet: loc.scope.cidr.text, mac: facts.mac }, 'dhcp: pool exhausted; not answering');
+      return undefined;
+    }
+    const held = this.d.book.byIp(loc.scope.id, ip);
+    // Keep a bound lease bound while offering it again; only a free address becomes "offered".
+    if (!(held && held.mac === facts.mac && held.state === 'bound' && held.expiresAt > now)) {
+      this.d.book.set(this.entry(loc, facts, ip, 'offered', now + OFFER_HOLD_MS));
+    }
+    const boot = await this.bootInfo(facts, loc, undefined);
+    return this.reply(p, facts, loc, { type: MessageType.Offer, serverId: loc.serverId, yiaddr: ip, scope: loc.scope, leaseSeconds: loc.scope.leaseSeconds, boot });
+  }
+
+  private async request(p: DhcpPacket, facts: ClientFacts, loc: Located, now: number): Promise<Outgoing | undefined> {
+    const sid = readIp(p.options, Opt.ServerId);
+    const requested = readIp(p.options, Opt.RequestedIp);
+    const { scope } = loc;
+    const nak = (message: string) => this.reply(p, facts, loc, { type: MessageType.Nak, serverId: loc.serverId, message });
+    let ip: number;
+    if (sid !== undefined) {
+      // SELECTING (§4.3.2): the client names the server it chose.
+      if (!this.isOurs(sid, loc)) {
+        const mine = this.d.book.byMac(scope.id, facts.mac);
+        if (mine && mine.state === 'offered') mine.expiresAt = now; // it went elsewhere: free our offer
+        return undefined;
+      }
+      const want = requested ?? p.ciaddr;
+      if (want === 0) return undefined;
+      ip = want;
+    } else if (requested !== undefined && p.ciaddr === 0) {
+      ip = requested; // INIT-REBOOT
+    } else if (p.ciaddr !== 0) {
+      ip = p.ciaddr; // RENEWING (unicast) or REBINDING (broadcast)
+    } else {
+      return undefined;
+    }
+    if (!cidrContains(scope.cidr, ip)) return nak('wrong network');
+    if (!this.d.book.usableBy(scope, ip, facts.mac, now)) return nak('address not available');
+    const reserved = scope.reservedByMac.get(facts.mac);
+    if (reserved !== undefined && reserved !== ip) return nak('this machine has a fixed address');
+    const e = this.entry(loc, facts, ip, 'bound', now + scope.leaseSeconds * 1000);
+    const prev = this.d.book.set(e);
+    if (prev && prev.state === 'bound' && prev.expiresAt > now) {
+      prev.state = 'released';
+      prev.expiresAt = now;
+      this.d.committer.write(toRow(prev));
+    }
+    const ok = await this.d.committer.commit(toRow(e));
+    if (!ok) return undefined;
+    const boot = await this.bootInfo(facts, loc, ip);
+    return this.reply(p, facts, loc, { type: MessageType.Ack, serverId: loc.serverId, yiaddr: ip, scope, leaseSeconds: scope.leaseSeconds, boot });
+  }
+
+  private decline(p: DhcpPacket, facts: ClientFacts, loc: Located, now: number): void {
+    const ip = readIp(p.options, Opt.RequestedIp);
+    const sid = readIp(p.options, Opt.ServerId);
+    if (ip === undefined || (sid !== undefined && !this.isOurs(sid, loc))) return;
+    const cur = this.d.book.byIp(loc.scope.id, ip);
+    if (!cur || cur.mac !== facts.mac) return; // only the holder can decline its address
+    this.recordEvent('dhcp.decline', facts, loc, p, ip);
+    const e = this.entry(loc, facts, ip, 'declined', now + DECLINE_QUARANTINE_MS);
+    this.d.book.set(e);
+    this.d.committer.write(toRow(e));
+    this.d.log.warn({ mac: facts.mac, ip: ipv4ToString(ip) }, 'dhcp: client declined an address (in use by someone else?); quarantined');
+  }
+
+  private release(p: DhcpPacket, facts: ClientFacts, loc: Located, now: number): void {
+    const cur = this.d.book.byIp(loc.scope.id, p.ciaddr);
+    if (!cur || cur.mac !== facts.mac || cur.state !== 'bound') return;
+    cur.state = 'released';
+    cur.expiresAt = now;
+    this.d.committer.write(toRow(cur));
+    this.recordEvent('dhcp.release', facts, loc, p, p.ciaddr);
+  }
+
+  private async inform(p: DhcpPacket, facts: ClientFacts, loc: Located): Promise<Outgoing | undefined> {
+    if (p.ciaddr === 0) return undefined;
+    const boot = await this.bootInfo(facts, loc, p.ciaddr);
+    return this.reply(p, facts, loc, { type: MessageType.Ack, serverId: loc.serverId, scope: loc.scope, boot });
+  }
+
+  /** proxyDHCP on 67: answer PXE clients' DISCOVERs with boot information and no address. */
+  private async proxyOffer(p: DhcpPacket, facts: ClientFacts, loc: Located, type: number): Promise<Outgoing | undefined> {
+    if (type !== MessageType.Discover || (!facts.pxe && !facts.ipxe)) return undefined;
+    this.recordEvent('dhcp.discover', facts, loc, p);
+    const boot = await this.bootInfo(facts, loc, undefined);
+    if (!boot) return undefined;
+    return this.reply(p, facts, loc, { type: MessageType.Offer, serverId: loc.serverId, boot, proxy: true });
+  }
+
+  /** Port 4011 (PXE spec §2.2.6): the client already has an address; answer to where it asked from. */
+  private async proxyBootServer(p: DhcpPacket, facts: ClientFacts, loc: Located, meta: Incoming, type: number): Promise<Outgoing | undefined> {
+    if ((type !== MessageType.Request && type !== MessageType.Inform) || (!facts.pxe && !facts.ipxe)) return undefined;
+    const clientIp = p.ciaddr || parseFrom(meta.from.address);
+    const boot = await this.bootInfo(facts, loc, clientIp);
+    if (!boot) return undefined;
+    const dest: Destination = p.giaddr !== 0
+      ? replyDestination(p, MessageType.Ack, this.d.relayPort ?? SERVER_PORT)
+      : { address: parseFrom(meta.from.address), port: meta.from.port, broadcast: false };
+    return this.reply(p, facts, loc, { type: MessageType.Ack, serverId: loc.serverId, boot, proxy: true }, dest);
+  }
+
+  private isOurs(sid: number, loc: Located): boolean {
+    return sid === loc.serverId || this.d.localAddresses().some((l) => l.address === sid);
+  }
+
+  private warnOnce(key: string, obj: Record<string, unknown>, msg: string): void {
+    const now = this.now();
+    if ((this.lastWarn.get(key) ?? 0) + 10_000 > now) return;
+    if (this.lastWarn.size > 1000) this.lastWarn.clear();
+    this.lastWarn.set(key, now);
+    this.d.log.warn(obj, msg);
+  }
+}
+
+function parseFrom(a: string): number {
+  const m = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+  if (!m) return 0;
+  return ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
+}
+
+function toRow(e: LeaseEntry) {
+  return {
+    subnetId: e.scopeId, ip: ipv4ToString(e.ip), mac: e.mac, clientId: e.clientId, hostname: e.hostname,
+    state: e.state, expiresAt: e.expiresAt, relayCircuit: e.relayCircuit, relayRemote: e.relayRemote,
+  };
+}

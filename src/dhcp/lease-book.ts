@@ -1,0 +1,171 @@
+// The lease state in memory: the one place that decides which address a client gets, so no
+// two MACs ever hold one address. The database is its durable copy (loaded at start, written
+// through the committer); every decision is made here synchronously, before any await.
+import type { Lease, LeaseState } from '../db/schema.ts';
+import { ipv4ToString, parseIpv4 } from '../util/net.ts';
+import { inPool, isExcluded, type Scope } from './scopes.ts';
+
+export interface LeaseEntry {
+  scopeId: number;
+  ip: number;
+  mac: string;
+  clientId: string | null;
+  hostname: string | null;
+  state: LeaseState;
+  expiresAt: number;
+  relayCircuit: string | null;
+  relayRemote: string | null;
+}
+
+/** An offer holds its address this long for the client's REQUEST (PXE firmware waits ~4 s collecting offers). */
+export const OFFER_HOLD_MS = 30_000;
+/** RFC 2131 §3.1 step 5 / §4.3.3: a declined address is in use by someone unknown; keep it out for a while. */
+export const DECLINE_QUARANTINE_MS = 10 * 60_000;
+
+interface ScopeLeases {
+  byIp: Map<number, LeaseEntry>;
+  byMac: Map<string, LeaseEntry>;
+  /** Next pool position to try for a never-used address. */
+  cursor: number;
+  /** A full scan found no never-used address; only reuse from now on. */
+  freshExhausted: boolean;
+}
+
+export class LeaseBook {
+  private readonly scopes = new Map<number, ScopeLeases>();
+
+  has(scopeId: number): boolean {
+    return this.scopes.has(scopeId);
+  }
+
+  private book(scopeId: number): ScopeLeases {
+    let b = this.scopes.get(scopeId);
+    if (!b) {
+      b = { byIp: new Map(), byMac: new Map(), cursor: 0, freshExhausted: false };
+      this.scopes.set(scopeId, b);
+    }
+    return b;
+  }
+
+  /** Rows from the database, oldest update first, so a MAC's newest row is its current one. */
+  load(scopeId: number, rows: Lease[]): void {
+    const b = this.book(scopeId);
+    for (const r of rows) {
+      const ip = parseIpv4(r.ip);
+      if (ip === undefined) continue;
+      const e: LeaseEntry = {
+        scopeId, ip, mac: r.mac, clientId: r.client_id, hostname: r.hostname, state: r.state,
+        expiresAt: r.expires_at, relayCircuit: r.relay_circuit, relayRemote: r.relay_remote,
+      };
+      b.byIp.set(ip, e);
+      if (r.state !== 'declined') b.byMac.set(r.mac, e);
+    }
+  }
+
+  /** A scope's pool or reservations changed: rescan for never-used addresses. */
+  scopeChanged(scopeId: number): void {
+    const b = this.scopes.get(scopeId);
+    if (b) { b.freshExhausted = false; b.cursor = 0; }
+  }
+
+  byMac(scopeId: number, mac: string): LeaseEntry | undefined {
+    return this.scopes.get(scopeId)?.byMac.get(mac);
+  }
+
+  byIp(scopeId: number, ip: number): LeaseEntry | undefined {
+    return this.scopes.get(scopeId)?.byIp.get(ip);
+  }
+
+  /** Held by someone right now (bound and unexpired, an open offer, or quarantined). */
+  static active(e: LeaseEntry, now: number): boolean {
+    return (e.state === 'bound' || e.state === 'offered' || e.state === 'declined') && e.expiresAt > now;
+  }
+
+  /** May `mac` have `ip` in this scope? */
+  usableBy(scope: Scope, ip: number, mac: string, now: number): boolean {
+    const reservedFor = scope.reservedByIp.get(ip);
+    if (reservedFor !== undefined) return reservedFor === mac && !isExcluded(scope, ip) && this.freeFor(scope.id, ip, mac, now);
+    return inPool(scope, ip) && this.freeFor(scope.id, ip, mac, now);
+  }
+
+  private freeFor(scopeId: number, ip: number, mac: string, now: number): boolean {
+    const e = this.scopes.get(scopeId)?.byIp.get(ip);
+    if (!e) return true;
+    if (e.state === 'declined') return e.expiresAt <= now;
+    return e.mac === mac || !LeaseBook.active(e, now);
+  }
+
+  /**
+   * The address for a DISCOVER: the client's reservation, else its current or last address,
+   * else the one it asks for, else a never-used one, else the longest-expired one.
+   */
+  choose(scope: Scope, mac: string, requested: number | undefined, now: number): number | undefined {
+    const reserved = scope.reservedByMac.get(mac);
+    if (reserved !== undefined) return this.usableBy(scope, reserved, mac, now) ? reserved : undefined;
+    const b = this.book(scope.id);
+    const mine = b.byMac.get(mac);
+    if (mine && mine.state !== 'declined' && this.usableBy(scope, mine.ip, mac, now)) return mine.ip;
+    if (requested !== undefined && this.usableBy(scope, requested, mac, now)) return requested;
+    const fresh = this.fresh(scope, b);
+    if (fresh !== undefined) return fresh;
+    // RFC 2131 §4.3.1: otherwise reuse; oldest expiry first keeps recently-left clients' addresses longest.
+    let best: LeaseEntry | undefined;
+    for (const e of b.byIp.values()) {
+      if (LeaseBook.active(e, now) || (best && e.expiresAt >= best.expiresAt)) continue;
+      if (scope.reservedByIp.has(e.ip) || !inPool(scope, e.ip)) continue;
+      best = e;
+    }
+    return best?.ip;
+  }
+
+  private fresh(scope: Scope, b: ScopeLeases): number | undefined {
+    if (b.freshExhausted || scope.poolSize === 0) return undefined;
+    for (let step = 0; step < scope.poolSize; step++) {
+      const pos = (b.cursor + step) % scope.poolSize;
+      const ip = poolAt(scope, pos);
+      if (b.byIp.has(ip) || scope.reservedByIp.has(ip) || isExcluded(scope, ip)) continue;
+      b.cursor = (pos + 1) % scope.poolSize;
+      return ip;
+    }
+    b.freshExhausted = true;
+    return undefined;
+  }
+
+  /** Records a decision; returns the entry the client held before at another address, if any. */
+  set(e: LeaseEntry): LeaseEntry | undefined {
+    const b = this.book(e.scopeId);
+    const prevForMac = b.byMac.get(e.mac);
+    const prevAtIp = b.byIp.get(e.ip);
+    // The address changes hands: its former holder no longer has it.
+    if (prevAtIp && prevAtIp.mac !== e.mac && b.byMac.get(prevAtIp.mac) === prevAtIp) b.byMac.delete(prevAtIp.mac);
+    b.byIp.set(e.ip, e);
+    if (e.state === 'declined') {
+      if (prevForMac?.ip === e.ip) b.byMac.delete(e.mac);
+      return undefined;
+    }
+    b.byMac.set(e.mac, e);
+    return prevForMac && prevForMac.ip !== e.ip ? prevForMac : undefined;
+  }
+
+  stats(scopeId: number, now: number): { active: number; known: number } {
+    const b = this.scopes.get(scopeId);
+    if (!b) return { active: 0, known: 0 };
+    let active = 0;
+    for (const e of b.byIp.values()) if (LeaseBook.active(e, now)) active++;
+    return { active, known: b.byIp.size };
+  }
+}
+
+function poolAt(scope: Scope, pos: number): number {
+  let p = pos;
+  for (const [a, b] of scope.ranges) {
+    const n = b - a + 1;
+    if (p < n) return a + p;
+    p -= n;
+  }
+  return scope.ranges[0]![0];
+}
+
+export function entryIp(e: LeaseEntry): string {
+  return ipv4ToString(e.ip);
+}

@@ -1,0 +1,48 @@
+// Unknown MACs become "discovered" machines. A DHCP storm must not become one write per
+// packet: known MACs are remembered, new ones are queued and written together twice a second,
+// and the queue is bounded (a flood of random MACs loses sightings, never the server).
+import type { Logger } from 'pino';
+import type { Db } from '../db/index.ts';
+import { listKnownMacs } from '../model/dhcp-scopes.ts';
+import { recordSighting, type Sighting } from '../model/machines.ts';
+
+export class SightingRecorder {
+  private known = new Set<string>();
+  private queue = new Map<string, Sighting>();
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  dropped = 0;
+
+  constructor(private readonly db: Db, private readonly log: Logger, private readonly opts = { flushMs: 500, maxQueue: 10_000, maxKnown: 200_000 }) {}
+
+  async refresh(): Promise<void> {
+    try {
+      this.known = new Set(await listKnownMacs(this.db));
+    } catch (err) {
+      this.log.warn({ err }, 'dhcp: could not read known machines');
+    }
+  }
+
+  saw(s: Sighting): void {
+    if (this.known.has(s.mac) || this.queue.has(s.mac)) return;
+    if (this.queue.size >= this.opts.maxQueue) { this.dropped++; return; }
+    this.queue.set(s.mac, s);
+    this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, this.opts.flushMs);
+  }
+
+  flush(): Promise<void> {
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    const batch = [...this.queue.values()];
+    this.queue.clear();
+    if (batch.length === 0) return this.writing;
+    if (this.known.size + batch.length > this.opts.maxKnown) this.known.clear();
+    for (const s of batch) this.known.add(s.mac);
+    this.writing = this.writing.then(() => this.db.transaction().execute(async (trx) => {
+      for (const s of batch) await recordSighting(trx, s);
+    })).catch((err: unknown) => {
+      this.log.warn({ err, lost: batch.length }, 'dhcp: could not record discovered machines');
+      for (const s of batch) this.known.delete(s.mac);
+    });
+    return this.writing;
+  }
+}

@@ -1,0 +1,63 @@
+// What DHCP needs from the inventory: every subnet with its pool settings, and the fixed
+// addresses of registered machines. Read in full on each refresh; a lab has hundreds of rows.
+import type { Db } from '../db/index.ts';
+import type { DhcpMode } from '../db/schema.ts';
+
+export interface SubnetRow {
+  id: number;
+  branchId: number;
+  cidr: string;
+  mode: DhcpMode;
+  ranges: string[];
+  exclusions: string[];
+  gateway: string | null;
+  dns: string[];
+  domain: string | null;
+  leaseSeconds: number;
+  /** The branch's TFTP server (next-server) when it has its own. */
+  serverTftp: string | null;
+}
+
+export interface ReservationRow {
+  mac: string;
+  ip: string;
+  branchId: number | null;
+  hostname: string | null;
+}
+
+function jsonList(text: string): string[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export async function listDhcpSubnets(db: Db): Promise<SubnetRow[]> {
+  const rows = await db.selectFrom('subnets')
+    .innerJoin('branches', 'branches.id', 'subnets.branch_id')
+    .select(['subnets.id', 'subnets.branch_id', 'subnets.cidr', 'subnets.dhcp_mode', 'subnets.ranges', 'subnets.exclusions',
+      'subnets.gateway', 'subnets.dns', 'subnets.domain', 'subnets.lease_seconds', 'branches.server_tftp'])
+    .execute();
+  return rows.map((r) => ({
+    id: r.id, branchId: r.branch_id, cidr: r.cidr, mode: r.dhcp_mode,
+    ranges: jsonList(r.ranges), exclusions: jsonList(r.exclusions),
+    gateway: r.gateway, dns: jsonList(r.dns), domain: r.domain, leaseSeconds: r.lease_seconds,
+    serverTftp: r.server_tftp,
+  }));
+}
+
+export async function listReservations(db: Db): Promise<ReservationRow[]> {
+  const rows = await db.selectFrom('machines')
+    .select(['mac', 'fixed_ip', 'branch_id', 'hostname'])
+    .where('fixed_ip', 'is not', null)
+    .execute();
+  return rows.map((r) => ({ mac: r.mac, ip: r.fixed_ip!, branchId: r.branch_id, hostname: r.hostname }));
+}
+
+/** MACs the inventory already knows, so DHCP records a sighting only for new ones. */
+export async function listKnownMacs(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('machines').select('mac').execute();
+  return rows.map((r) => r.mac);
+}

@@ -1,0 +1,52 @@
+// Leases: the addresses DHCP has bound. Written in batches (one transaction for many clients,
+// see dhcp/committer.ts); a row is the promise an ACK made, so it must be committed first.
+import type { Db } from '../db/index.ts';
+import type { Lease, LeaseState } from '../db/schema.ts';
+
+export interface LeaseWrite {
+  subnetId: number;
+  ip: string;
+  mac: string;
+  clientId: string | null;
+  hostname: string | null;
+  state: LeaseState;
+  expiresAt: number;
+  relayCircuit: string | null;
+  relayRemote: string | null;
+}
+
+export function listLeases(db: Db, subnetIds?: number[]): Promise<Lease[]> {
+  let q = db.selectFrom('leases').selectAll();
+  if (subnetIds) {
+    if (subnetIds.length === 0) return Promise.resolve([]);
+    q = q.where('subnet_id', 'in', subnetIds);
+  }
+  return q.orderBy('updated_at').execute();
+}
+
+export function getLeaseByMac(db: Db, mac: string): Promise<Lease[]> {
+  return db.selectFrom('leases').selectAll().where('mac', '=', mac).orderBy('updated_at', 'desc').execute();
+}
+
+/** Writes all rows in one transaction: one fsync for the lot (synchronous=FULL). */
+export async function writeLeases(db: Db, rows: LeaseWrite[], now = Date.now()): Promise<void> {
+  if (rows.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    // 10 columns × 50 rows stays far below SQLite's bound-parameter limit.
+    for (let i = 0; i < rows.length; i += 50) {
+      const values = rows.slice(i, i + 50).map((r) => ({
+        subnet_id: r.subnetId, ip: r.ip, mac: r.mac, client_id: r.clientId, hostname: r.hostname,
+        state: r.state, expires_at: r.expiresAt, relay_circuit: r.relayCircuit, relay_remote: r.relayRemote,
+        updated_at: now,
+      }));
+      await trx.insertInto('leases').values(values)
+        .onConflict((oc) => oc.columns(['subnet_id', 'ip']).doUpdateSet((eb) => ({
+          mac: eb.ref('excluded.mac'), client_id: eb.ref('excluded.client_id'), hostname: eb.ref('excluded.hostname'),
+          state: eb.ref('excluded.state'), expires_at: eb.ref('excluded.expires_at'),
+          relay_circuit: eb.ref('excluded.relay_circuit'), relay_remote: eb.ref('excluded.relay_remote'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })))
+        .execute();
+    }
+  });
+}
