@@ -1,0 +1,66 @@
+// Bytes received but not yet parsed. TCP splits and merges messages at will, so the parser
+// asks for exact byte counts; headers usually sit inside one chunk and come back without a copy.
+
+export class ByteQueue {
+  private chunks: Buffer[] = [];
+  private head = 0; // bytes of chunks[0] already consumed
+  private total = 0;
+
+  get length(): number {
+    return this.total;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+  }
+
+  /** Removes and returns exactly n bytes; the caller checks `length` first. */
+  take(n: number): Buffer {
+    if (n > this.total) throw new RangeError(`take(${n}) with ${this.total} queued`);
+    const first = this.chunks[0];
+    if (first && first.length - this.head >= n) {
+      const out = first.subarray(this.head, this.head + n);
+      this.advance(n);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const step = Math.min(n - filled, c.length - this.head);
+      c.copy(out, filled, this.head, this.head + step);
+      filled += step;
+      this.advance(step);
+    }
+    return out;
+  }
+
+  /** Drops up to n bytes without copying them; returns how many were dropped. */
+  skip(n: number): number {
+    let dropped = 0;
+    while (dropped < n && this.total > 0) {
+      const c = this.chunks[0]!;
+      const step = Math.min(n - dropped, c.length - this.head);
+      this.advance(step);
+      dropped += step;
+    }
+    return dropped;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.head = 0;
+    this.total = 0;
+  }
+
+  private advance(n: number): void {
+    this.head += n;
+    this.total -= n;
+    if (this.head === this.chunks[0]!.length) {
+      this.chunks.shift();
+      this.head = 0;
+    }
+  }
+}
