@@ -22,7 +22,12 @@ export function storeChunk(root: string, data: Uint8Array, level: number): Store
   const hex = id.toString('hex');
   const file = chunkPath(root, hex);
   try {
-    return { id, stored: fs.statSync(file).size, isNew: false };
+    const st = fs.statSync(file);
+    // Reuse refreshes the mtime: gc spares chunks younger than its grace period, and an import
+    // in flight that reuses an unreferenced chunk must not lose it before its index is published.
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+    return { id, stored: st.size, isNew: false };
   } catch {
     // absent: write it below
   }

@@ -1,0 +1,59 @@
+// `branchboot store verify|gc`: checking and trimming the chunk store.
+import { UserError } from '../util/errors.ts';
+import { gcStore, verifyStore } from '../store/maintenance.ts';
+import type { Command } from './types.ts';
+import { needPositional, parse } from './args.ts';
+import { progressBar } from './image.ts';
+
+const verifyCmd: Command = async (args, env) => {
+  const { values, positionals } = parse('store verify', args, { quarantine: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } });
+  needPositional('store verify', positionals, 0, '[--quarantine] [--json]');
+  const handle = env.openDb();
+  const bar = progressBar(env, 'verify');
+  try {
+    const r = await verifyStore(handle.db, env.config.store.path, env.log, { quarantine: values.quarantine, onProgress: (p) => bar.update(p.done, p.total, `${p.done}/${p.total}`) });
+    bar.end();
+    const bad = r.missing.length + r.corrupt.length + r.badBlobs.length + r.indexProblems.length;
+    if (values.json) {
+      env.out.write(`${JSON.stringify(r, null, 2)}\n`);
+    } else {
+      for (const m of r.missing) env.out.write(`missing ${m.chunk} (used by ${m.usedBy.join(', ')})\n`);
+      for (const c of r.corrupt) env.out.write(`corrupt ${c.chunk} (used by ${c.usedBy.join(', ')}): ${c.why}${c.quarantined ? ' [quarantined]' : ''}\n`);
+      for (const b of r.badBlobs) env.out.write(`bad blob ${b.blob}: ${b.why}\n`);
+      for (const p of r.indexProblems) env.out.write(`bad index ${p}\n`);
+      env.out.write(`${r.chunksChecked} chunks and ${r.blobsChecked} blobs checked: ${bad === 0 ? 'all good' : `${bad} problem${bad === 1 ? '' : 's'}`}\n`);
+    }
+    return bad === 0 ? 0 : 1;
+  } finally {
+    bar.end();
+    await handle.close();
+  }
+};
+
+const gcCmd: Command = async (args, env) => {
+  const { values, positionals } = parse('store gc', args, { grace: { type: 'string' }, json: { type: 'boolean', default: false } });
+  needPositional('store gc', positionals, 0, '[--grace HOURS] [--json]');
+  const graceHours = values.grace === undefined ? env.config.store.gcGraceHours : Number(values.grace);
+  if (!Number.isFinite(graceHours) || graceHours < 0) throw new UserError('store gc: --grace must be a number of hours ≥ 0', 2);
+  const handle = env.openDb();
+  const bar = progressBar(env, 'gc');
+  try {
+    const r = await gcStore(handle.db, env.config.store.path, env.log, { graceHours, onProgress: (p) => bar.update(p.done, Math.max(p.total, p.done), `${p.done} files`) });
+    bar.end();
+    if (values.json) env.out.write(`${JSON.stringify(r)}\n`);
+    else env.out.write(`removed ${r.chunksRemoved} chunks (${(r.bytesRemoved / 1024 / 1024).toFixed(1)} MiB), ${r.blobsRemoved} blobs, ${r.indexesRemoved} indexes, ${r.tmpRemoved} temp files; kept ${r.chunksKept}; spared ${r.chunksSpared} younger than ${graceHours} h; ${r.staleImportsFailed} interrupted imports marked failed\n`);
+    return 0;
+  } finally {
+    bar.end();
+    await handle.close();
+  }
+};
+
+export const storeCommand: Command = async (args, env) => {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'verify': return verifyCmd(rest, env);
+    case 'gc': return gcCmd(rest, env);
+    default: throw new UserError('usage: branchboot store verify [--quarantine] | gc [--grace HOURS]', 2);
+  }
+};

@@ -1,0 +1,204 @@
+// `image import`: probe the input, stream its root into the store, store kernel/initrd blobs,
+// then publish: flush the store, write the index (temp + rename), and only then mark the
+// version ready. Until that last step the version is 'importing' and invisible to every reader,
+// so kill -9 at any point leaves no visible version; chunks already written are reused next time.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/index.ts';
+import type { Flavor } from '../db/schema.ts';
+import { storeBlob } from './blobs.ts';
+import { type ChunkerSpec, DEFAULT_CDC, DEFAULT_FIXED, chunkerLabel } from './chunker.ts';
+import { ingest } from './ingest.ts';
+import { detectLayout, listIso } from './iso.ts';
+import { indexRelPath, TMP_SUFFIX } from './layout.ts';
+import { type ImageKind, ImageInputError, classify, probeFile } from './probe.ts';
+import { qcow2Size, readQcow2, readRanges } from './read-source.ts';
+import { ChunkPool } from './worker-pool.ts';
+import { createVersion, markFailed, markReady, updateImporting } from '../model/image-versions.ts';
+import { errorMessage } from '../util/errors.ts';
+
+const run = promisify(execFile);
+
+export interface ImportProgress {
+  phase: 'root' | 'blobs' | 'publish' | 'done';
+  name: string;
+  version: number;
+  bytesDone: number;
+  bytesTotal: number;
+  chunksTotal: number;
+  chunksNew: number;
+  bytesNew: number;
+}
+
+export interface ImportOptions {
+  file: string;
+  name: string;
+  flavor?: Flavor | undefined;
+  kernel?: string | undefined;
+  initrd?: string | undefined;
+  chunker?: ChunkerSpec | undefined;
+  onProgress?: ((p: ImportProgress) => void) | undefined;
+}
+
+export interface ImportResult {
+  name: string;
+  version: number;
+  sizeBytes: number;
+  rootKind: string;
+  rootFile: string;
+  flavor: Flavor;
+  chunker: string;
+  chunksTotal: number;
+  chunksNew: number;
+  bytesNew: number;
+  bytesStored: number;
+  /** Image bytes ÷ compressed bytes of its distinct chunks. */
+  compressionRatio: number;
+  indexFile: string;
+  kernelBlob: string | null;
+  initrdBlob: string | null;
+  seconds: number;
+}
+
+/**
+ * The default chunker per image kind, from bench/store (update deltas): images updated in
+ * place (ext4, disks) keep offsets, so fixed blocks ship only the blocks touched and make random
+ * reads a division; a squashfs (alone or in an ISO) is rebuilt, its content shifts, and only
+ * content-defined chunks re-find the unchanged data.
+ */
+export function defaultChunker(kind: string): ChunkerSpec {
+  return kind === 'squashfs' || kind === 'iso-squashfs' ? DEFAULT_CDC : DEFAULT_FIXED;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+interface Plan {
+  rootKind: string;
+  rootFile: string;
+  flavor: Flavor;
+  size: number;
+  root: () => AsyncIterable<Uint8Array>;
+  kernel?: () => AsyncIterable<Uint8Array>;
+  initrd?: () => AsyncIterable<Uint8Array>;
+}
+
+async function plan(opts: ImportOptions): Promise<Plan> {
+  const probe = await probeFile(opts.file);
+  const sideFiles = async () => {
+    const out: Partial<Pick<Plan, 'kernel' | 'initrd'>> = {};
+    for (const which of ['kernel', 'initrd'] as const) {
+      const f = opts[which];
+      if (!f) continue;
+      const st = await fs.stat(f).catch(() => undefined);
+      if (!st?.isFile()) throw new ImageInputError(`--${which} ${f}: no such file`);
+      if (st.size === 0) throw new ImageInputError(`--${which} ${f}: the file is empty`);
+      out[which] = () => readRanges(f, [{ start: 0, length: st.size }]);
+    }
+    return out;
+  };
+  if (probe.kind === 'iso') {
+    const files = await listIso(opts.file);
+    const layout = detectLayout(files, opts.file, probe.size);
+    // The squashfs inside must itself be whole.
+    const head = Buffer.alloc(Math.min(65536, layout.root.size));
+    const fh = await fs.open(opts.file, 'r');
+    try { await fh.read(head, 0, head.length, layout.root.extents[0]!.start); } finally { await fh.close(); }
+    const inner = classify(head, layout.root.size, `${opts.file}:${layout.root.path}`);
+    if (inner.kind !== 'squashfs') throw new ImageInputError(`${opts.file}: ${layout.root.path} is not a squashfs (found ${inner.kind})`);
+    const side = await sideFiles();
+    return {
+      rootKind: 'iso-squashfs', rootFile: layout.rootFile, flavor: opts.flavor ?? layout.flavor, size: layout.root.size,
+      root: () => readRanges(opts.file, layout.root.extents),
+      kernel: side.kernel ?? (() => readRanges(opts.file, layout.kernel.extents)),
+      initrd: side.initrd ?? (() => readRanges(opts.file, layout.initrd.extents)),
+    };
+  }
+  const side = await sideFiles();
+  if (probe.kind === 'qcow2') {
+    const size = await qcow2Size(opts.file);
+    return { rootKind: 'disk', rootFile: 'root.img', flavor: opts.flavor ?? 'custom', size, root: () => readQcow2(opts.file, size), ...side };
+  }
+  const kind: ImageKind = probe.kind;
+  const rootFile = kind === 'squashfs' ? 'filesystem.squashfs' : 'root.img';
+  return { rootKind: kind, rootFile, flavor: opts.flavor ?? 'custom', size: probe.size, root: () => readRanges(opts.file, [{ start: 0, length: probe.size }]), ...side };
+}
+
+/** Writes `data` to `dest` so it appears whole or not at all, and survives power loss once returned. */
+async function publishFile(dest: string, data: Buffer): Promise<void> {
+  await fs.mkdir(path.dirname(dest), { recursive: true });
+  const tmp = `${dest}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
+  const fh = await fs.open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.rename(tmp, dest);
+  const dir = await fs.open(path.dirname(dest), 'r');
+  try { await dir.sync(); } finally { await dir.close(); }
+}
+
+/** Chunks are written without fsync each (it would halve import speed); one syncfs before the index is published covers them all. */
+async function syncStore(root: string): Promise<void> {
+  await run('sync', ['-f', root]).catch(() => run('sync'));
+}
+
+export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; log: Logger }, opts: ImportOptions): Promise<ImportResult> {
+  const started = Date.now();
+  if (!NAME_RE.test(opts.name)) throw new ImageInputError(`image name "${opts.name}": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  const p = await plan(opts);
+  const spec = opts.chunker ?? defaultChunker(p.rootKind);
+  const root = env.config.store.path;
+  await fs.mkdir(root, { recursive: true });
+  const row = await createVersion(env.db, { name: opts.name, flavor: p.flavor, source: path.resolve(opts.file), rootKind: p.rootKind, rootFile: p.rootFile, chunker: chunkerLabel(spec) });
+  const log = env.log.child({ image: opts.name, version: row.version });
+  log.info({ file: opts.file, kind: p.rootKind, size: p.size, chunker: chunkerLabel(spec) }, 'import started');
+  const progress = (phase: ImportProgress['phase'], s: { bytesDone: number; chunksTotal: number; chunksNew: number; bytesNew: number }) =>
+    opts.onProgress?.({ phase, name: opts.name, version: row.version, bytesTotal: p.size, ...s });
+  const pool = new ChunkPool(root, env.config.store.zstdLevel, env.config.store.workers);
+  try {
+    // The heartbeat lets `store gc` tell a live import from one that was killed.
+    const beat = setInterval(() => { updateImporting(env.db, row.id, {}).catch(() => {}); }, 60_000);
+    let r;
+    try {
+      r = await ingest(p.root(), spec, pool, (s) => progress('root', s));
+    } finally {
+      clearInterval(beat);
+    }
+    if (r.size !== p.size) throw new ImageInputError(`${opts.file}: read ${r.size} bytes, expected ${p.size}`);
+    if (r.size === 0) throw new ImageInputError(`${opts.file}: the image is empty`);
+    const counts = { bytesDone: r.size, chunksTotal: r.chunksTotal, chunksNew: r.chunksNew, bytesNew: r.bytesNew };
+    progress('blobs', counts);
+    const kernel = p.kernel ? await storeBlob(root, p.kernel()) : undefined;
+    const initrd = p.initrd ? await storeBlob(root, p.initrd()) : undefined;
+    progress('publish', counts);
+    await syncStore(root);
+    const indexFile = indexRelPath(row.imageId, row.version);
+    await publishFile(path.join(root, indexFile), r.index);
+    await markReady(env.db, row.id, {
+      indexFile, sizeBytes: r.size, kernelBlob: kernel?.rel, initrdBlob: initrd?.rel, chunker: chunkerLabel(spec),
+      chunksTotal: r.chunksTotal, chunksNew: r.chunksNew, bytesStored: r.bytesStored, bytesNew: r.bytesNew,
+    });
+    progress('done', counts);
+    const result: ImportResult = {
+      name: opts.name, version: row.version, sizeBytes: r.size, rootKind: p.rootKind, rootFile: p.rootFile, flavor: p.flavor,
+      chunker: chunkerLabel(spec), chunksTotal: r.chunksTotal, chunksNew: r.chunksNew, bytesNew: r.bytesNew, bytesStored: r.bytesStored,
+      compressionRatio: r.bytesStored ? r.size / r.bytesStored : 0, indexFile, kernelBlob: kernel?.rel ?? null, initrdBlob: initrd?.rel ?? null,
+      seconds: (Date.now() - started) / 1000,
+    };
+    log.info({ ...result }, 'import finished');
+    return result;
+  } catch (err) {
+    await markFailed(env.db, row.id, errorMessage(err)).catch(() => {});
+    log.error({ err: errorMessage(err) }, 'import failed');
+    throw err;
+  } finally {
+    await pool.close();
+  }
+}

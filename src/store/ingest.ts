@@ -1,0 +1,97 @@
+// Chunking a byte stream into the store and building its index. Reading and boundary finding
+// run here; hashing, compression and writes run in the worker pool. Memory stays bounded:
+// the pool holds at most maxInFlight chunks and the read side waits for it.
+import { IndexWriter } from './caibx.ts';
+import { type ChunkerSpec, chunkerSizes, createChunker } from './chunker.ts';
+import type { ChunkPool, ChunkResult } from './worker-pool.ts';
+
+export interface IngestProgress {
+  bytesDone: number;
+  chunksTotal: number;
+  chunksNew: number;
+  bytesNew: number;
+}
+
+export interface IngestResult {
+  index: Buffer;
+  size: number;
+  chunksTotal: number;
+  /** Distinct chunks this import added to the store. */
+  chunksNew: number;
+  /** Compressed bytes this import added. */
+  bytesNew: number;
+  /** Compressed bytes of the distinct chunks the index references. */
+  bytesStored: number;
+  distinctChunks: number;
+}
+
+export async function ingest(
+  source: AsyncIterable<Uint8Array>,
+  spec: ChunkerSpec,
+  pool: ChunkPool,
+  onProgress?: (p: IngestProgress) => void,
+): Promise<IngestResult> {
+  const [min, avg, max] = chunkerSizes(spec);
+  const writer = new IndexWriter(min, avg, max);
+  const chunker = createChunker(spec);
+  const ends: number[] = [];
+  const results = new Map<number, ChunkResult>();
+  const seen = new Map<string, number>();
+  let nextWrite = 0;
+  let size = 0;
+  let chunksNew = 0;
+  let bytesNew = 0;
+  let bytesStored = 0;
+  let bytesDone = 0;
+  let failure: Error | undefined;
+  const waiting: Promise<void>[] = [];
+
+  const onResult = (seq: number, r: ChunkResult) => {
+    results.set(seq, r);
+    const hex = r.id.toString('hex');
+    if (!seen.has(hex)) {
+      seen.set(hex, r.stored);
+      bytesStored += r.stored;
+      if (r.isNew) {
+        chunksNew++;
+        bytesNew += r.stored;
+      }
+    }
+    // The index lists chunks in order; results arrive in any order.
+    for (let q = results.get(nextWrite); q; q = results.get(nextWrite)) {
+      writer.add(ends[nextWrite]!, q.id);
+      results.delete(nextWrite);
+      nextWrite++;
+    }
+  };
+
+  let pendingChunks: Buffer[] = [];
+  const collect = (c: Buffer) => pendingChunks.push(c);
+  const submitAll = async () => {
+    const list = pendingChunks;
+    pendingChunks = [];
+    for (const c of list) {
+      const seq = ends.length;
+      size += c.length;
+      ends.push(size);
+      const { done } = await pool.submit(c);
+      waiting.push(done.then((r) => onResult(seq, r), (e: Error) => { failure ??= e; }));
+      if (failure) throw failure;
+    }
+    // Resolved entries need not be kept: they only hold memory.
+    if (waiting.length > 4096) await Promise.all(waiting.splice(0, waiting.length));
+  };
+
+  for await (const data of source) {
+    bytesDone += data.length;
+    chunker.push(data, collect);
+    await submitAll();
+    onProgress?.({ bytesDone, chunksTotal: ends.length, chunksNew, bytesNew });
+  }
+  chunker.finish(collect);
+  await submitAll();
+  await Promise.all(waiting);
+  if (failure) throw failure;
+  onProgress?.({ bytesDone, chunksTotal: ends.length, chunksNew, bytesNew });
+  return { index: writer.finish(), size, chunksTotal: ends.length, chunksNew, bytesNew, bytesStored, distinctChunks: seen.size };
+}

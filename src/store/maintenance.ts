@@ -1,0 +1,165 @@
+// `store verify` and `store gc`. Both read the set of chunks the live indexes reference;
+// verify checks each one, gc removes what nothing references once it is older than the grace
+// period (so an import still writing chunks, whose index is not published yet, is safe).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Db } from '../db/index.ts';
+import { chunkCount, chunkId, decodeIndex } from './caibx.ts';
+import { hashChunk } from './chunk-id.ts';
+import { decompressChunk } from './codec.ts';
+import { BLOB_DIR, INDEX_DIR, QUARANTINE_DIR, TMP_SUFFIX, chunkPath } from './layout.ts';
+import { walkChunks } from './walk.ts';
+import { failStaleImports, versionsHoldingChunks } from '../model/image-versions.ts';
+import { errnoCode, errorMessage } from '../util/errors.ts';
+
+export interface MaintenanceProgress {
+  done: number;
+  total: number;
+}
+
+interface Referenced {
+  /** hex → the versions that use it ("name@v"). */
+  chunks: Map<string, string[]>;
+  blobs: Set<string>;
+  indexes: Set<string>;
+  problems: string[];
+}
+
+async function referenced(db: Db, root: string): Promise<Referenced> {
+  const ref: Referenced = { chunks: new Map(), blobs: new Set(), indexes: new Set(), problems: [] };
+  for (const v of await versionsHoldingChunks(db)) {
+    for (const b of [v.kernel_blob, v.initrd_blob]) if (b) ref.blobs.add(b);
+    if (!v.index_file) continue;
+    ref.indexes.add(v.index_file);
+    let idx;
+    try {
+      idx = decodeIndex(await fs.readFile(path.join(root, v.index_file)));
+    } catch (err) {
+      ref.problems.push(`${v.name}@${v.version}: index ${v.index_file}: ${errorMessage(err)}`);
+      continue;
+    }
+    const label = `${v.name}@${v.version}`;
+    for (let i = 0; i < chunkCount(idx); i++) {
+      const hex = chunkId(idx, i).toString('hex');
+      const users = ref.chunks.get(hex);
+      if (!users) ref.chunks.set(hex, [label]);
+      else if (users.at(-1) !== label) users.push(label);
+    }
+  }
+  return ref;
+}
+
+export interface VerifyReport {
+  chunksChecked: number;
+  missing: { chunk: string; usedBy: string[] }[];
+  corrupt: { chunk: string; usedBy: string[]; why: string; quarantined: boolean }[];
+  blobsChecked: number;
+  badBlobs: { blob: string; why: string }[];
+  indexProblems: string[];
+}
+
+export async function verifyStore(db: Db, root: string, log: Logger, opts: { quarantine?: boolean; onProgress?: (p: MaintenanceProgress) => void } = {}): Promise<VerifyReport> {
+  const ref = await referenced(db, root);
+  const report: VerifyReport = { chunksChecked: 0, missing: [], corrupt: [], blobsChecked: 0, badBlobs: [], indexProblems: ref.problems };
+  const total = ref.chunks.size + ref.blobs.size;
+  let done = 0;
+  for (const [hex, usedBy] of ref.chunks) {
+    const file = chunkPath(root, hex);
+    let why: string | undefined;
+    try {
+      const data = decompressChunk(await fs.readFile(file));
+      if (hashChunk(data).toString('hex') !== hex) why = 'content does not match its id';
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') report.missing.push({ chunk: hex, usedBy });
+      else why = errorMessage(err);
+    }
+    if (why) {
+      let quarantined = false;
+      if (opts.quarantine) {
+        const q = path.join(root, QUARANTINE_DIR, `${hex}.cacnk`);
+        await fs.mkdir(path.dirname(q), { recursive: true });
+        await fs.rename(file, q);
+        quarantined = true;
+      }
+      log.error({ chunk: hex, usedBy, why, quarantined }, 'store verify: corrupt chunk');
+      report.corrupt.push({ chunk: hex, usedBy, why, quarantined });
+    }
+    report.chunksChecked++;
+    if (++done % 256 === 0) opts.onProgress?.({ done, total });
+  }
+  for (const rel of ref.blobs) {
+    const hex = path.basename(rel);
+    try {
+      const h = createHash('sha512-256');
+      for await (const d of createReadStream(path.join(root, rel))) h.update(d as Buffer);
+      if (h.digest('hex') !== hex) report.badBlobs.push({ blob: rel, why: 'content does not match its name' });
+    } catch (err) {
+      report.badBlobs.push({ blob: rel, why: errorMessage(err) });
+    }
+    report.blobsChecked++;
+    opts.onProgress?.({ done: ++done, total });
+  }
+  opts.onProgress?.({ done, total });
+  return report;
+}
+
+export interface GcReport {
+  chunksKept: number;
+  chunksRemoved: number;
+  bytesRemoved: number;
+  /** Unreferenced but younger than the grace period. */
+  chunksSpared: number;
+  tmpRemoved: number;
+  blobsRemoved: number;
+  indexesRemoved: number;
+  staleImportsFailed: number;
+}
+
+export async function gcStore(db: Db, root: string, log: Logger, opts: { graceHours: number; now?: number; onProgress?: (p: MaintenanceProgress) => void }): Promise<GcReport> {
+  const now = opts.now ?? Date.now();
+  const cutoff = now - opts.graceHours * 3600_000;
+  // An import refreshes its row every minute: one untouched for the grace period (and at least 10 minutes) was killed.
+  const staleImportsFailed = await failStaleImports(db, Math.min(cutoff, now - 600_000), now);
+  const ref = await referenced(db, root);
+  if (ref.problems.length) throw new Error(`gc refused: an index cannot be read, so its chunks cannot be told apart: ${ref.problems.join('; ')}`);
+  const report: GcReport = { chunksKept: 0, chunksRemoved: 0, bytesRemoved: 0, chunksSpared: 0, tmpRemoved: 0, blobsRemoved: 0, indexesRemoved: 0, staleImportsFailed };
+  let done = 0;
+  for await (const e of walkChunks(root)) {
+    if (e.hex && ref.chunks.has(e.hex)) {
+      report.chunksKept++;
+    } else if (e.hex || e.tmp) {
+      const st = await fs.stat(e.file).catch(() => undefined);
+      if (st && st.mtimeMs < cutoff) {
+        await fs.rm(e.file, { force: true });
+        if (e.tmp) report.tmpRemoved++;
+        else { report.chunksRemoved++; report.bytesRemoved += st.size; }
+      } else if (st && !e.tmp) {
+        report.chunksSpared++;
+      }
+    }
+    if (++done % 1024 === 0) opts.onProgress?.({ done, total: ref.chunks.size });
+  }
+  // Blobs and indexes of versions no longer held.
+  for (const [dirName, keep, isIndex] of [[BLOB_DIR, ref.blobs, false], [INDEX_DIR, ref.indexes, true]] as const) {
+    const base = path.join(root, dirName);
+    const entries = await fs.readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const ent of entries) {
+      if (!ent.isFile()) continue;
+      const abs = path.join(ent.parentPath ?? ent.path, ent.name);
+      const rel = path.relative(root, abs);
+      if (keep.has(rel)) continue;
+      const st = await fs.stat(abs).catch(() => undefined);
+      if (!st || st.mtimeMs >= cutoff) continue;
+      // Like chunks, only after the grace period: an import in flight writes its blobs before its row holds them.
+      await fs.rm(abs, { force: true });
+      if (isIndex) report.indexesRemoved++;
+      else if (!ent.name.endsWith(TMP_SUFFIX)) report.blobsRemoved++;
+    }
+  }
+  opts.onProgress?.({ done, total: done });
+  log.info({ ...report }, 'store gc finished');
+  return report;
+}

@@ -1,0 +1,109 @@
+// A fixed pool of chunk workers with a bounded queue: `submit` waits when too many chunks are
+// in flight, which bounds an import's memory however large the image is.
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ChunkDone, ChunkJob } from './chunk-worker.ts';
+import { storeChunk } from './chunk-writer.ts';
+
+export interface ChunkResult {
+  id: Buffer;
+  stored: number;
+  isNew: boolean;
+}
+
+// Under tsx this file is .ts, compiled it is .js: the worker must be the sibling with the same extension.
+const EXT = path.extname(fileURLToPath(import.meta.url));
+const WORKER_URL = new URL(`./chunk-worker${EXT}`, import.meta.url);
+
+/**
+ * A .ts worker needs tsx inside the worker too. Inheriting `--import tsx` through execArgv
+ * proved racy (the worker's entry sometimes loads before the hooks), so the worker registers
+ * tsx itself and then imports its entry.
+ */
+function startWorker(workerData: unknown): Worker {
+  if (EXT !== '.ts') return new Worker(WORKER_URL, { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
+  return new Worker(boot, { eval: true, workerData, execArgv: [] });
+}
+
+export class ChunkPool {
+  private workers: Worker[] = [];
+  private idle: Worker[] = [];
+  private queue: { job: ChunkJob; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }[] = [];
+  private pending = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
+  private inFlight = 0;
+  private waiters: (() => void)[] = [];
+  private seq = 0;
+  private failed: Error | undefined;
+  readonly size: number;
+
+  constructor(private readonly root: string, private readonly level: number, workers: number, private readonly maxInFlight = 0) {
+    this.size = workers > 0 ? workers : Math.max(1, os.availableParallelism());
+    if (this.maxInFlight <= 0) this.maxInFlight = this.size * 4;
+    for (let i = 0; i < this.size; i++) {
+      const w = startWorker({ root, level });
+      w.on('message', (m: ChunkDone) => this.onDone(w, m));
+      w.on('error', (e) => this.fail(e));
+      this.workers.push(w);
+      this.idle.push(w);
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failed ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+    for (const q of this.queue) q.reject(e);
+    this.queue = [];
+  }
+
+  private onDone(w: Worker, m: ChunkDone): void {
+    const p = this.pending.get(m.seq);
+    this.pending.delete(m.seq);
+    this.inFlight--;
+    this.waiters.shift()?.();
+    const next = this.queue.shift();
+    if (next) this.dispatch(w, next);
+    else this.idle.push(w);
+    if (!p) return;
+    if (m.error !== undefined || !m.id) p.reject(new Error(m.error ?? 'chunk worker returned no id'));
+    else p.resolve({ id: Buffer.from(m.id), stored: m.stored ?? 0, isNew: m.isNew ?? false });
+  }
+
+  private dispatch(w: Worker, item: { job: ChunkJob; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }): void {
+    this.pending.set(item.job.seq, item);
+    const d = item.job.data;
+    // Transfer (not copy) the chunk when it owns its whole ArrayBuffer.
+    const transfer = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer ? [d.buffer] : [];
+    w.postMessage(item.job, transfer);
+  }
+
+  /** Resolves when the chunk is stored; waits first (backpressure) if the pool is full. */
+  async submit(data: Uint8Array): Promise<{ done: Promise<ChunkResult> }> {
+    if (this.failed) throw this.failed;
+    while (this.inFlight >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
+    this.inFlight++;
+    const job: ChunkJob = { seq: this.seq++, data };
+    const done = new Promise<ChunkResult>((resolve, reject) => {
+      const item = { job, resolve, reject };
+      const w = this.idle.pop();
+      if (w) this.dispatch(w, item);
+      else this.queue.push(item);
+    });
+    done.catch(() => {});
+    return { done };
+  }
+
+  /** In-process fallback used by tests that want no threads. */
+  storeInline(data: Uint8Array): ChunkResult {
+    return storeChunk(this.root, data, this.level);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers = [];
+  }
+}
