@@ -17,6 +17,8 @@ export interface BootClient {
   /** The address the client reached us on / the relay, for choosing server URLs. */
   serverAddress?: string | undefined;
   clientIp?: string | undefined;
+  /** A preview (CLI `plan`, REST boot-plan): no boot events are recorded. */
+  preview?: boolean | undefined;
 }
 
 /** The first file a DHCP answer names, per firmware. */
@@ -27,6 +29,11 @@ export interface FirstFile {
   tftpServer?: string | undefined;
   /** Set option 60 "HTTPClient" in the answer (UEFI HTTP Boot). */
   httpClient?: boolean;
+  /**
+   * Set when there is nothing this firmware can run (an architecture we have no binary for):
+   * bootfile is then "" and the DHCP answer should carry no boot file. Why, for the log.
+   */
+  unsupported?: string | undefined;
 }
 
 export interface RootPlan {
@@ -35,7 +42,7 @@ export interface RootPlan {
   location: string;
 }
 
-export type BootPlan =
+export type BootPlan = PlanContext & (
   | {
       kind: 'image';
       action: BootAction;
@@ -50,7 +57,13 @@ export type BootPlan =
     }
   | { kind: 'local'; action: BootAction; firstFile: FirstFile; script: string }
   | { kind: 'menu'; action: BootAction; firstFile: FirstFile; script: string }
-  | { kind: 'error'; firstFile: FirstFile; reason: string; script: string };
+  | { kind: 'error'; firstFile: FirstFile; reason: string; script: string });
+
+/** What every plan also says, for boot events and previews (optional: older callers ignore it). */
+export interface PlanContext {
+  branchId?: number | undefined;
+  firmware?: Firmware | undefined;
+}
 
 export interface BootPlanner {
   /** First file for a DHCP answer; cheap, called per packet. */
@@ -58,5 +71,12 @@ export interface BootPlanner {
   /** The full plan (script, kernel, command line) for a client. Never throws: errors are plans. */
   plan(client: BootClient): Promise<BootPlan>;
   /** A generated file a TFTP client asks for (pxelinux.cfg/01-…, grub.cfg-01-…, boot.ipxe), or undefined. */
-  generatedFile(name: string, client: { ip: string; mac?: string | undefined }): Promise<Buffer | undefined>;
+  generatedFile(name: string, client: GeneratedFileClient): Promise<Buffer | undefined>;
+}
+
+export interface GeneratedFileClient {
+  ip: string;
+  mac?: string | undefined;
+  /** The address the TFTP request reached, for URLs in the file when http.publicUrl is unset. */
+  serverAddress?: string | undefined;
 }

@@ -1,8 +1,68 @@
-import type { FastifyInstance } from 'fastify';
+// Boot over HTTP: the per-machine iPXE script, the iPXE binaries for UEFI HTTP Boot, and the
+// boot events of image downloads (kernel, initrd, root) served by the store routes.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { HttpContext } from '../server.ts';
+import { normalizeMac } from '../../util/net.ts';
+import { createFetchRecorder } from '../../boot/fetch-events.ts';
+import type { BootClient } from '../../boot/types.ts';
 
-/** Placeholder: the boot routes land with their issue. */
-export async function bootRoutes(app: FastifyInstance, opts: { ctx: HttpContext }): Promise<void> {
-  void app;
-  void opts;
+const plainIp = (a: string | undefined) => (a ?? '').replace(/^::ffff:/, '');
+
+/** iPXE says who it is in the query when the script URL asks it to (?arch=${buildarch} is not used: the script handles both platforms). */
+function clientFromRequest(mac: string, req: { ip: string; socket: { localAddress?: string | undefined }; query: unknown }): BootClient {
+  const q = (req.query ?? {}) as Record<string, string | undefined>;
+  const arch = q.arch !== undefined && /^\d{1,5}$/.test(q.arch) ? Number(q.arch) : undefined;
+  return { mac, arch, ipxe: true, clientIp: plainIp(req.ip), serverAddress: plainIp(req.socket.localAddress) || undefined };
 }
+
+const bootPlugin: FastifyPluginAsync<{ ctx: HttpContext }> = async (app: FastifyInstance, opts) => {
+  const { ctx } = opts;
+  const recorder = createFetchRecorder({ db: ctx.db, events: ctx.events, log: ctx.log });
+
+  app.get<{ Params: { file: string } }>('/boot/:file', async (req, reply) => {
+    const m = /^(.+)\.ipxe$/.exec(req.params.file);
+    const mac = m ? normalizeMac(m[1]!) : undefined;
+    if (!mac) return reply.code(404).type('text/plain').send('not found\n');
+    const client = clientFromRequest(mac, req);
+    const plan = await ctx.planner.plan(client);
+    ctx.events.record({
+      mac, ip: client.clientIp, branchId: plan.branchId ?? null, stage: 'http.script',
+      detail: { kind: plan.kind, ...(plan.kind === 'image' && { image: plan.image.name, version: plan.image.version, transport: plan.root.transport }), ...(plan.kind === 'error' && { reason: plan.reason }) },
+    });
+    // iPXE caches nothing, but proxies in branch offices might: a plan changes with every assignment.
+    return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache, no-store').send(plan.script);
+  });
+
+  // UEFI HTTP Boot fetches the iPXE EFI binary by URL (FirstFile.bootfile): the same files TFTP serves.
+  app.get<{ Params: { '*': string } }>('/boot/bin/*', async (req, reply) => {
+    const rel = req.params['*'];
+    if (!rel || rel.split('/').some((s) => s === '..' || s === '') || rel.includes('\\') || rel.includes('\0')) {
+      return reply.code(404).send();
+    }
+    for (const root of ctx.config.tftp.roots) {
+      const file = path.join(root, rel);
+      const st = await fs.promises.stat(file).catch(() => undefined);
+      if (st?.isFile()) {
+        ctx.events.record({ ip: plainIp(req.ip), stage: 'http.bootfile', detail: { file: rel } });
+        return reply.type('application/efi').header('content-length', st.size).send(fs.createReadStream(file));
+      }
+    }
+    return reply.code(404).send();
+  });
+
+  // Image downloads are the store routes' (registered after this plugin). This plugin is not
+  // encapsulated (skip-override, below), so the hook sees their responses too.
+  app.addHook('onResponse', async (req, reply) => {
+    if (!req.url.startsWith('/images/')) return;
+    const range = req.headers.range;
+    void recorder.http({ path: req.url, ip: plainIp(req.ip), status: reply.statusCode, range: typeof range === 'string' ? range : undefined });
+  });
+};
+
+// Same as wrapping in fastify-plugin: the onResponse hook lands on the root instance, so routes
+// registered after this plugin (store) are covered; fastify-plugin itself is not a dependency.
+(bootPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+export const bootRoutes = bootPlugin;

@@ -1,0 +1,95 @@
+// The later steps of a boot, as seen by whoever serves the bytes: kernel, initrd, root (HTTP),
+// NBD connect. Each becomes a boot event; the first root fetch also uses up a pending "once"
+// boot (markRootFetched), so the machine's next boot is its local disk.
+import type { Db } from '../db/index.ts';
+import type { EventBus } from '../events.ts';
+import type { Logger } from '../log.ts';
+import { getMachine, macForIp, markRootFetched } from '../model/boot-queries.ts';
+
+export type FetchKind = 'kernel' | 'initrd' | 'root';
+
+export interface ImageFetch {
+  kind: FetchKind;
+  image: string;
+  version: string;
+}
+
+/** /images/NAME/VERSION/vmlinuz | initrd.img | <root file> (src/store/urls.ts); index and chunks are not boot steps. */
+export function classifyImagePath(urlPath: string): ImageFetch | undefined {
+  const m = /^\/images\/([^/?#]+)\/(current|\d+)\/([^/?#]+)(?:[?#].*)?$/.exec(urlPath);
+  if (!m) return undefined;
+  let image: string;
+  let file: string;
+  try { image = decodeURIComponent(m[1]!); file = decodeURIComponent(m[3]!); } catch { return undefined; }
+  const kind: FetchKind = file === 'vmlinuz' ? 'kernel' : file === 'initrd.img' ? 'initrd' : 'root';
+  return { kind, image, version: m[2]! };
+}
+
+export interface FetchRecorderDeps {
+  db: Db;
+  events: Pick<EventBus, 'record'>;
+  log: Logger;
+}
+
+export interface FetchRecorder {
+  /** An HTTP response for an image file went out (status 200/206). Never throws. */
+  http(req: { path: string; ip: string; status: number; range?: string | undefined }): Promise<void>;
+  /** An NBD client opened an export (the NBD server calls this). Never throws. */
+  nbdConnect(c: { ip: string; exportName: string; mac?: string | undefined }): Promise<void>;
+}
+
+/**
+ * httpfs and casync read the root with thousands of Range requests: one http.root event per
+ * (client, image, version) a minute is the step; the rest is traffic.
+ */
+const REPEAT_MS = 60_000;
+
+export function createFetchRecorder(deps: FetchRecorderDeps): FetchRecorder {
+  const seen = new Map<string, number>();
+  const fresh = (key: string, now: number) => {
+    const last = seen.get(key);
+    if (last !== undefined && now - last < REPEAT_MS) return false;
+    if (seen.size > 10_000) for (const [k, t] of seen) if (now - t >= REPEAT_MS) seen.delete(k);
+    seen.set(key, now);
+    return true;
+  };
+
+  async function branchOf(mac: string | undefined): Promise<number | null> {
+    if (!mac) return null;
+    return (await getMachine(deps.db, mac))?.branch_id ?? null;
+  }
+
+  async function rootFetched(ip: string, mac: string | undefined, stage: string, detail: Record<string, unknown>): Promise<void> {
+    const branchId = await branchOf(mac);
+    deps.events.record({ mac: mac ?? null, ip, branchId, stage, detail });
+    if (mac && await markRootFetched(deps.db, mac)) {
+      deps.events.record({ mac, ip, branchId, stage: 'boot.once-done', detail });
+    }
+  }
+
+  return {
+    async http(r) {
+      try {
+        if (r.status !== 200 && r.status !== 206) return;
+        const f = classifyImagePath(r.path);
+        if (!f) return;
+        const now = Date.now();
+        if (!fresh(`${r.ip}|${f.kind}|${f.image}|${f.version}`, now)) return;
+        const mac = await macForIp(deps.db, r.ip);
+        const detail = { image: f.image, version: f.version, status: r.status, ...(r.range && { range: r.range }) };
+        if (f.kind === 'root') await rootFetched(r.ip, mac, 'http.root', detail);
+        else deps.events.record({ mac: mac ?? null, ip: r.ip, branchId: await branchOf(mac), stage: `http.${f.kind}`, detail });
+      } catch (err) {
+        deps.log.warn({ err, path: r.path }, 'could not record an image fetch');
+      }
+    },
+    async nbdConnect(c) {
+      try {
+        const mac = c.mac ?? await macForIp(deps.db, c.ip);
+        await rootFetched(c.ip, mac, 'nbd.connect', { export: c.exportName });
+      } catch (err) {
+        deps.log.warn({ err, export: c.exportName }, 'could not record an NBD connect');
+      }
+    },
+  };
+}

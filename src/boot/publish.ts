@@ -1,0 +1,106 @@
+// nfs and cifs roots: the system's NFS server or Samba serves boot.exportDir; branchboot puts
+// each version's root there in the layout its flavor scans (casper/, live/, LiveOS/), read from
+// the block store. Files appear atomically (write, fsync, rename), so a client mounting the
+// share mid-publish sees the old state or the whole file, never half a squashfs.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Flavor } from '../db/schema.ts';
+import type { ImageReader } from '../store/types.ts';
+import { flavorLayout, publishedVersionDir } from './layout.ts';
+
+export interface PublishInput {
+  exportDir: string;
+  image: string;
+  version: number;
+  flavor: Flavor;
+  /** The assembled root (squashfs …) of the version. */
+  reader: ImageReader;
+  /** Kernel and initrd blob files, copied beside the root: casper's and live-boot's own media layout, handy for other loaders. */
+  kernelFile?: string | null | undefined;
+  initrdFile?: string | null | undefined;
+}
+
+export interface PublishResult {
+  /** Folder of the version: <exportDir>/<image>/<version>. */
+  dir: string;
+  rootPath: string;
+  bytes: number;
+  /** True when the root was already there with the right size. */
+  unchanged: boolean;
+}
+
+/** 4 MiB reads: large enough to keep the chunk cache busy, small enough not to matter in RAM. */
+const STEP = 4 * 1024 * 1024;
+
+function safeSegment(s: string): string {
+  if (!s || s === '.' || s === '..' || /[/\\\0]/.test(s)) throw new Error(`"${s}" cannot be a folder name in the export`);
+  return s;
+}
+
+async function sizeOf(p: string): Promise<number | undefined> {
+  try { return (await fs.stat(p)).size; } catch { return undefined; }
+}
+
+async function atomicWrite(dest: string, fill: (fh: fs.FileHandle) => Promise<void>): Promise<void> {
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.partial-${process.pid}`);
+  const fh = await fs.open(tmp, 'w', 0o644);
+  try {
+    await fill(fh);
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await fs.rename(tmp, dest);
+}
+
+async function copyReader(reader: ImageReader, dest: string): Promise<void> {
+  await atomicWrite(dest, async (fh) => {
+    for (let off = 0; off < reader.size; off += STEP) {
+      const buf = await reader.read(off, Math.min(STEP, reader.size - off));
+      await fh.write(buf, 0, buf.length, off);
+    }
+  });
+}
+
+async function copyFileAtomic(src: string, dest: string): Promise<void> {
+  const [a, b] = await Promise.all([sizeOf(src), sizeOf(dest)]);
+  if (a !== undefined && a === b) return;
+  await atomicWrite(dest, async (fh) => { await fh.writeFile(await fs.readFile(src)); });
+}
+
+/**
+ * Publishes one version. Idempotent: a root already present with the same size is left alone
+ * (versions never change once ready, so the size is a fair witness).
+ */
+export async function publishVersion(p: PublishInput): Promise<PublishResult> {
+  const l = flavorLayout(p.flavor);
+  const dir = path.join(p.exportDir, ...publishedVersionDir(safeSegment(p.image), p.version).split('/'));
+  const mediaDir = l.dir ? path.join(dir, l.dir) : dir;
+  await fs.mkdir(mediaDir, { recursive: true, mode: 0o755 });
+  const rootPath = path.join(mediaDir, l.rootName);
+  const unchanged = (await sizeOf(rootPath)) === p.reader.size;
+  if (!unchanged) await copyReader(p.reader, rootPath);
+  if (p.kernelFile) await copyFileAtomic(p.kernelFile, path.join(mediaDir, l.kernelName));
+  if (p.initrdFile) await copyFileAtomic(p.initrdFile, path.join(mediaDir, l.initrdName));
+  return { dir, rootPath, bytes: p.reader.size, unchanged };
+}
+
+/** What publishing needs from the block store (src/store/store.ts BlockStore fits). */
+export interface PublishStore {
+  openReader(name: string, version: number): Promise<ImageReader & { row: { flavor: Flavor | null; image_flavor: Flavor; version: number; kernel_blob: string | null; initrd_blob: string | null } }>;
+  file(rel: string): string;
+}
+
+/** Publishes NAME@VERSION from the store into exportDir (call after an import, or at start for nfs/cifs images). */
+export async function publishFromStore(store: PublishStore, exportDir: string, name: string, version: number): Promise<PublishResult> {
+  const reader = await store.openReader(name, version);
+  const row = reader.row;
+  return publishVersion({
+    exportDir, image: name, version: row.version, flavor: row.flavor ?? row.image_flavor, reader,
+    kernelFile: row.kernel_blob ? store.file(row.kernel_blob) : undefined,
+    initrdFile: row.initrd_blob ? store.file(row.initrd_blob) : undefined,
+  });
+}

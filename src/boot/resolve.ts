@@ -1,0 +1,106 @@
+// Inheritance: a machine's own settings win, NULL means "the branch's"; an image version's
+// settings win over its image's. Every "cannot" is a reason string, never an exception.
+import type { Db } from '../db/index.ts';
+import type { BootAction, Branch, Flavor, Image, ImageVersion, Machine, Transport } from '../db/schema.ts';
+import { FLAVORS } from '../db/schema.ts';
+import {
+  branchIdForIp, getBranch, getImageById, getImageByName, getImageVersion, getMachine, getNewestReadyVersion,
+} from '../model/boot-queries.ts';
+import { defaultTransport } from './cmdline.ts';
+
+export interface Target {
+  mac: string;
+  machine?: Machine | undefined;
+  branch?: Branch | undefined;
+  action: BootAction;
+}
+
+export type Resolution<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * Which branch a client belongs to: the machine's registered branch first (an admin's
+ * assignment outranks where the packet came from), then the branch the DHCP server saw it in
+ * (subnet or relay), then the subnet of its address (HTTP and TFTP see only that).
+ */
+export async function resolveTarget(db: Db, mac: string, branchHint?: number, clientIp?: string): Promise<Resolution<Target>> {
+  const machine = await getMachine(db, mac);
+  const branchId = machine?.branch_id ?? branchHint ?? (clientIp ? await branchIdForIp(db, clientIp) : undefined);
+  const branch = branchId === undefined ? undefined : await getBranch(db, branchId);
+  if (!branch) {
+    return { ok: false, reason: machine ? `machine ${mac} belongs to no branch` : `unknown machine ${mac} on an address that belongs to no branch` };
+  }
+  return { ok: true, value: { mac, machine, branch, action: machine?.action ?? branch.default_action } };
+}
+
+export interface ImageChoice {
+  image: Image;
+  version: ImageVersion;
+  flavor: Flavor;
+  transport: Transport;
+  /** Image arguments: the version's when set (NULL = the image's), then branch, then machine. */
+  kernelArgs: string[];
+}
+
+/** "name" or "name@version" (branches.default_image, menu_images). */
+export function parseImageRef(ref: string): { name: string; version?: number } | undefined {
+  const m = /^(.+?)(?:@(\d+))?$/.exec(ref.trim());
+  if (!m || !m[1]) return undefined;
+  return m[2] === undefined ? { name: m[1] } : { name: m[1], version: Number(m[2]) };
+}
+
+async function pickVersion(db: Db, image: Image, pin: number | undefined): Promise<Resolution<ImageVersion>> {
+  const wanted = pin ?? image.current_version ?? undefined;
+  const v = wanted === undefined ? await getNewestReadyVersion(db, image.id) : await getImageVersion(db, image.id, wanted);
+  if (!v) {
+    return { ok: false, reason: wanted === undefined ? `image ${image.name} has no ready version` : `image ${image.name} has no version ${wanted}` };
+  }
+  if (v.state !== 'ready') return { ok: false, reason: `image ${image.name} version ${v.version} is ${v.state}, not ready` };
+  if (!v.kernel_blob) return { ok: false, reason: `image ${image.name} version ${v.version} has no kernel` };
+  return { ok: true, value: v };
+}
+
+/**
+ * The image a target boots. `menuRef` names a menu entry instead of the assignment.
+ * Pins: machines.image_version pins the machine's own image; "name@N" pins a branch default.
+ */
+export async function resolveImage(db: Db, t: Target, menuRef?: string): Promise<Resolution<ImageChoice>> {
+  let image: Image | undefined;
+  let pin: number | undefined;
+  if (menuRef !== undefined) {
+    const ref = parseImageRef(menuRef);
+    if (!ref) return { ok: false, reason: `menu entry "${menuRef}" is not an image name` };
+    image = await getImageByName(db, ref.name);
+    if (!image) return { ok: false, reason: `menu image ${ref.name} does not exist` };
+    pin = ref.version;
+  } else if (t.machine?.image_id != null) {
+    image = await getImageById(db, t.machine.image_id);
+    if (!image) return { ok: false, reason: `machine ${t.mac} is assigned an image that no longer exists` };
+    pin = t.machine.image_version ?? undefined;
+  } else if (t.branch?.default_image) {
+    const ref = parseImageRef(t.branch.default_image);
+    image = ref ? await getImageByName(db, ref.name) : undefined;
+    if (!ref || !image) return { ok: false, reason: `branch ${t.branch.name}'s default image "${t.branch.default_image}" does not exist` };
+    pin = ref.version;
+  } else {
+    return { ok: false, reason: `no image assigned to ${t.mac} and branch ${t.branch?.name ?? '?'} has no default image` };
+  }
+  const v = await pickVersion(db, image, pin);
+  if (!v.ok) return v;
+  const version = v.value;
+  const flavor = version.flavor ?? image.flavor;
+  if (!FLAVORS.includes(flavor)) return { ok: false, reason: `image ${image.name} has unknown flavor "${String(flavor)}"` };
+  const transport = t.machine?.transport ?? t.branch?.transport ?? version.transport ?? image.transport
+    ?? defaultTransport(flavor, version.root_kind, version.root_file);
+  const kernelArgs = [version.kernel_args ?? image.kernel_args, t.branch?.kernel_args ?? '', t.machine?.kernel_args ?? ''];
+  return { ok: true, value: { image, version, flavor, transport, kernelArgs } };
+}
+
+/** branches.menu_images: a JSON list of "name" / "name@N"; anything else counts as empty. */
+export function menuImages(branch: Branch): string[] {
+  try {
+    const v: unknown = JSON.parse(branch.menu_images);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.length > 0) : [];
+  } catch {
+    return [];
+  }
+}
