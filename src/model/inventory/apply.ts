@@ -40,7 +40,7 @@ export async function applyInventory(db: Db, wanted: NInventory, opts: ApplyOpti
     }
     for (const c of diff.machines) {
       if (c.op === 'remove') await trx.deleteFrom('machines').where('mac', '=', c.key).execute();
-      else await upsertMachine(trx, c.after, now);
+      else await upsertMachine(trx, c.after, now, c.op === 'create' || c.fields.includes('action'));
       await audit(trx, { actor, action: c.op, entity: 'machine', entityId: c.key, before: 'before' in c ? c.before : undefined, after: 'after' in c ? c.after : undefined }, now);
     }
     return { diff, applied: true, kept };
@@ -101,13 +101,15 @@ async function upsertBranch(trx: Transaction<DB>, b: NBranch, now: number): Prom
   }
 }
 
-async function upsertMachine(trx: Transaction<DB>, m: NMachine, now: number): Promise<void> {
+/** `rearm`: the action was just set, so a machine on "once" boots its image once more. */
+async function upsertMachine(trx: Transaction<DB>, m: NMachine, now: number, rearm: boolean): Promise<void> {
   const branch = await trx.selectFrom('branches').select('id').where('name', '=', m.branch).executeTakeFirstOrThrow();
   const image = m.image ? await trx.selectFrom('images').select('id').where('name', '=', m.image).executeTakeFirstOrThrow() : undefined;
   const row = {
     hostname: m.hostname, branch_id: branch.id, state: 'registered' as const, fixed_ip: m.ip,
     image_id: image?.id ?? null, image_version: image ? m.version : null, action: m.action,
-    once_pending: m.action === 'once' ? 1 : 0, transport: m.transport, kernel_args: m.kernelArgs, updated_at: now,
+    transport: m.transport, kernel_args: m.kernelArgs, updated_at: now,
+    ...(rearm && { once_pending: m.action === 'once' ? 1 : 0 }),
   };
   await trx.insertInto('machines').values({ mac: m.mac, ...row, created_at: now })
     .onConflict((oc) => oc.column('mac').doUpdateSet(row)).execute();
