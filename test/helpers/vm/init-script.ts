@@ -38,11 +38,12 @@ while read -r m; do insmod "/lib/modules/$m" || say "insmod $m failed"; done < /
 
 CMDLINE="$(cat /proc/cmdline)"
 echo "${INIT_MARKERS.cmdline} $CMDLINE"
-ROOT=; NBDROOT=; HTTPROOT=; BOOTIF=
+ROOT=; NBDROOT=; NBDPORT=; HTTPROOT=; BOOTIF=
 for arg in $CMDLINE; do
   case "$arg" in
     root=*) ROOT="\${arg#root=}" ;;
     nbdroot=*) NBDROOT="\${arg#nbdroot=}" ;;
+    netroot=nbd:*) NBDROOT="$(echo "\${arg#netroot=nbd:}" | cut -d: -f1,2 | tr : ,)" ;;
     fetch=*) HTTPROOT="\${arg#fetch=}" ;;
     httpfs=*) HTTPROOT="\${arg#httpfs=}" ;;
     url=*) HTTPROOT="\${arg#url=}" ;;
@@ -50,7 +51,7 @@ for arg in $CMDLINE; do
   esac
 done
 case "$ROOT" in
-  live:*) HTTPROOT="\${ROOT#live:}" ;;
+  live:http*) HTTPROOT="\${ROOT#live:}" ;;
   nbd:*) NBDROOT="$(echo "\${ROOT#nbd:}" | tr : ,)" ;;
 esac
 [ -n "$NBDROOT$HTTPROOT" ] || fail "no root transport on the command line (nbdroot=, root=nbd:, fetch=, url=, httpfs=, root=live:)"
@@ -76,7 +77,12 @@ udhcpc -i "$IF" -f -q -n -t 10 -T 2 -s /etc/udhcpc.script 2>/dev/null || fail "u
 ip -4 addr show dev "$IF" | grep -q inet || fail "udhcpc ended without an address on $IF"
 
 if [ -n "$NBDROOT" ]; then
-  # initramfs-tools: nbdroot=SERVER,PORT_OR_EXPORT,DEVICE (a number is a port, else an export name).
+  # initramfs-tools: nbdroot=SERVER,PORT_OR_EXPORT,DEVICE (a number is a port, else an export
+  # name) or SERVER:PORT/EXPORT; dracut: netroot=nbd:SERVER:PORT_OR_EXPORT (rewritten above).
+  case "$NBDROOT" in
+    *,*) ;;
+    *:*/*) H="\${NBDROOT%%/*}"; NBDROOT="\${H%%:*},\${NBDROOT#*/},nbd0"; NBDPORT="\${H#*:}" ;;
+  esac
   SRV="\${NBDROOT%%,*}"; REST="\${NBDROOT#*,}"
   [ "$REST" = "$NBDROOT" ] && REST=
   EXP="\${REST%%,*}"; DEV="\${REST#*,}"
@@ -84,7 +90,7 @@ if [ -n "$NBDROOT" ]; then
   DEV="\${DEV#/dev/}"
   case "$EXP" in
     '') set -- "$SRV" 10809 ;;
-    *[!0-9]*) set -- -N "$EXP" "$SRV" ;;
+    *[!0-9]*) set -- -N "$EXP" "$SRV" \${NBDPORT:-10809} ;;
     *) set -- "$SRV" "$EXP" ;;
   esac
   say "nbd-client $* /dev/$DEV"

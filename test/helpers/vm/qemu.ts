@@ -23,12 +23,15 @@ export interface VmOptions {
   logFile: string;
   /** Called with console output as it arrives (the demo streams it). */
   onConsole?: (text: string) => void;
+  /** Ends the run early when the console so far shows the boot cannot succeed (a retry loop). */
+  giveUpWhen?: (consoleSoFar: string) => boolean;
   /** Cancels the run early (the VM is killed by PID). */
   signal?: AbortSignal;
 }
 
 export interface VmResult {
   console: string;
+  gaveUp: boolean;
   exitCode: number | null;
   timedOut: boolean;
   durationMs: number;
@@ -68,8 +71,10 @@ export function runVm(o: VmOptions): Promise<VmResult> {
   const onAbort = () => kill();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   let offset = 0;
+  let seen = '';
+  let gaveUp = false;
   const pump = () => {
-    if (!o.onConsole) return;
+    if (!o.onConsole && !o.giveUpWhen) return;
     let fd: number | undefined;
     try {
       fd = fs.openSync(o.logFile, 'r');
@@ -78,11 +83,16 @@ export function runVm(o: VmOptions): Promise<VmResult> {
         const buf = Buffer.alloc(size - offset);
         fs.readSync(fd, buf, 0, buf.length, offset);
         offset = size;
-        o.onConsole(buf.toString('utf8'));
+        const text = buf.toString('utf8');
+        o.onConsole?.(text);
+        if (o.giveUpWhen) {
+          seen += text;
+          if (!gaveUp && o.giveUpWhen(seen)) { gaveUp = true; kill(); }
+        }
       }
     } catch { /* not there yet */ } finally { if (fd !== undefined) fs.closeSync(fd); }
   };
-  const poller = o.onConsole ? setInterval(pump, 200) : undefined;
+  const poller = o.onConsole || o.giveUpWhen ? setInterval(pump, 200) : undefined;
   return new Promise((resolve) => {
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -93,7 +103,7 @@ export function runVm(o: VmOptions): Promise<VmResult> {
       let text = '';
       try { text = fs.readFileSync(o.logFile, 'utf8'); } catch { /* no log */ }
       if (stderr.trim()) text += `\n[qemu stderr] ${stderr.trim()}\n`;
-      resolve({ console: text, exitCode: code, timedOut, durationMs: Date.now() - started });
+      resolve({ console: text, gaveUp, exitCode: code, timedOut, durationMs: Date.now() - started });
     });
   });
 }

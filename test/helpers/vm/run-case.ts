@@ -1,0 +1,70 @@
+// The shape every VM case shares: set up, import, serve, boot the VMs (in parallel), and check
+// on each serial console that the right root booted with the kernel command line branchboot
+// planned. A missing piece skips the case with its reason; a hard timeout bounds every VM.
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { consoleTail } from './console.ts';
+import type { ServeOptions } from './branchboot.ts';
+import { vmSkipReason } from './prerequisites.ts';
+import { createScenario, NotReady, procCmdlineArgs, scriptKernelArgs, type ImageToImport, type Scenario, type VmSpec } from './scenario.ts';
+
+export interface CaseVm extends VmSpec {
+  /** The marker of the image this machine must boot. */
+  marker: string;
+  /** Arguments /proc/cmdline must contain: exact strings or patterns. */
+  mustHave: (string | RegExp)[];
+}
+
+export interface CaseSpec {
+  name: string;
+  serve?: ServeOptions;
+  needs: ('dhcp' | 'tftp' | 'nbd')[];
+  inventory: unknown;
+  images: ImageToImport[];
+  vms: CaseVm[];
+  uefi?: boolean;
+  tools?: string[];
+  /** Runs after serve, before the VMs start (a second DHCP server, …). */
+  beforeBoot?: (sc: Scenario) => Promise<void> | void;
+}
+
+export const MAC_HEXHYP = (mac: string) => mac.toLowerCase().replace(/:/g, '-');
+
+export async function runCase(t: TestContext, spec: CaseSpec): Promise<void> {
+  const skip = vmSkipReason({ uefi: spec.uefi ?? false, tools: spec.tools ?? [] });
+  if (skip) { t.skip(skip); return; }
+  const sc = await createScenario(spec.name, spec.serve);
+  try {
+    const t0 = Date.now();
+    sc.apply(spec.inventory);
+    for (const img of spec.images) await sc.importImage(img);
+    await sc.serve(spec.needs);
+    const scripts = spec.vms.map((vm) => sc.ipxeScript(vm.mac));
+    await sc.vn.startRouterAdvert();
+    if (spec.beforeBoot) await spec.beforeBoot(sc);
+    const setupMs = Date.now() - t0;
+    const runs = await Promise.all(spec.vms.map((vm) => sc.boot(vm)));
+    spec.vms.forEach((vm, i) => {
+      const { result, outcome } = runs[i]!;
+      const tail = `\n--- ${vm.name} console (${sc.out}/${vm.name}.console.log) ---\n${consoleTail(result.console)}\n--- server ---\n${sc.bb.output().split('\n').slice(-15).join('\n')}`;
+      assert.equal(outcome.failure, undefined, `${vm.name}: the initramfs failed: ${outcome.failure}${tail}`);
+      assert.equal(result.gaveUp, false, `${vm.name}: the firmware or iPXE gave up${tail}`);
+      assert.equal(result.timedOut, false, `${vm.name}: no marker within ${vm.timeoutMs ?? 180_000} ms${tail}`);
+      assert.equal(outcome.marker, vm.marker, `${vm.name}: booted the wrong root or none${tail}`);
+      const args = procCmdlineArgs(outcome.cmdline ?? '', vm.firmware);
+      for (const want of vm.mustHave) {
+        const ok = typeof want === 'string' ? args.includes(want) : args.some((a) => want.test(a));
+        assert.ok(ok, `${vm.name}: /proc/cmdline lacks ${String(want)}: ${outcome.cmdline}`);
+      }
+      // Exactly what the planner wrote into the script, after iPXE filled in the MAC.
+      assert.deepEqual(args, scriptKernelArgs(scripts[i]!, vm.mac), `${vm.name}: /proc/cmdline differs from the script's kernel line`);
+      t.diagnostic(`${vm.name}: power-on to marker ${(result.durationMs / 1000).toFixed(1)} s; cmdline: ${outcome.cmdline}`);
+    });
+    t.diagnostic(`setup (apply, import, serve) ${(setupMs / 1000).toFixed(1)} s`);
+  } catch (err) {
+    if (err instanceof NotReady) { t.skip(err.message); return; }
+    throw err;
+  } finally {
+    await sc.destroy();
+  }
+}
