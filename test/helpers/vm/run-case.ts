@@ -3,7 +3,10 @@
 // planned. A missing piece skips the case with its reason; a hard timeout bounds every VM.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
+import fs from 'node:fs';
+import path from 'node:path';
 import { consoleTail } from './console.ts';
+import { formatEvent, TimelineReader } from './timeline.ts';
 import type { ServeOptions } from './branchboot.ts';
 import { vmSkipReason } from './prerequisites.ts';
 import { createScenario, NotReady, procCmdlineArgs, scriptKernelArgs, type ImageToImport, type Scenario, type VmSpec } from './scenario.ts';
@@ -43,7 +46,12 @@ export async function runCase(t: TestContext, spec: CaseSpec): Promise<void> {
     await sc.vn.startRouterAdvert();
     if (spec.beforeBoot) await spec.beforeBoot(sc);
     const setupMs = Date.now() - t0;
+    const bootStart = Date.now();
     const runs = await Promise.all(spec.vms.map((vm) => sc.boot(vm)));
+    await new Promise((res) => setTimeout(res, 300));   // boot events reach the database in 100 ms batches
+    const reader = new TimelineReader(path.join(sc.out, 'var', 'branchboot.db'));
+    const events = reader.next();
+    reader.close();
     spec.vms.forEach((vm, i) => {
       const { result, outcome } = runs[i]!;
       const tail = `\n--- ${vm.name} console (${sc.out}/${vm.name}.console.log) ---\n${consoleTail(result.console)}\n--- server ---\n${sc.bb.output().split('\n').slice(-15).join('\n')}`;
@@ -58,6 +66,9 @@ export async function runCase(t: TestContext, spec: CaseSpec): Promise<void> {
       }
       // Exactly what the planner wrote into the script, after iPXE filled in the MAC.
       assert.deepEqual(args, scriptKernelArgs(scripts[i]!, vm.mac), `${vm.name}: /proc/cmdline differs from the script's kernel line`);
+      const mine = events.filter((e) => e.mac?.toLowerCase() === vm.mac.toLowerCase() && e.at >= bootStart);
+      fs.writeFileSync(path.join(sc.out, `${vm.name}.timeline.txt`), mine.map((e) => formatEvent(e, bootStart)).join('\n') + '\n');
+      t.diagnostic(`${vm.name}: boot events: ${[...new Set(mine.map((e) => e.stage))].join(' → ') || '(none)'}`);
       t.diagnostic(`${vm.name}: power-on to marker ${(result.durationMs / 1000).toFixed(1)} s; cmdline: ${outcome.cmdline}`);
     });
     t.diagnostic(`setup (apply, import, serve) ${(setupMs / 1000).toFixed(1)} s`);
