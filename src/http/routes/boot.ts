@@ -11,10 +11,13 @@ import type { BootClient } from '../../boot/types.ts';
 const plainIp = (a: string | undefined) => (a ?? '').replace(/^::ffff:/, '');
 
 /** iPXE says who it is in the query when the script URL asks it to (?arch=${buildarch} is not used: the script handles both platforms). */
-function clientFromRequest(mac: string, req: { ip: string; socket: { localAddress?: string | undefined }; query: unknown }): BootClient {
+function clientFromRequest(mac: string, req: { ip: string; socket: { localAddress?: string | undefined }; query: unknown; headers: { host?: string | undefined } }): BootClient {
   const q = (req.query ?? {}) as Record<string, string | undefined>;
   const arch = q.arch !== undefined && /^\d{1,5}$/.test(q.arch) ? Number(q.arch) : undefined;
-  return { mac, arch, ipxe: true, clientIp: plainIp(req.ip), serverAddress: plainIp(req.socket.localAddress) || undefined };
+  // The socket's local address is what the client reached; the Host header says the same when
+  // there is no socket address (tests, some proxies).
+  const viaHost = /^(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?$/.exec(req.headers.host ?? '')?.[1];
+  return { mac, arch, ipxe: true, clientIp: plainIp(req.ip), serverAddress: plainIp(req.socket.localAddress) || viaHost };
 }
 
 const bootPlugin: FastifyPluginAsync<{ ctx: HttpContext }> = async (app: FastifyInstance, opts) => {
