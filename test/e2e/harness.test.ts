@@ -24,10 +24,10 @@ test('harness: direct kernel boot, DHCP from dnsmasq, root over NBD from qemu-nb
   const vn = await createVmNet();
   try {
     const ip = vn.serverIp;
-    vn.server.spawn(['dnsmasq', '--keep-in-foreground', '--port=0', '--bind-interfaces', `--interface=${vn.server.ifnames[0]}`,
+    vn.server.spawn(['timeout', '600', 'dnsmasq', '--keep-in-foreground', '--port=0', '--bind-interfaces', `--interface=${vn.server.ifnames[0]}`,
       '--dhcp-range=10.88.0.100,10.88.0.199,255.255.255.0', `--dhcp-leasefile=${path.join(out, 'leases')}`, '--no-ping']);
-    vn.server.spawn(['qemu-nbd', '--read-only', '--persistent', '--export-name=root', '--format=raw', `--bind=${ip}`, image]);
-    const append = process.env.BBT_APPEND ?? `console=ttyS0,115200n8 panic=-1 root=/dev/nbd0 nbdroot=${ip},root,nbd0`;
+    vn.server.spawn(['timeout', '600', 'qemu-nbd', '--read-only', '--persistent', '--export-name=root', '--format=raw', `--bind=${ip}`, image]);
+    const append = `console=ttyS0,115200n8 panic=-1 root=/dev/nbd0 nbdroot=${ip},root,nbd0`;
     const r = await runVm({
       netns: vn.switchNs, tap: vn.addTap(), mac: '52:54:00:bb:00:01', firmware: 'bios',
       direct: { kernel: kernel.vmlinuz, initrd: initrd.path, append },

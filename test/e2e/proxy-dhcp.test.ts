@@ -21,7 +21,7 @@ test('e2e 4: dnsmasq gives addresses, branchboot in proxy mode gives the boot â†
     images: [{ name: 'e2e-proxy', marker: 'proxy-root', flavor: 'nbd-root' }],
     beforeBoot: (sc) => {
       // Addresses only: dnsmasq knows nothing of PXE; --no-ping keeps its offer fast.
-      sc.vn.server.spawn(['dnsmasq', '--keep-in-foreground', '--port=0', '--bind-interfaces', `--interface=${sc.vn.server.ifnames[0]}`,
+      sc.vn.server.spawn(['timeout', '3600', 'dnsmasq', '--keep-in-foreground', '--port=0', '--bind-interfaces', `--interface=${sc.vn.server.ifnames[0]}`,
         '--dhcp-range=10.88.0.50,10.88.0.99,255.255.255.0', `--dhcp-leasefile=${path.join(sc.out, 'dnsmasq.leases')}`,
         '--no-ping', '--log-dhcp', `--log-facility=${path.join(sc.out, 'dnsmasq.log')}`]);
     },

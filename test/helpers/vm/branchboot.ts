@@ -93,7 +93,8 @@ export function createBranchboot(vn: VmNet, dir: string, opts: ServeOptions = {}
       return r.stdout;
     },
     async start() {
-      const p = vn.server.spawn([process.execPath, '--import', 'tsx', CLI_ENTRY, 'serve', '--config', configFile], { cwd: PROJECT_ROOT, env: cleanEnv() });
+      // The timeout watchdog ends a server orphaned by a killed test run (an hour is far beyond any case).
+      const p = vn.server.spawn(['timeout', '-k', '5', '3600', process.execPath, '--import', 'tsx', CLI_ENTRY, 'serve', '--config', configFile], { cwd: PROJECT_ROOT, env: cleanEnv() });
       proc = p;
       const sink = fs.createWriteStream(logFile);
       const take = (d: Buffer) => { output += d.toString(); sink.write(d); };

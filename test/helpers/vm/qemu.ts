@@ -55,7 +55,10 @@ export function qemuArgs(o: VmOptions): string[] {
 export function runVm(o: VmOptions): Promise<VmResult> {
   fs.writeFileSync(o.logFile, '');
   const started = Date.now();
-  const argv = ['ip', 'netns', 'exec', o.netns, ...qemuArgs(o)];
+  // coreutils timeout as a watchdog that outlives us: a test process killed outright (SIGKILL,
+  // runner timeout) must not leave a VM looping in iPXE's retry script forever.
+  const watchdog = ['timeout', '-s', 'KILL', String(Math.ceil(o.timeoutMs / 1000) + 10)];
+  const argv = ['ip', 'netns', 'exec', o.netns, ...watchdog, ...qemuArgs(o)];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => { stderr += d.toString(); });

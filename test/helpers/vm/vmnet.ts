@@ -73,7 +73,7 @@ async function startRadvd(server: NetHost, tmp: string): Promise<ChildProcess> {
     if (/inet6 fe80/.test(a.stdout) && !/tentative/.test(a.stdout)) break;
     await new Promise((res) => setTimeout(res, 100));
   }
-  const p = spawn('ip', ['netns', 'exec', server.ns, 'radvd', '-n', '-C', conf, '-p', path.join(tmp, 'radvd.pid'), '-m', 'stderr'],
+  const p = spawn('ip', ['netns', 'exec', server.ns, 'timeout', '3600', 'radvd', '-n', '-C', conf, '-p', path.join(tmp, 'radvd.pid'), '-m', 'stderr'],
     { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let err = '';
   p.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
