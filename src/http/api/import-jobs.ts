@@ -1,0 +1,80 @@
+// Image import jobs started from the API or console: the store's importer runs in the
+// background, its progress is kept here and pushed on the event bus ('import') for live pages.
+// Jobs live in memory: after a restart the version rows say what became of them.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Flavor } from '../../db/schema.ts';
+import { importImage, type ImportProgress } from '../../store/importer.ts';
+import { audit } from '../../model/audit.ts';
+import { invalid } from '../../model/admin-errors.ts';
+import { errorMessage } from '../../util/errors.ts';
+import type { HttpContext } from '../server.ts';
+
+export interface ImportJob {
+  id: number;
+  name: string;
+  path: string;
+  state: 'running' | 'done' | 'failed';
+  progress: ImportProgress | null;
+  version: number | null;
+  error: string | null;
+  actor: string;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+interface Registry { next: number; jobs: Map<number, ImportJob> }
+const registries = new WeakMap<object, Registry>();
+
+function registry(ctx: HttpContext): Registry {
+  let r = registries.get(ctx.db);
+  if (!r) registries.set(ctx.db, (r = { next: 1, jobs: new Map() }));
+  return r;
+}
+
+export function listJobs(ctx: HttpContext): ImportJob[] {
+  return [...registry(ctx).jobs.values()].sort((a, b) => b.id - a.id);
+}
+
+export function getJob(ctx: HttpContext, id: number): ImportJob | undefined {
+  return registry(ctx).jobs.get(id);
+}
+
+export interface StartImport { name: string; path: string; flavor?: Flavor | undefined; kernel?: string | undefined; initrd?: string | undefined }
+
+export async function startImport(ctx: HttpContext, actor: string, s: StartImport): Promise<ImportJob> {
+  for (const key of ['path', 'kernel', 'initrd'] as const) {
+    const f = s[key];
+    if (f === undefined) continue;
+    if (!path.isAbsolute(f)) throw invalid(key, 'give an absolute path on the server');
+    const st = await fs.stat(f).catch(() => undefined);
+    if (!st?.isFile()) throw invalid(key, `${f} is not a file on the server`);
+  }
+  const reg = registry(ctx);
+  const job: ImportJob = { id: reg.next++, name: s.name, path: s.path, state: 'running', progress: null, version: null, error: null, actor, startedAt: Date.now(), finishedAt: null };
+  reg.jobs.set(job.id, job);
+  let lastEmit = 0;
+  const emit = (force = false) => {
+    const now = Date.now();
+    // Progress arrives per chunk; a few updates a second are enough for a progress bar.
+    if (!force && now - lastEmit < 250) return;
+    lastEmit = now;
+    ctx.events.emit('import', { ...job });
+  };
+  emit(true);
+  void importImage(ctx, {
+    file: s.path, name: s.name, flavor: s.flavor, kernel: s.kernel, initrd: s.initrd,
+    onProgress: (p) => { job.progress = p; job.version = p.version; emit(p.phase === 'done'); },
+  }).then(async (r) => {
+    job.state = 'done';
+    job.version = r.version;
+    await audit(ctx.db, { actor, action: 'import', entity: 'image_version', entityId: `${r.name}@${r.version}`, after: r }).catch((err: unknown) => ctx.log.error({ err }, 'audit of import failed'));
+  }, (err: unknown) => {
+    job.state = 'failed';
+    job.error = errorMessage(err);
+  }).finally(() => {
+    job.finishedAt = Date.now();
+    emit(true);
+  });
+  return job;
+}

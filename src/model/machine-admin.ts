@@ -1,0 +1,336 @@
+// Machines for the API and console: a keyset-paginated list (search, filters, sort) that stays
+// fast at 10,000 rows, single create/update/delete, bulk assignment and registration of
+// discovered machines. Every change is one transaction with its audit rows.
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Db } from '../db/index.ts';
+import type { BootAction, MachineState, Transport } from '../db/schema.ts';
+import { normalizeMac } from '../util/net.ts';
+import { audit } from './audit.ts';
+import { conflict, forbidden, invalid, notFound } from './admin-errors.ts';
+import { decodeCursor, encodeCursor } from './pagination.ts';
+import { inScope, type BranchScope } from './scope.ts';
+
+export interface MachineView {
+  mac: string;
+  hostname: string | null;
+  branchId: number | null;
+  branch: string | null;
+  state: MachineState;
+  ip: string | null;
+  image: string | null;
+  version: number | null;
+  action: BootAction | null;
+  transport: Transport | null;
+  kernelArgs: string;
+  uuid: string | null;
+  lastArch: number | null;
+  lastFirmware: string | null;
+  lastSeenAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const MACHINE_SORTS = ['mac', 'hostname', 'ip', 'image', 'state', 'lastSeen'] as const;
+export type MachineSort = (typeof MACHINE_SORTS)[number];
+
+export interface MachineFilter {
+  branchId?: number | undefined;
+  state?: MachineState | undefined;
+  /** Image name; '' = machines without an image of their own. */
+  image?: string | undefined;
+  /** Substring of hostname, MAC or address. */
+  q?: string | undefined;
+}
+
+export interface MachineQuery extends MachineFilter {
+  sort?: MachineSort | undefined;
+  desc?: boolean | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+function base(db: Db) {
+  return db.selectFrom('machines as m')
+    .leftJoin('branches as b', 'b.id', 'm.branch_id')
+    .leftJoin('images as i', 'i.id', 'm.image_id')
+    .select([
+      'm.id', 'm.mac', 'm.hostname', 'm.branch_id', 'b.name as branch', 'm.state', 'm.fixed_ip', 'i.name as image', 'm.image_version',
+      'm.action', 'm.transport', 'm.kernel_args', 'm.uuid', 'm.last_arch', 'm.last_firmware', 'm.last_seen_at', 'm.created_at', 'm.updated_at',
+    ]);
+}
+
+type Row = Awaited<ReturnType<ReturnType<typeof base>['executeTakeFirstOrThrow']>>;
+
+function viewOf(r: Row): MachineView {
+  return {
+    mac: r.mac, hostname: r.hostname, branchId: r.branch_id, branch: r.branch, state: r.state, ip: r.fixed_ip,
+    image: r.image, version: r.image ? r.image_version : null, action: r.action, transport: r.transport, kernelArgs: r.kernel_args,
+    uuid: r.uuid, lastArch: r.last_arch, lastFirmware: r.last_firmware, lastSeenAt: r.last_seen_at, createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+// The sort key of each order; NULLs fold to '' / 0 so a keyset comparison never meets NULL.
+// MAC is unique and indexed, so the default order walks the index.
+const SORT_EXPR: Record<MachineSort, { expr: ReturnType<typeof sql<string | number>>; num: boolean }> = {
+  mac: { expr: sql<string>`m.mac`, num: false },
+  hostname: { expr: sql<string>`coalesce(m.hostname, '')`, num: false },
+  ip: { expr: sql<string>`coalesce(m.fixed_ip, '')`, num: false },
+  image: { expr: sql<string>`coalesce(i.name, '')`, num: false },
+  state: { expr: sql<string>`m.state`, num: false },
+  lastSeen: { expr: sql<number>`coalesce(m.last_seen_at, 0)`, num: true },
+};
+
+function filtered(db: Db, scope: BranchScope, f: MachineFilter) {
+  let q = base(db);
+  if (scope) q = q.where('m.branch_id', 'in', scope.length ? scope : [-1]);
+  if (f.branchId !== undefined) q = q.where('m.branch_id', '=', f.branchId);
+  if (f.state) q = q.where('m.state', '=', f.state);
+  if (f.image !== undefined) q = f.image === '' ? q.where('m.image_id', 'is', null) : q.where('i.name', '=', f.image);
+  if (f.q) {
+    const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where((eb) => eb.or([
+      eb(sql`m.hostname`, 'like', sql`${like} escape '\\'`),
+      eb(sql`m.mac`, 'like', sql`${like.toLowerCase()} escape '\\'`),
+      eb(sql`m.fixed_ip`, 'like', sql`${like} escape '\\'`),
+    ]));
+  }
+  return q;
+}
+
+export interface Page<T> { items: T[]; nextCursor: string | null }
+
+export async function listMachines(db: Db, scope: BranchScope, mq: MachineQuery): Promise<Page<MachineView>> {
+  const sort = mq.sort ?? 'mac';
+  const { expr, num } = SORT_EXPR[sort];
+  const limit = Math.min(Math.max(mq.limit ?? 50, 1), 500);
+  let q = filtered(db, scope, mq);
+  if (mq.cursor !== undefined) {
+    const c = decodeCursor(mq.cursor);
+    if (!c || typeof c.v !== (num ? 'number' : 'string')) throw invalid('cursor', 'not a cursor of this list (sort changed?)');
+    const op = mq.desc ? '<' : '>';
+    q = q.where((eb) => eb.or([
+      eb(expr, op, c.v),
+      eb.and([eb(expr, '=', c.v), eb('m.id', op, c.id)]),
+    ]) as Expression<SqlBool>);
+  }
+  const dir = mq.desc ? 'desc' : 'asc';
+  const rows = await q.select(expr.as('sort_key')).orderBy(expr, dir).orderBy('m.id', dir).limit(limit + 1).execute();
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(viewOf),
+    nextCursor: more && last ? encodeCursor({ v: (last as unknown as { sort_key: string | number }).sort_key, id: last.id }) : null,
+  };
+}
+
+export async function countMachines(db: Db, scope: BranchScope, f: MachineFilter): Promise<number> {
+  const r = await filtered(db, scope, f).clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export async function getMachineView(db: Db, mac: string): Promise<MachineView | undefined> {
+  const r = await base(db).where('m.mac', '=', mac).executeTakeFirst();
+  return r ? viewOf(r) : undefined;
+}
+
+/** Fields an admin sets on a machine. Undefined = leave alone (PATCH), null = clear. */
+export interface MachineInput {
+  hostname?: string | null | undefined;
+  branchId?: number | null | undefined;
+  ip?: string | null | undefined;
+  image?: string | null | undefined;
+  version?: number | null | undefined;
+  action?: BootAction | null | undefined;
+  transport?: Transport | null | undefined;
+  kernelArgs?: string | undefined;
+}
+
+async function columnsFor(db: Db, m: MachineInput, mac: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  if (m.hostname !== undefined) out.hostname = m.hostname;
+  if (m.branchId !== undefined) {
+    if (m.branchId !== null && !(await db.selectFrom('branches').select('id').where('id', '=', m.branchId).executeTakeFirst())) {
+      throw invalid('branchId', `branch ${m.branchId} does not exist`);
+    }
+    out.branch_id = m.branchId;
+  }
+  if (m.ip !== undefined) {
+    if (m.ip !== null) {
+      const clash = await db.selectFrom('machines').select('mac').where('fixed_ip', '=', m.ip).where('mac', '!=', mac).executeTakeFirst();
+      if (clash) throw conflict(`${m.ip} is already reserved for ${clash.mac}`, 'ip');
+    }
+    out.fixed_ip = m.ip;
+  }
+  if (m.image !== undefined) {
+    if (m.image === null) {
+      out.image_id = null;
+      out.image_version = null;
+    } else {
+      const img = await db.selectFrom('images').select('id').where('name', '=', m.image).executeTakeFirst();
+      if (!img) throw invalid('image', `image "${m.image}" does not exist`);
+      out.image_id = img.id;
+    }
+  }
+  if (m.version !== undefined) {
+    if (m.version !== null) {
+      const img = m.image ?? (await getMachineView(db, mac))?.image ?? null;
+      if (img === null) throw invalid('version', 'a version needs an image');
+      const v = await db.selectFrom('image_versions as v').innerJoin('images as i', 'i.id', 'v.image_id')
+        .select('v.state').where('i.name', '=', img).where('v.version', '=', m.version).executeTakeFirst();
+      if (!v || v.state === 'removed') throw invalid('version', `image ${img} has no version ${m.version}`);
+    }
+    if (m.image !== null) out.image_version = m.version;
+  }
+  if (m.action !== undefined) {
+    out.action = m.action;
+    // 'once' arms a single image boot; the planner clears it when the root was fetched.
+    out.once_pending = m.action === 'once' ? 1 : 0;
+  }
+  if (m.transport !== undefined) out.transport = m.transport;
+  if (m.kernelArgs !== undefined) out.kernel_args = m.kernelArgs;
+  return out;
+}
+
+export type MachineCheck = (before: MachineView) => void;
+
+export async function createMachine(db: Db, actor: string, scope: BranchScope, macIn: string, m: MachineInput): Promise<MachineView> {
+  const mac = normalizeMac(macIn);
+  if (!mac) throw invalid('mac', `"${macIn}" is not a MAC address`);
+  if (m.branchId === undefined || m.branchId === null) throw invalid('branchId', 'a registered machine needs a branch');
+  if (!inScope(scope, m.branchId)) throw forbidden(`you may not manage branch ${m.branchId}`);
+  return db.transaction().execute(async (trx) => {
+    const tdb = trx as unknown as Db;
+    if (await getMachineView(tdb, mac)) throw conflict(`machine ${mac} already exists`, 'mac');
+    const cols = await columnsFor(tdb, m, mac);
+    const now = Date.now();
+    await trx.insertInto('machines').values({ mac, state: 'registered', created_at: now, updated_at: now, ...cols } as never).execute();
+    const after = (await getMachineView(tdb, mac))!;
+    await audit(trx, { actor, action: 'create', entity: 'machine', entityId: mac, after }, now);
+    return after;
+  });
+}
+
+export async function updateMachine(db: Db, actor: string, scope: BranchScope, mac: string, m: MachineInput, check?: MachineCheck): Promise<MachineView> {
+  return db.transaction().execute(async (trx) => {
+    const tdb = trx as unknown as Db;
+    const before = await getMachineView(tdb, mac);
+    if (!before) throw notFound(`machine ${mac} does not exist`);
+    if (!inScope(scope, before.branchId)) throw forbidden(`machine ${mac} is in a branch you may not manage`);
+    if (m.branchId !== undefined && !inScope(scope, m.branchId)) throw forbidden(`you may not move machines to branch ${m.branchId}`);
+    check?.(before);
+    const cols = await columnsFor(tdb, m, mac);
+    const now = Date.now();
+    await trx.updateTable('machines').set({ ...cols, updated_at: now } as never).where('mac', '=', mac).execute();
+    const after = (await getMachineView(tdb, mac))!;
+    await audit(trx, { actor, action: 'update', entity: 'machine', entityId: mac, before, after }, now);
+    return after;
+  });
+}
+
+export async function deleteMachine(db: Db, actor: string, scope: BranchScope, mac: string, check?: MachineCheck): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const before = await getMachineView(trx as unknown as Db, mac);
+    if (!before) throw notFound(`machine ${mac} does not exist`);
+    if (!inScope(scope, before.branchId)) throw forbidden(`machine ${mac} is in a branch you may not manage`);
+    check?.(before);
+    await trx.deleteFrom('machines').where('mac', '=', mac).execute();
+    await audit(trx, { actor, action: 'delete', entity: 'machine', entityId: mac, before });
+  });
+}
+
+export interface Assignment {
+  image?: string | null | undefined;
+  version?: number | null | undefined;
+  action?: BootAction | null | undefined;
+}
+
+/**
+ * Gives every machine in the set the same image / version / boot action. The set is a MAC list
+ * or a filter; a MAC outside the caller's branches fails the whole request (no partial change).
+ */
+export async function assignMachines(db: Db, actor: string, scope: BranchScope, target: { macs?: string[] | undefined; filter?: MachineFilter | undefined }, a: Assignment): Promise<{ changed: number; macs: string[] }> {
+  return db.transaction().execute(async (trx) => {
+    const tdb = trx as unknown as Db;
+    let macs: string[];
+    if (target.macs) {
+      macs = target.macs.map((raw, i) => normalizeMac(raw) ?? (() => { throw invalid(`macs[${i}]`, `"${raw}" is not a MAC address`); })());
+      const rows = await base(tdb).where('m.mac', 'in', macs.length ? macs : ['']).execute();
+      const found = new Map(rows.map((r) => [r.mac, r]));
+      macs.forEach((mac, i) => {
+        const r = found.get(mac);
+        if (!r) throw notFound(`machine ${mac} (macs[${i}]) does not exist`);
+        if (!inScope(scope, r.branch_id)) throw forbidden(`machine ${mac} is in a branch you may not manage`);
+      });
+    } else {
+      macs = (await filtered(tdb, scope, target.filter ?? {}).execute()).map((r) => r.mac);
+    }
+    const now = Date.now();
+    let changed = 0;
+    for (const mac of macs) {
+      const before = (await getMachineView(tdb, mac))!;
+      const cols = await columnsFor(tdb, { image: a.image, version: a.version, action: a.action }, mac);
+      await trx.updateTable('machines').set({ ...cols, updated_at: now } as never).where('mac', '=', mac).execute();
+      const after = (await getMachineView(tdb, mac))!;
+      if (JSON.stringify({ ...before, updatedAt: 0 }) !== JSON.stringify({ ...after, updatedAt: 0 })) changed++;
+      await audit(trx, { actor, action: 'assign', entity: 'machine', entityId: mac, before, after }, now);
+    }
+    return { changed, macs };
+  });
+}
+
+export interface Registration {
+  macs: string[];
+  branchId: number;
+  /** "lab-{n}" or "lab-{n:03}": n counts up from `start`. Absent = keep hostnames. */
+  hostnamePattern?: string | undefined;
+  start?: number | undefined;
+  image?: string | null | undefined;
+  version?: number | null | undefined;
+  action?: BootAction | null | undefined;
+}
+
+export function expandHostname(pattern: string, n: number): string {
+  return pattern.replace(/\{n(?::(0\d+))?\}/g, (_m, pad: string | undefined) => String(n).padStart(pad ? Number(pad) : 0, '0'));
+}
+
+export const HOSTNAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$/;
+
+/** Turns discovered machines into registered ones of a branch, named by a pattern. */
+export async function registerDiscovered(db: Db, actor: string, scope: BranchScope, r: Registration): Promise<MachineView[]> {
+  if (!inScope(scope, r.branchId)) throw forbidden(`you may not manage branch ${r.branchId}`);
+  if (r.hostnamePattern !== undefined && !/\{n(?::0\d+)?\}/.test(r.hostnamePattern) && r.macs.length > 1) {
+    throw invalid('hostnamePattern', 'naming several machines needs {n} in the pattern');
+  }
+  return db.transaction().execute(async (trx) => {
+    const tdb = trx as unknown as Db;
+    const out: MachineView[] = [];
+    let n = r.start ?? 1;
+    for (const [i, raw] of r.macs.entries()) {
+      const mac = normalizeMac(raw);
+      if (!mac) throw invalid(`macs[${i}]`, `"${raw}" is not a MAC address`);
+      const before = await getMachineView(tdb, mac);
+      if (!before) throw notFound(`machine ${mac} (macs[${i}]) does not exist`);
+      if (before.state !== 'discovered') throw conflict(`machine ${mac} is already registered`, `macs[${i}]`);
+      // A discovered machine with no branch (seen outside every subnet) is visible to unrestricted callers only.
+      if (!inScope(scope, before.branchId)) throw forbidden(`machine ${mac} is in a branch you may not manage`);
+      let hostname: string | undefined;
+      if (r.hostnamePattern !== undefined) {
+        // Skip names already taken in the branch, so a second batch continues the numbering.
+        for (;;) {
+          hostname = expandHostname(r.hostnamePattern, n++);
+          const taken = await trx.selectFrom('machines').select('id').where('branch_id', '=', r.branchId).where('hostname', '=', hostname).executeTakeFirst();
+          if (!taken) break;
+        }
+        if (!HOSTNAME_RE.test(hostname)) throw invalid('hostnamePattern', `"${hostname}" is not a valid hostname`);
+      }
+      const cols = await columnsFor(tdb, { branchId: r.branchId, image: r.image, version: r.version, action: r.action, ...(hostname !== undefined && { hostname }) }, mac);
+      const now = Date.now();
+      await trx.updateTable('machines').set({ ...cols, state: 'registered', updated_at: now } as never).where('mac', '=', mac).execute();
+      const after = (await getMachineView(tdb, mac))!;
+      await audit(trx, { actor, action: 'register', entity: 'machine', entityId: mac, before, after }, now);
+      out.push(after);
+    }
+    return out;
+  });
+}
