@@ -27,7 +27,7 @@ describe('nbd with real clients', { skip: tools.length ? `missing ${tools.join('
   let server: NbdServer;
   let uri = '';
   const connects: { ip: string; export: string }[] = [];
-  const files: Record<string, string> = {};
+  const files = { disk: '', odd: '' };
   let exportsSrc: ReturnType<typeof fileExports>;
 
   before(async () => {
@@ -88,7 +88,7 @@ describe('nbd with real clients', { skip: tools.length ? `missing ${tools.join('
 
   test('qemu-img compare on each export (odd size: padded with zeros to 512)', async () => {
     for (const [name, file] of [['disk', files.disk], ['disk@3', files.disk], ['odd', files.odd]] as const) {
-      const r = await run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', file!, `${uri}/${name}`]);
+      const r = await run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', file, `${uri}/${name}`]);
       assert.equal(r.code, 0, `${name}: ${r.stdout}${r.stderr}`);
       assert.match(r.stdout, /identical/);
     }
