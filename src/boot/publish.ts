@@ -6,6 +6,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Flavor } from '../db/schema.ts';
 import type { ImageReader } from '../store/types.ts';
+import type { Db } from '../db/index.ts';
+import type { Logger } from '../log.ts';
+import { publicationCandidates } from '../model/boot-queries.ts';
 import { flavorLayout, publishedVersionDir } from './layout.ts';
 
 export interface PublishInput {
@@ -103,4 +106,24 @@ export async function publishFromStore(store: PublishStore, exportDir: string, n
     kernelFile: row.kernel_blob ? store.file(row.kernel_blob) : undefined,
     initrdFile: row.initrd_blob ? store.file(row.initrd_blob) : undefined,
   });
+}
+
+/**
+ * Publishes every version a client could mount over nfs/cifs (model/boot-queries.ts
+ * publicationCandidates). Idempotent and sequential (one squashfs at a time keeps the disk
+ * and chunk cache calm); a version that fails is logged and skipped. Call it at start when
+ * boot.exportDir is set, and after each import or assignment change.
+ */
+export async function publishNeeded(db: Db, store: PublishStore, exportDir: string, log: Logger): Promise<PublishResult[]> {
+  const done: PublishResult[] = [];
+  for (const c of await publicationCandidates(db)) {
+    try {
+      const r = await publishFromStore(store, exportDir, c.name, c.version);
+      if (!r.unchanged) log.info({ image: c.name, version: c.version, dir: r.dir, bytes: r.bytes }, 'published image version for nfs/cifs');
+      done.push(r);
+    } catch (err) {
+      log.error({ err, image: c.name, version: c.version }, 'could not publish image version');
+    }
+  }
+  return done;
 }

@@ -66,3 +66,54 @@ export async function markRootFetched(db: Db, mac: string, now = Date.now()): Pr
     .where('mac', '=', mac).where('once_pending', '=', 1).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
+
+export interface PublishCandidate { name: string; version: number }
+
+const SHARE_TRANSPORTS = ['nfs', 'cifs'] as const;
+
+/**
+ * Image versions a client could be told to mount from the nfs/cifs export: the current and
+ * every pinned version (machine pins, "name@N" in branch defaults and menus) of each image whose
+ * effective transport can be a share — its own or its versions' transport, casper's default,
+ * or any branch or machine override to nfs/cifs (which can reach every image).
+ */
+export async function publicationCandidates(db: Db): Promise<PublishCandidate[]> {
+  const overrides = await db.selectFrom('branches').select('id').where('transport', 'in', [...SHARE_TRANSPORTS]).executeTakeFirst()
+    ?? await db.selectFrom('machines').select('id').where('transport', 'in', [...SHARE_TRANSPORTS]).executeTakeFirst();
+  const images = await db.selectFrom('images').selectAll().execute();
+  const versions = await db.selectFrom('image_versions').select(['image_id', 'version', 'state', 'transport']).execute();
+  const machinePins = await db.selectFrom('machines').select(['image_id', 'image_version'])
+    .where('image_id', 'is not', null).where('image_version', 'is not', null).execute();
+  const branches = await db.selectFrom('branches').select(['default_image', 'menu_images']).execute();
+  const refPins = new Map<string, Set<number>>();
+  const addRef = (ref: string) => {
+    const m = /^(.+)@(\d+)$/.exec(ref.trim());
+    if (!m) return;
+    const set = refPins.get(m[1]!) ?? new Set<number>();
+    set.add(Number(m[2]));
+    refPins.set(m[1]!, set);
+  };
+  for (const b of branches) {
+    if (b.default_image) addRef(b.default_image);
+    try {
+      const menu: unknown = JSON.parse(b.menu_images);
+      if (Array.isArray(menu)) for (const x of menu) if (typeof x === 'string') addRef(x);
+    } catch { /* not a list: no menu */ }
+  }
+  const out: PublishCandidate[] = [];
+  for (const img of images) {
+    const own = versions.filter((v) => v.image_id === img.id);
+    const shareable = overrides !== undefined || img.flavor === 'casper'
+      || (img.transport !== null && (SHARE_TRANSPORTS as readonly string[]).includes(img.transport))
+      || own.some((v) => v.transport !== null && (SHARE_TRANSPORTS as readonly string[]).includes(v.transport));
+    if (!shareable) continue;
+    const ready = new Set(own.filter((v) => v.state === 'ready').map((v) => v.version));
+    const wanted = new Set<number>();
+    const current = img.current_version ?? Math.max(-1, ...ready);
+    if (current >= 0) wanted.add(current);
+    for (const p of machinePins) if (p.image_id === img.id) wanted.add(p.image_version!);
+    for (const v of refPins.get(img.name) ?? []) wanted.add(v);
+    for (const v of [...wanted].sort((a, b) => a - b)) if (ready.has(v)) out.push({ name: img.name, version: v });
+  }
+  return out;
+}
