@@ -104,11 +104,9 @@ export class NbdServer {
       },
       pauseInput: () => socket.pause(),
       resumeInput: () => socket.resume(),
-      end: () => {
-        socket.end();
-        // A client that never closes its side must not keep the socket forever.
-        setTimeout(() => socket.destroy(), 10_000).unref();
-      },
+      // Once our last reply is handed to the kernel we are done with the socket; waiting for
+      // the client's FIN as well would let an idle or stuck client hold a shutdown for the grace.
+      end: () => socket.end(() => socket.destroy()),
       destroy: () => socket.destroy(),
     };
     const session = new NbdSession(transport, this.opts.exports, {
