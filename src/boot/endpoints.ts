@@ -56,7 +56,7 @@ export function endpointsFor(config: Cfg, branch: Branch | undefined, serverAddr
     tftpServer: branch?.server_tftp ?? reached,
     nbd: branch?.server_nbd ? hostPort(branch.server_nbd, 10809) : { host: selfHost, port: config.nbd.port },
     // This server publishes into boot.exportDir; the system's NFS server exports it under
-    // the same path, and Samba as the share "branchboot" (documented in README's boot section).
+    // the same path, and Samba as the share "branchboot" (src/boot/README.md).
     nfs: nfs ?? (exportDir ? { host: selfHost, path: exportDir } : undefined),
     cifs: cifs ?? (exportDir ? { host: selfHost, share: 'branchboot' } : undefined),
   };
