@@ -52,12 +52,20 @@ export function isHttpBoot(fw: Firmware): boolean {
  * (bin-arm64-efi/snponly.efi of an iPXE build) is expected at arm64-efi/<efiBinary>, which an
  * admin drops into a TFTP root. IA32 UEFI likewise at i386-efi/<efiBinary>.
  */
-export function bootBinary(fw: Firmware, efiBinary: string): string | undefined {
+export function bootBinary(fw: Firmware, efiBinary: string, present?: (rel: string) => boolean): string | undefined {
   switch (fw) {
     case 'bios': return 'undionly.kpxe';
     case 'uefi-x64': case 'uefi-x64-http': return efiBinary;
-    case 'uefi-arm64': case 'uefi-arm64-http': return `arm64-efi/${efiBinary}`;
-    case 'uefi-ia32': return `i386-efi/${efiBinary}`;
+    case 'uefi-arm64': case 'uefi-arm64-http': return otherIfAbsent('arm64-efi', efiBinary, present);
+    case 'uefi-ia32': return otherIfAbsent('i386-efi', efiBinary, present);
     case 'uefi-arm32': case 'unknown': return undefined;
   }
+}
+
+/** For the builds an admin adds by hand: the configured flavor of iPXE if present, else the other one if that is. */
+function otherIfAbsent(dir: string, efiBinary: string, present?: (rel: string) => boolean): string {
+  const want = `${dir}/${efiBinary}`;
+  if (!present || present(want)) return want;
+  const other = `${dir}/${efiBinary === 'snponly.efi' ? 'ipxe.efi' : 'snponly.efi'}`;
+  return present(other) ? other : want;
 }

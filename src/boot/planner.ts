@@ -1,6 +1,8 @@
 // The boot planner: client → what it boots. DHCP asks for the first file, iPXE (over HTTP)
 // and TFTP clients ask for the script or config. Every failure becomes an error plan whose
 // script tells the person at the machine why — a protocol server never sees an exception.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { AppContext } from '../service.ts';
 import type { EventBus } from '../events.ts';
 import { imageUrls } from '../store/urls.ts';
@@ -59,11 +61,20 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
   const { config, db, log } = deps;
   const templates = () => deps.templates ?? bootTemplates();
   const cache = new GeneratedCache();
+  // Whether a hand-added binary (arm64-efi/…) is in a TFTP root; a DHCP storm must not stat per packet.
+  const seen = new Map<string, { ok: boolean; at: number }>();
+  const present = (rel: string): boolean => {
+    const hit = seen.get(rel);
+    if (hit && Date.now() - hit.at < 60_000) return hit.ok;
+    const ok = config.tftp.roots.some((r) => fs.existsSync(path.join(r, rel)));
+    seen.set(rel, { ok, at: Date.now() });
+    return ok;
+  };
 
   function firstFileFor(c: BootClient, fw: Firmware, ep: Endpoints): FirstFile {
     // iPXE already runs: hand it its script over HTTP (it sends user class "iPXE" on its own DHCP).
     if (c.ipxe) return { bootfile: `${ep.selfBase}${imageUrls.ipxeScript(c.mac)}` };
-    const bin = bootBinary(fw, config.boot.efiBinary);
+    const bin = bootBinary(fw, config.boot.efiBinary, present);
     if (!bin) return { bootfile: '', unsupported: `no boot binary for client architecture ${c.arch ?? '?'} (${fw})` };
     // UEFI HTTP Boot takes only a full URL, and ignores offers without "HTTPClient" in option 60.
     if (isHttpBoot(fw)) return { bootfile: `${ep.selfBase}/boot/bin/${bin}`, httpClient: true };

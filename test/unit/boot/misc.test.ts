@@ -17,6 +17,8 @@ test('option 93 → firmware', () => {
   for (const [arch, http, fw] of cases) assert.equal(firmwareOf(arch, http), fw, `${arch} ${http}`);
   assert.equal(bootBinary('uefi-arm32', 'snponly.efi'), undefined);
   assert.equal(bootBinary('uefi-ia32', 'ipxe.efi'), 'i386-efi/ipxe.efi');
+  assert.equal(bootBinary('uefi-arm64', 'snponly.efi', (f) => f === 'arm64-efi/ipxe.efi'), 'arm64-efi/ipxe.efi', 'the other build when only it is there');
+  assert.equal(bootBinary('uefi-arm64', 'snponly.efi', () => false), 'arm64-efi/snponly.efi');
 });
 
 test('image paths → boot steps', () => {
