@@ -67,8 +67,8 @@ export function bootText(s: string): string {
   return s.replace(/[^A-Za-z0-9 .,:;/@=()_+\-[\]<>"!?]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
-/** GRUB's network path syntax, (http,server[:port])/path, for an http:// URL. */
+/** GRUB's network path syntax for an http:// URL: (http,server)/path, or (http,server,port)/path (GRUB ≥ 2.12 reads the port). */
 export function grubPath(url: string): string {
   const u = new URL(url);
-  return `(${u.protocol.replace(':', '')},${u.host})${u.pathname}${u.search}`;
+  return `(${u.protocol.replace(':', '')},${u.hostname}${u.port ? `,${u.port}` : ''})${u.pathname}${u.search}`;
 }

@@ -53,8 +53,8 @@ describe('generatedFile', { timeout: 20_000 }, () => {
   test('grub.cfg-01-<mac> (and under grub/): GRUB http paths, literal BOOTIF', async () => {
     for (const name of ['grub.cfg-01-aa-bb-cc-00-00-01', 'grub/grub.cfg-01-aa-bb-cc-00-00-01']) {
       const f = (await planner().generatedFile(name, { ip: '10.1.0.9' }))!.toString();
-      assert.match(f, /^ {2}linux \(http,10\.1\.0\.1:8080\)\/images\/debian\/2\/vmlinuz boot=live fetch=\S+ ip=dhcp BOOTIF=01-aa-bb-cc-00-00-01$/m);
-      assert.match(f, /^ {2}initrd \(http,10\.1\.0\.1:8080\)\/images\/debian\/2\/initrd\.img$/m);
+      assert.match(f, /^ {2}linux \(http,10\.1\.0\.1,8080\)\/images\/debian\/2\/vmlinuz boot=live fetch=\S+ ip=dhcp BOOTIF=01-aa-bb-cc-00-00-01$/m);
+      assert.match(f, /^ {2}initrd \(http,10\.1\.0\.1,8080\)\/images\/debian\/2\/initrd\.img$/m);
     }
     const local = (await planner().generatedFile('grub.cfg-01-aa-bb-cc-00-00-02', { ip: '10.1.0.9' }))!.toString();
     assert.match(local, /grub_platform" = "efi" \]; then exit; else set root=\(hd0\); chainloader \+1; boot; fi/);

@@ -32,7 +32,7 @@ test('image paths → boot steps', () => {
 
 test('boot text cannot inject iPXE or GRUB syntax', () => {
   assert.equal(bootText("a ${x} || reboot && 'q'\nnext"), 'a x reboot q next');
-  assert.equal(grubPath('http://10.0.0.1:8080/images/a/1/vmlinuz'), '(http,10.0.0.1:8080)/images/a/1/vmlinuz');
+  assert.equal(grubPath('http://10.0.0.1:8080/images/a/1/vmlinuz'), '(http,10.0.0.1,8080)/images/a/1/vmlinuz');
   assert.equal(grubPath('http://mirror/images/a/1/vmlinuz'), '(http,mirror)/images/a/1/vmlinuz');
 });
 
