@@ -2,6 +2,7 @@
 // garbage and rude clients hammering the same server at the same time. Loopback, ephemeral port.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -77,6 +78,21 @@ describe('nbd with real clients', { skip: tools.length ? `missing ${tools.join('
     const r = await run('nbdinfo', [`${uri}/nope`]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /No such file or directory for export: nope/); // our ERR_UNKNOWN
+  });
+
+  test('nbd-client (the kernel client\'s userspace half) lists exports and negotiates', { skip: have('nbd-client') ? false : 'nbd-client missing' }, async () => {
+    const port = String(server.address()!.port);
+    const list = await run('nbd-client', ['-l', '127.0.0.1', port], 15_000);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^disk: test disk \(current\)$/m);
+    assert.match(list.stdout, /^odd$/m);
+    // Without the nbd kernel module (or root in a VM) it stops after the handshake; the
+    // negotiated size proves the handshake it would hand to the kernel went through.
+    // Where the module is loaded it would really attach a device on the host: leave that to
+    // the VM tests (test/e2e).
+    if (existsSync('/sys/module/nbd') || existsSync('/dev/nbd0')) return;
+    const dev = await run('nbd-client', ['127.0.0.1', port, '/dev/nbd15', '-N', 'disk', '-nofork'], 15_000);
+    assert.match(dev.stdout + dev.stderr, /size = 24MB/);
   });
 
   test('nbdcopy with 4 connections is byte-identical', async () => {
