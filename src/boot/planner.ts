@@ -82,7 +82,7 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
   }
 
   async function targetOf(c: BootClient) {
-    return resolveTarget(db, c.mac, c.branchId, c.clientIp);
+    return resolveTarget(db, c.mac, c.branchId, c.clientIp, c.uuid);
   }
 
   async function imageView(t: Target, ep: Endpoints, label: string, menuRef?: string): Promise<ImageView | { reason: string }> {

@@ -4,7 +4,7 @@ import type { Db } from '../db/index.ts';
 import type { BootAction, Branch, Flavor, Image, ImageVersion, Machine, Transport } from '../db/schema.ts';
 import { FLAVORS } from '../db/schema.ts';
 import {
-  branchIdForIp, getBranch, getImageById, getImageByName, getImageVersion, getMachine, getNewestReadyVersion,
+  branchIdForIp, getBranch, getImageById, getImageByName, getImageVersion, getMachine, getMachineByUuid, getNewestReadyVersion,
 } from '../model/boot-queries.ts';
 import { defaultTransport } from './cmdline.ts';
 
@@ -18,12 +18,14 @@ export interface Target {
 export type Resolution<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /**
+ * The machine is found by MAC, else by its SMBIOS UUID (a registered PC booting from another NIC).
  * Which branch a client belongs to: the machine's registered branch first (an admin's
  * assignment outranks where the packet came from), then the branch the DHCP server saw it in
  * (subnet or relay), then the subnet of its address (HTTP and TFTP see only that).
  */
-export async function resolveTarget(db: Db, mac: string, branchHint?: number, clientIp?: string): Promise<Resolution<Target>> {
-  const machine = await getMachine(db, mac);
+export async function resolveTarget(db: Db, mac: string, branchHint?: number, clientIp?: string, uuid?: string): Promise<Resolution<Target>> {
+  const byMac = await getMachine(db, mac);
+  const machine = (!byMac || byMac.state === 'discovered') && uuid ? (await getMachineByUuid(db, uuid)) ?? byMac : byMac;
   const branchId = machine?.branch_id ?? branchHint ?? (clientIp ? await branchIdForIp(db, clientIp) : undefined);
   const branch = branchId === undefined ? undefined : await getBranch(db, branchId);
   if (!branch) {

@@ -9,6 +9,18 @@ export function getMachine(db: Db, mac: string): Promise<Machine | undefined> {
   return db.selectFrom('machines').selectAll().where('mac', '=', mac).executeTakeFirst();
 }
 
+/**
+ * The one registered machine with this SMBIOS UUID (option 97), for a known PC booting from a
+ * NIC it was not registered with (DHCP has by then recorded that NIC as a discovered machine). Cheap boards ship placeholder UUIDs (all 0, all F, 03000200-0400-0500-…),
+ * so a UUID shared by two rows, or made of one repeated digit, identifies nothing.
+ */
+export async function getMachineByUuid(db: Db, uuid: string): Promise<Machine | undefined> {
+  const hex = uuid.toLowerCase().replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/.test(hex) || /^(.)\1+$/.test(hex) || hex === '03000200040005000006000700080009') return undefined;
+  const rows = await db.selectFrom('machines').selectAll().where('uuid', '=', uuid).where('state', '=', 'registered').limit(2).execute();
+  return rows.length === 1 ? rows[0] : undefined;
+}
+
 export function getBranch(db: Db, id: number): Promise<Branch | undefined> {
   return db.selectFrom('branches').selectAll().where('id', '=', id).executeTakeFirst();
 }

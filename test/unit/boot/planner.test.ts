@@ -250,3 +250,26 @@ describe('boot actions and inheritance', { timeout: 30_000 }, () => {
     assert.match(f, /LOCALBOOT 0/);
   });
 });
+
+describe('SMBIOS UUID', { timeout: 20_000 }, () => {
+  test('a registered PC booting from another NIC is still itself; placeholder UUIDs are not', async () => {
+    const t = tempDb();
+    try {
+      const b = await addBranch(t.db, { default_image: 'debian' });
+      const other = await addBranch(t.db, { default_action: 'local' });
+      await addImage(t.db, { name: 'debian', flavor: 'live-boot' }, [{ version: 1 }]);
+      await addMachine(t.db, { mac: 'aa:bb:cc:00:00:01', branch_id: b });
+      await t.db.updateTable('machines').set({ uuid: '4c4c4544-0042-3510-8052-b4c04f4e4c31' }).execute();
+      // The second NIC, as DHCP recorded it: discovered, in whatever branch its packet came from.
+      await addMachine(t.db, { mac: 'aa:bb:cc:00:00:02', branch_id: other });
+      await t.db.updateTable('machines').set({ state: 'discovered', uuid: '4c4c4544-0042-3510-8052-b4c04f4e4c31' }).where('mac', '=', 'aa:bb:cc:00:00:02').execute();
+      const planner = createPlanner({ config: testConfig(), db: t.db, log: silentLog });
+      assert.equal((await planner.plan({ mac: 'aa:bb:cc:00:00:02', uuid: '4c4c4544-0042-3510-8052-b4c04f4e4c31' })).kind, 'image');
+      assert.equal((await planner.plan({ mac: 'aa:bb:cc:00:00:02' })).kind, 'local');
+      await t.db.updateTable('machines').set({ uuid: '03000200-0400-0500-0006-000700080009' }).execute();
+      assert.equal((await planner.plan({ mac: 'aa:bb:cc:00:00:02', uuid: '03000200-0400-0500-0006-000700080009' })).kind, 'local');
+    } finally {
+      await t.close();
+    }
+  });
+});
