@@ -31,8 +31,11 @@ export function createNbdService(ctx: AppContext, exports?: NbdExports): Service
       server = new NbdServer({
         exports: source,
         log,
-        // The MAC is unknown at this layer (NBD carries none); the console joins on IP.
-        onConnect: ({ ip, export: name }) => ctx.events.record({ stage: 'nbd.connect', ip, detail: { export: name } }),
+        onConnect: ({ ip, export: name }) => {
+          void leaseOf(ctx, ip).then((lease) => ctx.events.record({
+            stage: 'nbd.connect', ip, mac: lease?.mac ?? null, branchId: lease?.branchId ?? null, detail: { export: name },
+          }));
+        },
       });
       try {
         const addr = await server.listen(cfg.port, cfg.address);
@@ -56,4 +59,25 @@ export function createNbdService(ctx: AppContext, exports?: NbdExports): Service
       ...(server ? { detail: { connections: server.connections } } : {}),
     }),
   };
+}
+
+/**
+ * NBD carries no MAC, but the boot timeline is per machine: find who holds this IP in our own
+ * lease table. Inline rather than in src/model/ (another engineer's folder); once per connection.
+ * Never fails: a missing lease (static IP, another DHCP server) just leaves the MAC empty.
+ */
+async function leaseOf(ctx: AppContext, ip: string): Promise<{ mac: string; branchId: number } | undefined> {
+  try {
+    const row = await ctx.db.selectFrom('leases')
+      .innerJoin('subnets', 'subnets.id', 'leases.subnet_id')
+      .select(['leases.mac as mac', 'subnets.branch_id as branchId'])
+      .where('leases.ip', '=', ip)
+      .where('leases.state', '=', 'bound')
+      .orderBy('leases.updated_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row;
+  } catch {
+    return undefined;
+  }
 }

@@ -36,6 +36,7 @@ describe('nbd service over the block store', { skip: tools.length ? `missing ${t
   let v2: Buffer;
   const events: BootEventRecord[] = [];
   let ctx: AppContext;
+  let branchId = 0;
 
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nbd-store-'));
@@ -54,6 +55,12 @@ describe('nbd service over the block store', { skip: tools.length ? `missing ${t
       await fs.writeFile(file, img);
       await importImage({ config, db: database.db, log }, { file, name: 'lab' });
     }
+    // A DHCP lease for the client's address, so the boot event can name the machine.
+    const now = Date.now();
+    const b = await database.db.insertInto('branches').values({ name: 'hq', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+    const sn = await database.db.insertInto('subnets').values({ branch_id: b.id, cidr: '127.0.0.0/8', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+    await database.db.insertInto('leases').values({ subnet_id: sn.id, ip: '127.0.0.1', mac: '52:54:00:12:34:56', state: 'bound', expires_at: now + 3600_000, updated_at: now }).execute();
+    branchId = b.id;
     service = createNbdService(ctx);
     await service.start();
     const listen = service.health().listen![0]!;
@@ -85,7 +92,12 @@ describe('nbd service over the block store', { skip: tools.length ? `missing ${t
     const r = await run('nbdcopy', ['--connections=2', `${uri}/lab@1`, out]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok((await fs.readFile(out)).equals(v1));
-    assert.ok(events.some((e) => e.stage === 'nbd.connect' && e.ip === '127.0.0.1' && e.detail.export === 'lab@1'));
+    for (let i = 0; i < 50 && !events.some((e) => e.detail.export === 'lab@1'); i++) await new Promise((r) => setTimeout(r, 20));
+    const ev = events.find((e) => e.stage === 'nbd.connect' && e.detail.export === 'lab@1');
+    assert.ok(ev);
+    assert.equal(ev.ip, '127.0.0.1');
+    assert.equal(ev.mac, '52:54:00:12:34:56');
+    assert.equal(ev.branchId, branchId);
   });
 
   test('a corrupt chunk is answered with EIO, not with wrong bytes; the server goes on', async () => {
