@@ -96,3 +96,46 @@ export function macFor(b: number, i: number): string {
   const h = (x: number) => x.toString(16).padStart(2, '0');
   return `02:00:00:${h(b)}:${h(i >> 8)}:${h(i & 255)}`;
 }
+
+/** Cookie header value from Set-Cookie headers (name=value pairs only). */
+export function cookiesFrom(res: LightMyRequestResponse, jar: Map<string, string> = new Map()): Map<string, string> {
+  const raw = res.headers['set-cookie'];
+  for (const c of [raw ?? []].flat()) {
+    const [pair] = c.split(';');
+    const eq = pair!.indexOf('=');
+    const name = pair!.slice(0, eq), value = pair!.slice(eq + 1);
+    if (/Max-Age=0/.test(c)) jar.delete(name); else jar.set(name, value);
+  }
+  return jar;
+}
+
+export const cookieHeader = (jar: Map<string, string>) => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+
+export function csrfOf(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error('no CSRF field in page');
+  return m[1]!;
+}
+
+/** Logs in through the form like a browser; returns the cookie jar holding the session. */
+export async function login(f: Fixture, username: string, password = PASSWORD, jar = new Map<string, string>()): Promise<{ jar: Map<string, string>; res: LightMyRequestResponse }> {
+  const page = await f.app.inject({ method: 'GET', url: '/login', headers: { cookie: cookieHeader(jar) } });
+  cookiesFrom(page, jar);
+  const body = new URLSearchParams({ _csrf: csrfOf(page.body), username, password, next: '/' }).toString();
+  const res = await f.app.inject({ method: 'POST', url: '/login', payload: body, headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookieHeader(jar) } });
+  cookiesFrom(res, jar);
+  return { jar, res };
+}
+
+/** Posts a console form with the page's CSRF token (or the given one). */
+export async function postForm(f: Fixture, jar: Map<string, string>, url: string, fields: [string, string][], csrf?: string | null): Promise<LightMyRequestResponse> {
+  let token = csrf;
+  if (token === undefined) token = csrfOf((await f.app.inject({ method: 'GET', url: '/', headers: { cookie: cookieHeader(jar) } })).body);
+  const form = new URLSearchParams(fields);
+  if (token !== null) form.set('_csrf', token);
+  return f.app.inject({ method: 'POST', url, payload: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookieHeader(jar) } });
+}
+
+export async function getPage(f: Fixture, jar: Map<string, string>, url: string): Promise<LightMyRequestResponse> {
+  return f.app.inject({ method: 'GET', url, headers: { cookie: cookieHeader(jar) } });
+}
