@@ -1,0 +1,135 @@
+// NbdServer over loopback TCP with a scripted client: graceful stop (in-flight reads finish,
+// new requests get ESHUTDOWN, grace expiry cuts), clients vanishing mid-reply.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { NbdServer } from '../../../src/nbd/server.ts';
+import type { NbdExports } from '../../../src/nbd/exports.ts';
+import * as P from '../../../src/nbd/protocol.ts';
+import { clientFlags, decodeReplies, infoData, option, request } from './wire.ts';
+
+const IMG = Buffer.alloc(64 << 20, 0x33);
+
+/** Reads wait for `gate` (a test opens it) so they are in flight when the test wants them. */
+function slowExports(): NbdExports & { release(): void; started: number } {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => { open = r; });
+  const x = {
+    started: 0,
+    release: () => open(),
+    async list() { return [{ name: 'disk' }]; },
+    async open(name: string) {
+      if (name !== 'disk') return undefined;
+      return {
+        size: IMG.length,
+        read: async (o: number, l: number) => {
+          x.started++;
+          if (o === 0) await gate; // offset 0 is the slow one
+          return IMG.subarray(o, o + l);
+        },
+      };
+    },
+  };
+  return x;
+}
+
+class Client {
+  readonly s: net.Socket;
+  private buf = Buffer.alloc(0);
+  closed: Promise<void>;
+  constructor(port: number) {
+    this.s = net.connect(port, '127.0.0.1');
+    this.s.on('error', () => {});
+    this.s.on('data', (b: Buffer) => { this.buf = Buffer.concat([this.buf, b]); });
+    this.closed = new Promise((r) => this.s.on('close', () => r()));
+  }
+  /** Structured-reply handshake with GO; leaves only transmission bytes in the buffer. */
+  async go(): Promise<void> {
+    this.s.write(Buffer.concat([clientFlags(), option(P.OPT_STRUCTURED_REPLY), option(P.OPT_GO, infoData('disk'))]));
+    // greeting 18 + ACK 20 + INFO_EXPORT 32 + BLOCK_SIZE 34 + ACK 20
+    await this.waitFor(18 + 20 + 32 + 34 + 20);
+    this.buf = this.buf.subarray(124);
+  }
+  async waitFor(n: number, ms = 5000): Promise<void> {
+    const t0 = Date.now();
+    while (this.buf.length < n) {
+      if (Date.now() - t0 > ms) throw new Error(`waited for ${n} bytes, have ${this.buf.length}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  take(): Buffer { const b = this.buf; this.buf = Buffer.alloc(0); return b; }
+}
+
+describe('nbd server over TCP', { timeout: 60_000 }, () => {
+  test('stop: the in-flight read is answered, later requests get ESHUTDOWN, then the socket closes', async () => {
+    const ex = slowExports();
+    const server = new NbdServer({ exports: ex });
+    const { port } = await server.listen(0, '127.0.0.1');
+    const c = new Client(port);
+    await c.go();
+    c.s.write(request(P.CMD_READ, 1, 0, 4096));
+    while (ex.started === 0) await new Promise((r) => setTimeout(r, 5));
+    const stopping = server.close(5000);
+    c.s.write(request(P.CMD_READ, 2, 4096, 4096));
+    await new Promise((r) => setTimeout(r, 50));
+    ex.release();
+    const t0 = Date.now();
+    await stopping;
+    assert.ok(Date.now() - t0 < 2000);
+    await c.closed;
+    const by = new Map(decodeReplies(c.take()).map((r) => [r.handle, r]));
+    assert.equal(by.get(1)!.data!.length, 4096);
+    assert.equal(by.get(2)!.error, P.ESHUTDOWN);
+    assert.equal(server.connections, 0);
+    // The port no longer accepts.
+    const refused = await new Promise<boolean>((r) => { const s = net.connect(port, '127.0.0.1'); s.on('error', () => r(true)); s.on('connect', () => { s.destroy(); r(false); }); });
+    assert.ok(refused);
+  });
+
+  test('stop: a read that never finishes is cut when the grace is over', async () => {
+    const ex = slowExports(); // never released
+    const server = new NbdServer({ exports: ex });
+    const { port } = await server.listen(0, '127.0.0.1');
+    const c = new Client(port);
+    await c.go();
+    c.s.write(request(P.CMD_READ, 1, 0, 4096));
+    while (ex.started === 0) await new Promise((r) => setTimeout(r, 5));
+    const t0 = Date.now();
+    await server.close(300);
+    const took = Date.now() - t0;
+    assert.ok(took >= 250 && took < 2000, `took ${took} ms`);
+    await c.closed;
+    ex.release(); // the late completion must not write to a dead socket (no crash)
+    await new Promise((r) => setTimeout(r, 20));
+  });
+
+  test('clients vanishing mid-reply do not disturb the others', async () => {
+    const ex = slowExports();
+    ex.release();
+    const server = new NbdServer({ exports: ex });
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      for (let i = 0; i < 20; i++) {
+        const c = new Client(port);
+        await c.go();
+        // 32 MiB replies at several offsets, then gone before they are read.
+        for (let k = 0; k < 4; k++) c.s.write(request(P.CMD_READ, k, k * (32 << 20) / 2, 32 << 20));
+        await new Promise((r) => setTimeout(r, i % 3));
+        c.s.destroy();
+      }
+      const ok = new Client(port);
+      await ok.go();
+      ok.s.write(request(P.CMD_READ, 9, 12345, 1000));
+      await ok.waitFor(28 + 1000);
+      const [r] = decodeReplies(ok.take());
+      assert.equal(r!.handle, 9);
+      assert.deepEqual(r!.data, IMG.subarray(12345, 13345));
+      ok.s.destroy();
+      await ok.closed;
+      for (let i = 0; i < 100 && server.connections > 0; i++) await new Promise((res) => setTimeout(res, 10));
+      assert.equal(server.connections, 0);
+    } finally {
+      await server.close(500);
+    }
+  });
+});
