@@ -74,6 +74,13 @@ describe('nbd with real clients', { skip: tools.length ? `missing ${tools.join('
     assert.deepEqual(names.sort(), ['disk', 'disk@3', 'odd']);
   });
 
+  test('qemu-nbd -L lists exports with flags and block sizes', { skip: have('qemu-nbd') ? false : 'qemu-nbd missing' }, async () => {
+    const r = await run('qemu-nbd', ['-L', '-b', '127.0.0.1', '-p', String(server.address()!.port)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /exports available: 3/);
+    assert.match(r.stdout, /export: 'disk'\n\s+description: test disk \(current\)\n\s+size:\s+25165824\n\s+flags: 0x107 \( readonly flush multi \)\n\s+min block: 1\n\s+opt block: 4096\n\s+max block: 33554432/);
+  });
+
   test('nbdinfo on a missing export fails with a clear message', async () => {
     const r = await run('nbdinfo', [`${uri}/nope`]);
     assert.notEqual(r.code, 0);
