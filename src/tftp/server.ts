@@ -14,6 +14,7 @@ import { FileCache, lookupInRoots, openFile, type OpenedFile } from './files.ts'
 import { MemorySource, toNetascii, type BlockSource } from './source.ts';
 import { Transfer, clock, type TransferResult } from './transfer.ts';
 import { pathMtuTo } from './mtu.ts';
+import { openTransferSockets, syncLookup, type TransferSockets } from './sockets.ts';
 import { errorMessage } from '../util/errors.ts';
 
 export interface TftpServerOptions {
@@ -221,21 +222,18 @@ export class TftpServer {
       maxWindowBytes: this.o.maxWindowBytes,
     });
     if (!this.socket) { opened.close(); this.release(ip); return; } // stopped meanwhile
-    const tsock = dgram.createSocket({ type: 'udp4', lookup: syncLookup });
+    let sockets: TransferSockets;
     try {
-      await new Promise<void>((resolve, reject) => {
-        tsock.once('error', reject);
-        // Same local address as the request socket, so the reply comes from the address the
-        // client sent to; a fresh port is the server's TID.
-        tsock.bind(0, this.o.address, () => { tsock.off('error', reject); resolve(); });
-      });
+      // Same local address as the request socket, so the reply comes from the address the
+      // client sent to; a fresh port is the server's TID.
+      sockets = await openTransferSockets(this.o.address, ip, port);
     } catch (err) {
       opened.close();
       throw err;
     }
     const source: BlockSource = opened.source(neg.blksize);
     const transfer = new Transfer({
-      socket: tsock, peerAddress: ip, peerPort: port, source,
+      sockets, source,
       blksize: neg.blksize, windowsize: neg.windowsize,
       oack: neg.oack.length > 0 ? encodeOack(neg.oack) : undefined,
       tsizeAsked: neg.oack.some((o) => o.name.toLowerCase() === 'tsize'),
@@ -309,12 +307,4 @@ export class TftpServer {
     this.logBudget.dropped++;
     return false;
   }
-}
-
-/**
- * dgram resolves the destination of every send through dns.lookup, which answers even an IP
- * literal on the next tick. Our peers are always IP literals: answer at once.
- */
-function syncLookup(address: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
-  cb(null, address, 4);
 }

@@ -4,10 +4,10 @@
 // expires. The per-ACK path does no allocation of its own and no logging: it checks the
 // sender, reads two bytes, copies the next block from memory into a preallocated packet and
 // sends it.
-import type dgram from 'node:dgram';
 import { OP_ACK, OP_DATA, OP_ERROR, ERR_OPTION, ERR_UNDEFINED, ERR_UNKNOWN_TID } from './constants.ts';
 import { encodeError } from './packet.ts';
 import type { BlockSource } from './source.ts';
+import type { TransferSockets } from './sockets.ts';
 
 export type Outcome =
   | 'ok'
@@ -31,9 +31,7 @@ export interface TransferResult {
 }
 
 export interface TransferOptions {
-  socket: dgram.Socket;
-  peerAddress: string;
-  peerPort: number;
+  sockets: TransferSockets;
   source: BlockSource;
   blksize: number;
   windowsize: number;
@@ -62,9 +60,7 @@ export class Transfer {
   verified = false;
   done = false;
 
-  private readonly socket: dgram.Socket;
-  private readonly peerAddress: string;
-  private readonly peerPort: number;
+  private readonly socket: TransferSockets['main'];
   private readonly source: BlockSource;
   private readonly blksize: number;
   private readonly window: number;
@@ -89,9 +85,7 @@ export class Transfer {
 
   constructor(private readonly o: TransferOptions, now: number) {
     this.startedAt = now;
-    this.socket = o.socket;
-    this.peerAddress = o.peerAddress;
-    this.peerPort = o.peerPort;
+    this.socket = o.sockets.main;
     this.source = o.source;
     this.blksize = o.blksize;
     this.window = o.windowsize;
@@ -105,8 +99,11 @@ export class Transfer {
       this.slots.push(b);
     }
     this.rto = o.timeoutMs ?? INITIAL_RTO_MS;
-    this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo.address, rinfo.port));
-    this.socket.on('error', () => undefined);
+    this.socket.on('message', (msg) => this.onMessage(msg));
+    // RFC 1350 §4: a packet from a wrong TID gets error 5 and the transfer carries on.
+    o.sockets.stray.on('message', (_msg, rinfo) => {
+      if (!this.done) o.sockets.stray.send(ERR_UNKNOWN_TID_PACKET, rinfo.port, rinfo.address);
+    });
   }
 
   /** Sends the first packet: the OACK, or DATA 1 when no options were negotiated. */
@@ -114,7 +111,7 @@ export class Transfer {
     this.sentAt = now;
     if (this.o.oack) {
       this.phase = 'oack';
-      this.socket.send(this.o.oack, this.peerPort, this.peerAddress);
+      this.socket.send(this.o.oack);
     } else {
       this.startWindow(1);
     }
@@ -127,17 +124,13 @@ export class Transfer {
    */
   repeatFirst(): void {
     if (this.done || this.verified) return;
-    if (this.phase === 'oack') this.socket.send(this.o.oack!, this.peerPort, this.peerAddress);
+    if (this.phase === 'oack') this.socket.send(this.o.oack!);
     else this.startWindow(1);
   }
 
-  private onMessage(msg: Buffer, address: string, port: number): void {
+  /** Only the client's packets arrive here: the socket is connected to it. */
+  private onMessage(msg: Buffer): void {
     if (this.done) return;
-    if (port !== this.peerPort || address !== this.peerAddress) {
-      // RFC 1350 §4: a packet from a wrong TID gets error 5 and the transfer carries on.
-      this.socket.send(ERR_UNKNOWN_TID_PACKET, port, address);
-      return;
-    }
     if (msg.length < 4 || msg[0] !== 0) return;
     const op = msg[1];
     if (op === OP_ACK) this.onAck((msg[2]! << 8) | msg[3]!);
@@ -225,7 +218,7 @@ export class Transfer {
       }
       pkt[2] = (block >>> 8) & 0xff;
       pkt[3] = block & 0xff;
-      this.socket.send(pkt, this.peerPort, this.peerAddress);
+      this.socket.send(pkt);
       if (block > this.maxSent) this.maxSent = block;
       this.nextSend = block + 1;
     }
@@ -253,7 +246,7 @@ export class Transfer {
     this.done = true;
     if (this.verified && (outcome === 'timeout' || outcome === 'deadline' || outcome === 'read-error' || outcome === 'shutdown')) {
       const why = outcome === 'timeout' ? 'timed out' : outcome === 'deadline' ? 'transfer took too long' : outcome === 'shutdown' ? 'server shutting down' : 'read error';
-      this.socket.send(encodeError(ERR_UNDEFINED, why), this.peerPort, this.peerAddress, () => this.close());
+      this.socket.send(encodeError(ERR_UNDEFINED, why), () => this.close());
     } else {
       this.close();
     }
@@ -263,7 +256,7 @@ export class Transfer {
   }
 
   private close(): void {
-    try { this.socket.close(); } catch { /* already closed */ }
+    this.o.sockets.close();
   }
 }
 

@@ -59,7 +59,7 @@ process.stdout.write(`ready ${JSON.stringify(svc.health())}\n`);
 const shutdown = async () => {
   await svc.stop(0);
   await events.flush();
-  process.stdout.write(`stats ${JSON.stringify(svc.health().detail)}\n`);
+  process.stdout.write(`stats ${JSON.stringify({ ...svc.health().detail, cpu: process.cpuUsage() })}\n`);
   await handle.close();
   process.exit(0);
 };
