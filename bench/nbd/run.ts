@@ -145,6 +145,40 @@ async function main(): Promise<void> {
       console.error(`run ${run + 1}/${RUNS}: ${targets.map((t) => t.mbps.at(-1)!.toFixed(0)).join(' / ')} MB/s`);
     }
 
+    // Random 4 KiB reads, one connection, one at a time: what a booting root file system does
+    // between its sequential bursts. The "fresh" store gets a new, empty LRU for every run, so
+    // each 4 KiB read of an uncached chunk pays for decompressing and hashing all 256 KiB of it.
+    const random: { label: string; iops: number[]; uri: () => Promise<string> }[] = [
+      { label: targets[0]!.label, iops: [], uri: async () => targets[0]!.uri },
+      { label: targets[1]!.label, iops: [], uri: async () => targets[1]!.uri },
+      {
+        label: 'branchboot, chunk store (fresh LRU each run)', iops: [], uri: async () => {
+          const s = new NbdServer({ exports: storeExports(openStore(base, database.db, log)) });
+          servers.push(s);
+          return `nbd://127.0.0.1:${(await s.listen(0, '127.0.0.1')).port}/bench`;
+        },
+      },
+      { label: targets[3]!.label, iops: [], uri: async () => targets[3]!.uri },
+    ];
+    const py = `
+import nbd, sys, random, time
+h = nbd.NBD(); h.connect_uri(sys.argv[1]); n = int(sys.argv[2])
+r = random.Random(int(sys.argv[3])); blocks = h.get_size() // 4096
+offs = [r.randrange(blocks) * 4096 for _ in range(n)]
+t0 = time.perf_counter()
+for o in offs: h.pread(4096, o)
+print(n / (time.perf_counter() - t0))
+h.shutdown()
+`;
+    const haveLibnbdPython = await exec('/usr/bin/python3', ['-c', 'import nbd']).then(() => true, () => false);
+    for (let run = 0; haveLibnbdPython && run < RUNS; run++) {
+      for (const t of random) {
+        const { stdout } = await exec('/usr/bin/python3', ['-c', py, await t.uri(), '2000', String(run + 1)]);
+        t.iops.push(Number(stdout.trim()));
+      }
+      console.error(`random run ${run + 1}/${RUNS}: ${random.map((t) => t.iops.at(-1)!.toFixed(0)).join(' / ')} reads/s`);
+    }
+
     const ref = median(targets[0]!.mbps);
     const rows = targets.map((t) => [t.label, median(t.mbps).toFixed(0), (median(t.mbps) / ref).toFixed(2), median(t.cpuPerGB).toFixed(2),
       `${Math.min(...t.mbps).toFixed(0)}–${Math.max(...t.mbps).toFixed(0)}`]);
@@ -152,6 +186,12 @@ async function main(): Promise<void> {
     console.log(`\nnbdcopy ${(size / 1e6).toFixed(0)} MB ext4 image → null:, ${RUNS} runs, loopback, ${os.cpus().length} cores`);
     console.log(`| ${head.join(' | ')} |\n|${head.map(() => ' --- ').join('|')}|`);
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+    if (random[0]!.iops.length) {
+      const rref = median(random[0]!.iops);
+      console.log(`\nrandom 4 KiB reads, 1 connection, 1 in flight (libnbd Python), 2,000 per run, ${RUNS} runs`);
+      console.log('| server | reads/s (median) | × nbdkit |\n| --- | --- | --- |');
+      for (const t of random) console.log(`| ${t.label} | ${median(t.iops).toFixed(0)} | ${(median(t.iops) / rref).toFixed(2)} |`);
+    }
     await raw.close();
   } finally {
     for (const s of servers) await s.close(1000);
