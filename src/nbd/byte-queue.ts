@@ -3,7 +3,9 @@
 
 export class ByteQueue {
   private chunks: Buffer[] = [];
-  private head = 0; // bytes of chunks[0] already consumed
+  /** Index of the first live chunk: shift() would be O(n) per step on a queue of tiny segments. */
+  private first = 0;
+  private head = 0; // bytes of chunks[first] already consumed
   private total = 0;
 
   get length(): number {
@@ -19,16 +21,16 @@ export class ByteQueue {
   /** Removes and returns exactly n bytes; the caller checks `length` first. */
   take(n: number): Buffer {
     if (n > this.total) throw new RangeError(`take(${n}) with ${this.total} queued`);
-    const first = this.chunks[0];
-    if (first && first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
+    const c0 = this.chunks[this.first];
+    if (c0 && c0.length - this.head >= n) {
+      const out = c0.subarray(this.head, this.head + n);
       this.advance(n);
       return out;
     }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      const c = this.chunks[0]!;
+      const c = this.chunks[this.first]!;
       const step = Math.min(n - filled, c.length - this.head);
       c.copy(out, filled, this.head, this.head + step);
       filled += step;
@@ -41,7 +43,7 @@ export class ByteQueue {
   skip(n: number): number {
     let dropped = 0;
     while (dropped < n && this.total > 0) {
-      const c = this.chunks[0]!;
+      const c = this.chunks[this.first]!;
       const step = Math.min(n - dropped, c.length - this.head);
       this.advance(step);
       dropped += step;
@@ -51,6 +53,7 @@ export class ByteQueue {
 
   clear(): void {
     this.chunks = [];
+    this.first = 0;
     this.head = 0;
     this.total = 0;
   }
@@ -58,9 +61,14 @@ export class ByteQueue {
   private advance(n: number): void {
     this.head += n;
     this.total -= n;
-    if (this.head === this.chunks[0]!.length) {
-      this.chunks.shift();
+    if (this.head === this.chunks[this.first]!.length) {
+      this.chunks[this.first] = EMPTY; // let the consumed chunk be collected
+      this.first++;
       this.head = 0;
+      if (this.first === this.chunks.length) { this.chunks = []; this.first = 0; }
+      else if (this.first >= 1024) { this.chunks = this.chunks.slice(this.first); this.first = 0; }
     }
   }
 }
+
+const EMPTY = Buffer.alloc(0);
