@@ -93,6 +93,10 @@ test('publish a live-boot version, serve it with Samba, fetch it back with smbcl
     }
     assert.equal(got?.code, 0, `smbclient: ${got?.stdout} ${got?.stderr}\nsmbd: ${smbdLog.slice(-2000)}`);
     assert.equal(sha(fs.readFileSync(out)), sha(fs.readFileSync(path.join(work, 'root.squashfs'))), 'byte-identical');
+    // live-boot mounts with "-o user=root,password=" (9990-mount-cifs.sh): map to guest = Bad User lets that in as guest.
+    const asRoot = await server.run(['smbclient', '-U', 'root%', '-s', conf, `//${host}/${share}`, '-D', folder!, '-c', 'ls live/*'], { timeoutMs: 20_000 });
+    assert.equal(asRoot.code, 0, `smbclient as root with an empty password: ${asRoot.stdout} ${asRoot.stderr}`);
+    assert.match(asRoot.stdout, /filesystem\.squashfs/);
   } finally {
     reader.close();
     await net?.destroy();
