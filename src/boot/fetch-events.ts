@@ -5,6 +5,7 @@ import type { Db } from '../db/index.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../log.ts';
 import { getMachine, macForIp, markRootFetched } from '../model/boot-queries.ts';
+import { resolveImage, resolveTarget } from './resolve.ts';
 
 export type FetchKind = 'kernel' | 'initrd' | 'root';
 
@@ -67,6 +68,22 @@ export function createFetchRecorder(deps: FetchRecorderDeps): FetchRecorder {
     }
   }
 
+  /**
+   * An nfs or cifs root is read from the system's NFS server or Samba, which tell us nothing:
+   * for those, the initrd download is the last step we see, so it uses up a pending "once".
+   */
+  async function onceViaShare(mac: string, ip: string, detail: Record<string, unknown>): Promise<void> {
+    const m = await getMachine(deps.db, mac);
+    if (m?.once_pending !== 1) return;
+    const t = await resolveTarget(deps.db, mac);
+    if (!t.ok) return;
+    const img = await resolveImage(deps.db, t.value);
+    if (!img.ok || (img.value.transport !== 'nfs' && img.value.transport !== 'cifs')) return;
+    if (await markRootFetched(deps.db, mac)) {
+      deps.events.record({ mac, ip, branchId: m.branch_id, stage: 'boot.once-done', detail: { ...detail, transport: img.value.transport } });
+    }
+  }
+
   return {
     async http(r) {
       try {
@@ -79,6 +96,7 @@ export function createFetchRecorder(deps: FetchRecorderDeps): FetchRecorder {
         const detail = { image: f.image, version: f.version, status: r.status, ...(r.range && { range: r.range }) };
         if (f.kind === 'root') await rootFetched(r.ip, mac, 'http.root', detail);
         else deps.events.record({ mac: mac ?? null, ip: r.ip, branchId: await branchOf(mac), stage: `http.${f.kind}`, detail });
+        if (f.kind === 'initrd' && mac) await onceViaShare(mac, r.ip, detail);
       } catch (err) {
         deps.log.warn({ err, path: r.path }, 'could not record an image fetch');
       }

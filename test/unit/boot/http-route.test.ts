@@ -66,3 +66,25 @@ test('GET /boot/:mac.ipxe, /boot/bin/*, and image fetch events from routes regis
     await t.close();
   }
 });
+
+test('once over nfs: the initrd download uses it up (the NFS server tells us nothing)', { timeout: 20_000 }, async () => {
+  const { createFetchRecorder } = await import('../../../src/boot/fetch-events.ts');
+  const t = tempDb();
+  const events: BootEventInput[] = [];
+  try {
+    const b = await addBranch(t.db, { name: 'nfslab', default_image: 'ubuntu', cidr: '10.2.0.0/24', server_nfs: '10.2.0.1:/srv/bb' });
+    await addImage(t.db, { name: 'ubuntu', flavor: 'casper', transport: 'nfs' }, [{ version: 1 }]);
+    await addMachine(t.db, { mac: 'aa:bb:cc:00:00:09', branch_id: b, action: 'once', once_pending: 1, fixed_ip: '10.2.0.9' });
+    const rec = createFetchRecorder({ db: t.db, events: { record: (e) => { events.push(e); } }, log: silentLog });
+    await rec.http({ path: '/images/ubuntu/1/vmlinuz', ip: '10.2.0.9', status: 200 });
+    assert.equal((await t.db.selectFrom('machines').select('once_pending').executeTakeFirstOrThrow()).once_pending, 1);
+    await rec.http({ path: '/images/ubuntu/1/initrd.img', ip: '10.2.0.9', status: 200 });
+    assert.equal((await t.db.selectFrom('machines').select('once_pending').executeTakeFirstOrThrow()).once_pending, 0);
+    assert.deepEqual(events.map((e) => e.stage), ['http.kernel', 'http.initrd', 'boot.once-done']);
+    await rec.nbdConnect({ ip: '10.2.0.9', exportName: 'ubuntu@1' });
+    assert.equal(events.at(-1)?.stage, 'nbd.connect');
+    assert.equal(events.at(-1)?.mac, 'aa:bb:cc:00:00:09');
+  } finally {
+    await t.close();
+  }
+});
