@@ -7,6 +7,7 @@ import { NbdServer } from '../../../src/nbd/server.ts';
 import type { NbdExports } from '../../../src/nbd/exports.ts';
 import * as P from '../../../src/nbd/protocol.ts';
 import { clientFlags, decodeReplies, infoData, option, request } from './wire.ts';
+import { fuzzInput, rng } from './fuzz-inputs.ts';
 
 const IMG = Buffer.alloc(64 << 20, 0x33);
 
@@ -127,6 +128,49 @@ describe('nbd server over TCP', { timeout: 60_000 }, () => {
       ok.s.destroy();
       await ok.closed;
       for (let i = 0; i < 100 && server.connections > 0; i++) await new Promise((res) => setTimeout(res, 10));
+      assert.equal(server.connections, 0);
+    } finally {
+      await server.close(500);
+    }
+  });
+
+  test('2,000 fuzz inputs over TCP while a good client keeps reading correct data', async () => {
+    const ex = slowExports();
+    ex.release();
+    const server = new NbdServer({ exports: ex, handshakeTimeoutMs: 2000 });
+    const { port } = await server.listen(0, '127.0.0.1');
+    try {
+      const good = new Client(port);
+      await good.go();
+      let stop = false;
+      let goodReads = 0;
+      const reader = (async () => {
+        for (let h = 1; !stop; h++) {
+          const off = (h * 40961) % (IMG.length - 8192);
+          good.s.write(request(P.CMD_READ, h, off, 8192));
+          await good.waitFor(28 + 8192);
+          const [r] = decodeReplies(good.take());
+          assert.equal(r!.handle, h);
+          assert.deepEqual(r!.data, IMG.subarray(off, off + 8192));
+          goodReads++;
+        }
+      })();
+      const r = rng(0x5eed);
+      const one = async () => {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => {});
+        s.resume();
+        await new Promise<void>((res) => { s.once('connect', () => res()); s.once('close', () => res()); });
+        s.write(fuzzInput(r));
+        await new Promise((res) => setTimeout(res, Math.floor(r() * 5)));
+        s.destroy();
+      };
+      for (let i = 0; i < 2000; i += 25) await Promise.all(Array.from({ length: 25 }, one));
+      stop = true;
+      await reader;
+      assert.ok(goodReads > 10, `only ${goodReads} good reads`);
+      good.s.destroy();
+      for (let i = 0; i < 200 && server.connections > 0; i++) await new Promise((res) => setTimeout(res, 10));
       assert.equal(server.connections, 0);
     } finally {
       await server.close(500);
