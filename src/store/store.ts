@@ -104,3 +104,15 @@ export function openStore(config: Pick<Config, 'store' | 'nbd'>, db: Db, log: Lo
   };
   return store;
 }
+
+const shared = new WeakMap<Db, BlockStore>();
+
+/** The one store per database: HTTP routes and the NBD server share it, and so its chunk cache. */
+export function sharedStore(ctx: { config: Pick<Config, 'store' | 'nbd'>; db: Db; log: Logger }): BlockStore {
+  let s = shared.get(ctx.db);
+  if (!s) {
+    s = openStore(ctx.config, ctx.db, ctx.log);
+    shared.set(ctx.db, s);
+  }
+  return s;
+}

@@ -1,8 +1,235 @@
-import type { FastifyInstance } from 'fastify';
+// The block store over HTTP, in casync's layout so casync/desync read it unchanged:
+//   /images/NAME/V.caibx                          index (V = number or "current")
+//   /images/NAME/default.castr/XXXX/ID.cacnk      chunks (shared by every image: content-addressed)
+//   /images/NAME/V/root.img | ROOTFILE | vmlinuz | initrd.img   assembled from chunks, with Range
+// Chunks and numbered versions never change: immutable caching lets any HTTP cache in a branch
+// hold them. The chunk path is kept lean (cached bytes, raw response) because casync fetches
+// strictly one chunk at a time.
+import fs from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpContext } from '../server.ts';
+import { sharedStore, NotFoundError, type StoreReader } from '../../store/store.ts';
+import { createChunkFiles } from '../../store/chunk-files.ts';
+import { decideRange } from '../../store/range.ts';
+import type { VersionRef } from '../../store/urls.ts';
+import type { VersionRow } from '../../model/image-versions.ts';
+import { errorMessage } from '../../util/errors.ts';
 
-/** Placeholder: the store routes land with their issue. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** `current` moves when a new version is imported: caches must ask again. */
+const MUTABLE = 'public, max-age=0, must-revalidate';
+const CHUNK_RE = /^([0-9a-f]{4})[0-9a-f]{60}\.cacnk$/;
+const CHUNK_CACHE_BYTES = 128 * 1024 * 1024;
+
+function parseRef(s: string): VersionRef | undefined {
+  if (s === 'current') return 'current';
+  return /^[1-9]\d{0,8}$/.test(s) ? Number(s) : undefined;
+}
+
+function plain(res: ServerResponse, status: number, text: string, extra: Record<string, string | number> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) + 1, ...extra });
+  res.end(`${text}\n`);
+}
+
+function etagMatches(req: FastifyRequest, etag: string): boolean {
+  const inm = req.headers['if-none-match'];
+  return inm !== undefined && (inm === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag));
+}
+
+interface Body {
+  size: number;
+  etag: string;
+  cacheControl: string;
+  contentType: string;
+  /** Reads [start, end] inclusive, piece by piece. */
+  pieces(start: number, end: number): AsyncIterable<Buffer>;
+}
+
+/** 200/206/416/304 and the body, with backpressure; a read error before the first byte is a 5xx, after it the connection is cut (never wrong bytes). */
+async function sendBody(req: FastifyRequest, reply: FastifyReply, body: Body, log: HttpContext['log']): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  const head = req.method === 'HEAD';
+  const base = { 'Accept-Ranges': 'bytes', ETag: body.etag, 'Cache-Control': body.cacheControl };
+  if (etagMatches(req, body.etag)) {
+    res.writeHead(304, base);
+    res.end();
+    return;
+  }
+  let rangeHeader = req.headers.range;
+  // If-Range with another validator: the client's partial copy is stale, send it all.
+  const ifRange = req.headers['if-range'];
+  if (rangeHeader !== undefined && ifRange !== undefined && ifRange !== body.etag) rangeHeader = undefined;
+  const d = decideRange(rangeHeader, body.size);
+  if (d.kind === 'unsatisfiable') {
+    plain(res, 416, `range not satisfiable: ${d.reason}`, { ...base, 'Content-Range': `bytes */${body.size}` });
+    return;
+  }
+  const parts = d.kind === 'full' ? [{ start: 0, end: body.size - 1 }] : d.kind === 'single' ? [d] : d.ranges;
+  const boundary = d.kind === 'multi' ? `branchboot-${Date.now().toString(36)}${Math.random().toString(36).slice(2)}` : '';
+  const partHead = (p: { start: number; end: number }) =>
+    Buffer.from(`\r\n--${boundary}\r\nContent-Type: ${body.contentType}\r\nContent-Range: bytes ${p.start}-${p.end}/${body.size}\r\n\r\n`);
+  const closing = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const length = d.kind === 'multi'
+    ? parts.reduce((a, p) => a + partHead(p).length + p.end - p.start + 1, 0) + closing.length
+    : body.size === 0 ? 0 : parts[0]!.end - parts[0]!.start + 1;
+  const headers: Record<string, string | number> = {
+    ...base,
+    'Content-Length': length,
+    'Content-Type': d.kind === 'multi' ? `multipart/byteranges; boundary=${boundary}` : body.contentType,
+  };
+  if (d.kind === 'single') headers['Content-Range'] = `bytes ${d.start}-${d.end}/${body.size}`;
+  const status = d.kind === 'full' ? 200 : 206;
+  if (head || body.size === 0) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  let started = false;
+  let closed = false;
+  res.on('close', () => { closed = true; });
+  try {
+    for (const p of parts) {
+      if (d.kind === 'multi') {
+        if (!started) { res.writeHead(status, headers); started = true; }
+        if (!res.write(partHead(p))) await new Promise((r) => res.once('drain', r));
+      }
+      for await (const piece of body.pieces(p.start, p.end)) {
+        if (closed) return;
+        if (!started) { res.writeHead(status, headers); started = true; }
+        if (!res.write(piece)) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+      }
+    }
+    if (d.kind === 'multi') res.write(closing);
+    res.end();
+  } catch (err) {
+    log.error({ url: req.url, err: errorMessage(err) }, 'image read failed');
+    if (!started) plain(res, 500, `cannot read image: ${errorMessage(err)}`);
+    else res.destroy(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+function imageBody(reader: StoreReader, cacheControl: string): Body {
+  return {
+    size: reader.size,
+    etag: `"v${reader.row.id}-${reader.row.version}-${reader.size}"`,
+    cacheControl,
+    contentType: 'application/octet-stream',
+    pieces: (start, end) => reader.stream(start, end - start + 1),
+  };
+}
+
+async function* fileRange(file: string, start: number, end: number): AsyncGenerator<Buffer> {
+  for await (const d of fs.createReadStream(file, { start, end, highWaterMark: 256 * 1024 })) yield d as Buffer;
+}
+
+function blobBody(file: string, hexName: string, cacheControl: string): Body {
+  const size = fs.statSync(file).size;
+  return { size, etag: `"${hexName.slice(0, 32)}"`, cacheControl, contentType: 'application/octet-stream', pieces: (s, e) => fileRange(file, s, e) };
+}
+
 export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext }): Promise<void> {
-  void app;
-  void opts;
+  const ctx = opts.ctx;
+  const store = sharedStore(ctx);
+  const chunkFiles = createChunkFiles(ctx.config.store.path, CHUNK_CACHE_BYTES);
+  const log = ctx.log.child({ svc: 'http-store' });
+
+  async function version(name: string, ref: VersionRef): Promise<VersionRow | undefined> {
+    try {
+      return await store.resolve(name, ref);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  // The hot path: no DB, no decompression; cached bytes out.
+  app.route<{ Params: { name: string; dir: string; file: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/images/:name/default.castr/:dir/:file',
+    handler: async (req, reply) => {
+      const { dir, file } = req.params;
+      const m = CHUNK_RE.exec(file);
+      reply.hijack();
+      const res = reply.raw;
+      if (!m || m[1] !== dir) return plain(res, 404, 'no such chunk');
+      const hex = file.slice(0, 64);
+      const etag = `"${hex}"`;
+      let data: Buffer | undefined;
+      try {
+        data = await chunkFiles.get(hex);
+      } catch (err) {
+        log.error({ chunk: hex, err: errorMessage(err) }, 'chunk read failed');
+        return plain(res, 500, 'chunk read failed');
+      }
+      if (!data) return plain(res, 404, 'no such chunk');
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { ETag: etag, 'Cache-Control': IMMUTABLE });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length, ETag: etag, 'Cache-Control': IMMUTABLE });
+      res.end(req.method === 'HEAD' ? undefined : data);
+    },
+  });
+
+  // /images/NAME/V.caibx
+  app.route<{ Params: { name: string; file: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/images/:name/:file',
+    handler: async (req, reply) => {
+      const m = /^(.+)\.caibx$/.exec(req.params.file);
+      const ref = m ? parseRef(m[1]!) : undefined;
+      if (ref === undefined) return reply.code(404).type('text/plain').send('not found\n');
+      const row = await version(req.params.name, ref);
+      if (!row?.index_file) return reply.code(404).type('text/plain').send(`no ready version ${req.params.name}@${ref}\n`);
+      let data: Buffer;
+      try {
+        data = await fs.promises.readFile(store.file(row.index_file));
+      } catch (err) {
+        log.error({ image: row.name, version: row.version, err: errorMessage(err) }, 'index unreadable');
+        return reply.code(500).type('text/plain').send('index unreadable\n');
+      }
+      const etag = `"idx-${row.id}-${data.length}"`;
+      const cc = ref === 'current' ? MUTABLE : IMMUTABLE;
+      if (etagMatches(req, etag)) return reply.code(304).header('ETag', etag).header('Cache-Control', cc).send();
+      return reply.header('Content-Type', 'application/octet-stream').header('ETag', etag).header('Cache-Control', cc).send(data);
+    },
+  });
+
+  // /images/NAME/V/FILE: the assembled image (root.img or the flavor's name), kernel, initrd.
+  app.route<{ Params: { name: string; ver: string; file: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/images/:name/:ver/:file',
+    handler: async (req, reply) => {
+      const ref = parseRef(req.params.ver);
+      if (ref === undefined) return reply.code(404).type('text/plain').send('not found\n');
+      const row = await version(req.params.name, ref);
+      if (!row) return reply.code(404).type('text/plain').send(`no ready version ${req.params.name}@${ref}\n`);
+      const cc = ref === 'current' ? MUTABLE : IMMUTABLE;
+      const file = req.params.file;
+      if (file === 'vmlinuz' || file === 'initrd.img') {
+        const blob = file === 'vmlinuz' ? row.kernel_blob : row.initrd_blob;
+        if (!blob) return reply.code(404).type('text/plain').send(`${row.name}@${row.version} has no ${file === 'vmlinuz' ? 'kernel' : 'initrd'}\n`);
+        let body: Body;
+        try {
+          body = blobBody(store.file(blob), blob.split('/').pop()!, cc);
+        } catch (err) {
+          log.error({ blob, err: errorMessage(err) }, 'blob missing');
+          return reply.code(500).type('text/plain').send('blob unreadable\n');
+        }
+        return sendBody(req, reply, body, log);
+      }
+      if (file !== 'root.img' && file !== row.root_file) return reply.code(404).type('text/plain').send('not found\n');
+      let reader: StoreReader;
+      try {
+        reader = await store.openReader(row.name, row.version);
+      } catch (err) {
+        log.error({ image: row.name, version: row.version, err: errorMessage(err) }, 'cannot open image');
+        return reply.code(500).type('text/plain').send('index unreadable\n');
+      }
+      return sendBody(req, reply, imageBody(reader, cc), log);
+    },
+  });
 }
