@@ -48,7 +48,7 @@ export interface HandlerLimits {
   perRelayBurst: number;
 }
 
-export const DEFAULT_LIMITS: HandlerLimits = { perMacPerSecond: 10, perMacBurst: 20, perRelayPerSecond: 5000, perRelayBurst: 10000 };
+export const DEFAULT_LIMITS: HandlerLimits = { perMacPerSecond: 10, perMacBurst: 20, perRelayPerSecond: 20000, perRelayBurst: 40000 };
 
 export interface HandlerDeps {
   log: Logger;
@@ -114,7 +114,7 @@ export class DhcpHandler {
     const { scope } = loc;
     if (scope.mode === 'off') return undefined;
     this.d.sightings.saw({
-      mac: facts.mac, branchId: scope.branchId, arch: facts.arch, firmware: facts.firmware, uuid: facts.uuid,
+      mac: facts.mac, branchId: scope.branchId ?? null, arch: facts.arch, firmware: facts.firmware, uuid: facts.uuid,
       relayCircuit: facts.relay?.circuitId, relayRemote: facts.relay?.remoteId,
     });
     if (meta.proxyPort) return this.proxyBootServer(p, facts, loc, meta, type);

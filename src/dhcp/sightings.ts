@@ -3,12 +3,11 @@
 // and the queue is bounded (a flood of random MACs loses sightings, never the server).
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.ts';
-import { listKnownMacs } from '../model/dhcp-scopes.ts';
-import { recordSighting, type Sighting } from '../model/machines.ts';
+import { insertDiscoveredMachines, listKnownMacs, type NewSighting } from '../model/dhcp-scopes.ts';
 
 export class SightingRecorder {
   private known = new Set<string>();
-  private queue = new Map<string, Sighting>();
+  private queue = new Map<string, NewSighting>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   dropped = 0;
@@ -23,7 +22,7 @@ export class SightingRecorder {
     }
   }
 
-  saw(s: Sighting): void {
+  saw(s: NewSighting): void {
     if (this.known.has(s.mac) || this.queue.has(s.mac)) return;
     if (this.queue.size >= this.opts.maxQueue) { this.dropped++; return; }
     this.queue.set(s.mac, s);
@@ -37,9 +36,7 @@ export class SightingRecorder {
     if (batch.length === 0) return this.writing;
     if (this.known.size + batch.length > this.opts.maxKnown) this.known.clear();
     for (const s of batch) this.known.add(s.mac);
-    this.writing = this.writing.then(() => this.db.transaction().execute(async (trx) => {
-      for (const s of batch) await recordSighting(trx, s);
-    })).catch((err: unknown) => {
+    this.writing = this.writing.then(() => insertDiscoveredMachines(this.db, batch)).catch((err: unknown) => {
       this.log.warn({ err, lost: batch.length }, 'dhcp: could not record discovered machines');
       for (const s of batch) this.known.delete(s.mac);
     });

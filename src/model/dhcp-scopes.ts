@@ -61,3 +61,32 @@ export async function listKnownMacs(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('machines').select('mac').execute();
   return rows.map((r) => r.mac);
 }
+
+export interface NewSighting {
+  mac: string;
+  branchId: number | null;
+  arch?: number | undefined;
+  firmware?: string | undefined;
+  uuid?: string | undefined;
+  relayCircuit?: string | undefined;
+  relayRemote?: string | undefined;
+}
+
+/**
+ * Creates "discovered" machines for MACs DHCP saw for the first time, many per statement (the
+ * per-row recordSighting costs two queries each, too slow for a boot storm of new machines).
+ * A MAC that meanwhile got a row (registered by an admin) is left alone.
+ */
+export async function insertDiscoveredMachines(db: Db, rows: NewSighting[], now = Date.now()): Promise<void> {
+  if (rows.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    // 11 columns × 200 rows stays below SQLite's bound-parameter limit.
+    for (let i = 0; i < rows.length; i += 200) {
+      await trx.insertInto('machines').values(rows.slice(i, i + 200).map((s) => ({
+        mac: s.mac, branch_id: s.branchId, state: 'discovered' as const, created_at: now, updated_at: now, last_seen_at: now,
+        last_arch: s.arch ?? null, last_firmware: s.firmware ?? null, uuid: s.uuid ?? null,
+        relay_circuit: s.relayCircuit ?? null, relay_remote: s.relayRemote ?? null,
+      }))).onConflict((oc) => oc.column('mac').doNothing()).execute();
+    }
+  });
+}

@@ -32,9 +32,9 @@ export function getLeaseByMac(db: Db, mac: string): Promise<Lease[]> {
 export async function writeLeases(db: Db, rows: LeaseWrite[], now = Date.now()): Promise<void> {
   if (rows.length === 0) return;
   await db.transaction().execute(async (trx) => {
-    // 10 columns × 50 rows stays far below SQLite's bound-parameter limit.
-    for (let i = 0; i < rows.length; i += 50) {
-      const values = rows.slice(i, i + 50).map((r) => ({
+    // 10 columns × 200 rows stays below SQLite's bound-parameter limit.
+    for (let i = 0; i < rows.length; i += 200) {
+      const values = rows.slice(i, i + 200).map((r) => ({
         subnet_id: r.subnetId, ip: r.ip, mac: r.mac, client_id: r.clientId, hostname: r.hostname,
         state: r.state, expires_at: r.expiresAt, relay_circuit: r.relayCircuit, relay_remote: r.relayRemote,
         updated_at: now,

@@ -1,0 +1,134 @@
+// A DHCP load generator that acts as a relay agent (like perfdhcp -l): every client is a
+// distinct MAC, its packets carry giaddr = our address, and the server answers us by unicast
+// on port 67. So the clients need no interfaces of their own and any server can be measured.
+//   node --import tsx bench/dhcp/loadgen.ts --server 10.77.0.1 --local 10.77.0.2 --clients 1000 --inflight 64
+//   --mode renew --in acks.json   (REQUEST with ciaddr for each [mac, ip]: does the server still know it?)
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const { values: a } = parseArgs({
+  options: {
+    server: { type: 'string' }, local: { type: 'string' }, port: { type: 'string', default: '67' },
+    clients: { type: 'string', default: '1000' }, inflight: { type: 'string', default: '64' },
+    timeout: { type: 'string', default: '1000' }, retries: { type: 'string', default: '3' },
+    seed: { type: 'string', default: '1' }, mode: { type: 'string', default: 'dora' },
+    in: { type: 'string' }, out: { type: 'string' }, deadline: { type: 'string', default: '300000' },
+  },
+});
+
+const ip = (s: string) => s.split('.').reduce((n, x) => (n << 8) + Number(x), 0) >>> 0;
+const ipStr = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+const server = a.server!;
+const local = ip(a.local!);
+const timeoutMs = Number(a.timeout);
+const retries = Number(a.retries);
+
+function packet(type: number, xid: number, mac: Buffer, opts: Array<[number, Buffer]>, ciaddr = 0): Buffer {
+  const b = Buffer.alloc(300);
+  b[0] = 1; b[1] = 1; b[2] = 6; b[3] = 1;
+  b.writeUInt32BE(xid, 4);
+  b.writeUInt32BE(ciaddr, 12);
+  b.writeUInt32BE(local, 24);
+  mac.copy(b, 28);
+  b.writeUInt32BE(0x63825363, 236);
+  let at = 240;
+  for (const [c, v] of [[53, Buffer.from([type])] as [number, Buffer], ...opts]) { b[at] = c; b[at + 1] = v.length; v.copy(b, at + 2); at += 2 + v.length; }
+  b[at] = 255;
+  return b;
+}
+
+function parseReply(b: Buffer): { xid: number; type: number; yiaddr: number; serverId: number } | undefined {
+  if (b.length < 240 || b[0] !== 2 || b.readUInt32BE(236) !== 0x63825363) return undefined;
+  let type = 0; let serverId = 0;
+  for (let i = 240; i < b.length;) {
+    const c = b[i]!;
+    if (c === 0) { i++; continue; }
+    if (c === 255 || i + 1 >= b.length) break;
+    const l = b[i + 1]!;
+    if (c === 53) type = b[i + 2]!;
+    if (c === 54 && l === 4) serverId = b.readUInt32BE(i + 2);
+    i += 2 + l;
+  }
+  return { xid: b.readUInt32BE(4), type, yiaddr: b.readUInt32BE(16), serverId };
+}
+
+const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
+const macOf = (i: number, seed: number) => Buffer.from([0x02, seed & 255, (i >>> 24) & 255, (i >>> 16) & 255, (i >>> 8) & 255, i & 255]);
+const macText = (m: Buffer) => [...m].map((x) => x.toString(16).padStart(2, '0')).join(':');
+
+const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 8 << 20 });
+const waiting = new Map<number, (r: NonNullable<ReturnType<typeof parseReply>>) => void>();
+sock.on('message', (m) => { const r = parseReply(m); if (r) { const w = waiting.get(r.xid); if (w) { waiting.delete(r.xid); w(r); } } });
+let xidCounter = (Number(a.seed) * 7919) << 12;
+
+function exchange(pkt: Buffer, xid: number, want: number[]): Promise<NonNullable<ReturnType<typeof parseReply>> | undefined> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => { waiting.delete(xid); resolve(undefined); }, timeoutMs);
+    waiting.set(xid, (r) => { clearTimeout(t); resolve(want.includes(r.type) ? r : undefined); });
+    sock.send(pkt, Number(a.port), server);
+  });
+}
+
+interface Result { mac: string; ip?: string; ms?: number; nak?: boolean }
+
+async function dora(mac: Buffer): Promise<Result> {
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    const t0 = performance.now();
+    const xid = (xidCounter++) >>> 0;
+    const offer = await exchange(packet(1, xid, mac, []), xid, [2]);
+    if (!offer) continue;
+    const ack = await exchange(packet(3, xid, mac, [[54, u32(offer.serverId)], [50, u32(offer.yiaddr)]]), xid, [5, 6]);
+    if (!ack) continue;
+    if (ack.type === 6) return { mac: macText(mac), nak: true };
+    return { mac: macText(mac), ip: ipStr(ack.yiaddr), ms: performance.now() - t0 };
+  }
+  return { mac: macText(mac) };
+}
+
+async function renew(mac: Buffer, addr: number): Promise<Result> {
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    const t0 = performance.now();
+    const xid = (xidCounter++) >>> 0;
+    const ack = await exchange(packet(3, xid, mac, [], addr), xid, [5, 6]);
+    if (!ack) continue;
+    if (ack.type === 6) return { mac: macText(mac), nak: true };
+    return { mac: macText(mac), ip: ipStr(ack.yiaddr), ms: performance.now() - t0 };
+  }
+  return { mac: macText(mac) };
+}
+
+await new Promise<void>((res) => sock.bind({ address: a.local!, port: 67 }, res));
+const jobs: Array<() => Promise<Result>> = [];
+if (a.mode === 'renew') {
+  const list = JSON.parse(fs.readFileSync(a.in!, 'utf8')) as Array<[string, string]>;
+  for (const [m, i] of list) jobs.push(() => renew(Buffer.from(m.replace(/:/g, ''), 'hex'), ip(i)));
+} else {
+  for (let i = 0; i < Number(a.clients); i++) jobs.push(() => dora(macOf(i, Number(a.seed))));
+}
+const results: Result[] = [];
+const started = performance.now();
+const deadline = Date.now() + Number(a.deadline);
+let next = 0;
+async function worker() {
+  while (next < jobs.length && Date.now() < deadline) {
+    const j = jobs[next++]!;
+    const r = await j();
+    results.push(r);
+    // Each ACK is written as it arrives: a test that kills the server mid-run still knows every promise made.
+    if (a.out && r.ip) fs.appendFileSync(`${a.out}.acks`, `${r.mac} ${r.ip}\n`);
+  }
+}
+await Promise.all(Array.from({ length: Number(a.inflight) }, worker));
+const elapsed = performance.now() - started;
+const lat = results.filter((r) => r.ms !== undefined).map((r) => r.ms!).sort((x, y) => x - y);
+const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : NaN);
+const completed = results.filter((r) => r.ip).length;
+const summary = {
+  clients: jobs.length, completed, naks: results.filter((r) => r.nak).length, lost: jobs.length - completed - results.filter((r) => r.nak).length,
+  elapsedMs: Math.round(elapsed), perSecond: Math.round((completed / elapsed) * 1000), p50: +pct(0.5).toFixed(2), p99: +pct(0.99).toFixed(2),
+  acks: results.filter((r) => r.ip).map((r) => [r.mac, r.ip]),
+};
+if (a.out) fs.writeFileSync(a.out, JSON.stringify(summary));
+else process.stdout.write(`${JSON.stringify({ ...summary, acks: undefined })}\n`);
+sock.close();

@@ -1,0 +1,93 @@
+// npm run bench:dhcp — branchboot, Kea (kea-dhcp4, memfile with persist) and dnsmasq (lease
+// file, no ping) side by side in one run, in throwaway namespaces, each measured by the same
+// relay-style load generator (loadgen.ts): 1,000 and 10,000 distinct clients, 64 in flight.
+// Prints DORA/s, lost, p50/p99 and branchboot's ratio to Kea. Needs root (namespaces).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestNet, canUseNetns, type NetHost } from '../../test/helpers/netns.ts';
+import { startServer } from '../../test/integration/dhcp/harness.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const SIZES = (process.env.BENCH_DHCP_SIZES ?? '1000,10000').split(',').map(Number);
+const INFLIGHT = Number(process.env.BENCH_DHCP_INFLIGHT ?? 64);
+const ROUNDS = Number(process.env.BENCH_DHCP_ROUNDS ?? 1);
+
+interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number }
+
+if (!canUseNetns()) { console.error('bench:dhcp needs root and ip netns'); process.exit(1); }
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const net = await createTestNet({ hosts: { server: { addr: '10.77.0.1/16' }, gen: { addr: '10.77.0.2/16' } } });
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-bench-dhcp-'));
+
+async function load(gen: NetHost, clients: number, seed: number): Promise<Summary> {
+  const out = path.join(tmp, `out-${seed}-${clients}.json`);
+  const r = await gen.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'bench/dhcp/loadgen.ts'), '--server', '10.77.0.1', '--local', '10.77.0.2',
+    '--clients', String(clients), '--inflight', String(INFLIGHT), '--seed', String(seed), '--out', out], { timeoutMs: 600_000, cwd: ROOT });
+  if (r.code !== 0) throw new Error(`loadgen failed: ${r.stderr}`);
+  return JSON.parse(fs.readFileSync(out, 'utf8')) as Summary;
+}
+
+type Runner = (clients: number, seed: number) => Promise<Summary>;
+
+const branchboot: Runner = async (clients, seed) => {
+  const s = await startServer(net.hosts.server!, [{ cidr: '10.77.0.0/16', mode: 'authoritative', ranges: ['10.77.1.0-10.77.255.250'], leaseSeconds: 3600 }]);
+  try { return await load(net.hosts.gen!, clients, seed); } finally { await s.stop(); }
+};
+
+const kea: Runner = async (clients, seed) => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'kea-'));
+  const conf = path.join(dir, 'kea.json');
+  fs.writeFileSync(conf, JSON.stringify({
+    Dhcp4: {
+      'interfaces-config': { interfaces: ['eth0'], 'dhcp-socket-type': 'udp' },
+      'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases4.csv'), 'lfc-interval': 0 },
+      'valid-lifetime': 3600,
+      subnet4: [{ id: 1, subnet: '10.77.0.0/16', pools: [{ pool: '10.77.1.0 - 10.77.255.250' }] }],
+      loggers: [{ name: 'kea-dhcp4', severity: 'WARN', output_options: [{ output: 'stderr' }] }],
+    },
+  }));
+  const p = net.hosts.server!.spawn(['kea-dhcp4', '-c', conf], { env: { ...process.env, KEA_PIDFILE_DIR: dir, KEA_LOCKFILE_DIR: dir, KEA_LOGGER_DESTINATION: path.join(dir, 'log') }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let err = ''; p.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  await sleep(1500);
+  if (p.exitCode !== null) throw new Error(`kea exited: ${err}`);
+  try { return await load(net.hosts.gen!, clients, seed); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
+};
+
+const dnsmasq: Runner = async (clients, seed) => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'dnsmasq-'));
+  const p = net.hosts.server!.spawn(['dnsmasq', '-k', '--conf-file=/dev/null', '--port=0', '--no-ping', '--log-facility=-', '--interface=eth0',
+    '--dhcp-range=10.77.1.0,10.77.255.250,255.255.0.0,1h', '--dhcp-lease-max=50000', `--dhcp-leasefile=${path.join(dir, 'leases')}`, `--pid-file=${path.join(dir, 'pid')}`,
+    '--user=root'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let err = ''; p.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  await sleep(1000);
+  if (p.exitCode !== null) throw new Error(`dnsmasq exited: ${err}`);
+  try { return await load(net.hosts.gen!, clients, seed); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
+};
+
+const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['kea', kea], ['dnsmasq', dnsmasq]];
+const only = process.env.BENCH_DHCP_SERVERS?.split(',');
+const results: Array<{ server: string; clients: number; s: Summary }> = [];
+const median = (xs: Summary[]) => [...xs].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(xs.length / 2)]!;
+try {
+  let seed = 1;
+  for (const n of SIZES) {
+    for (const [name, run] of servers) {
+      if (only && !only.includes(name)) continue;
+      const rounds: Summary[] = [];
+      for (let i = 0; i < ROUNDS; i++) rounds.push(await run(n, seed++));
+      const s = median(rounds);
+      results.push({ server: name, clients: n, s });
+      console.error(`${name} ${n}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms`);
+    }
+  }
+} finally {
+  await net.destroy();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+const rows = ['| server | clients | in flight | DORA/s | lost | p50 ms | p99 ms | vs Kea |', '|---|---|---|---|---|---|---|---|'];
+for (const r of results) {
+  const k = results.find((x) => x.server === 'kea' && x.clients === r.clients);
+  rows.push(`| ${r.server} | ${r.clients} | ${INFLIGHT} | ${r.s.perSecond} | ${r.s.lost} | ${r.s.p50} | ${r.s.p99} | ${k ? (r.s.perSecond / k.s.perSecond).toFixed(2) + '×' : '-'} |`);
+}
+console.log(rows.join('\n'));

@@ -1,0 +1,28 @@
+// Starts only the DHCP service from a config file, for tests that run the server inside a
+// network namespace: `ip netns exec NS node --import tsx test/integration/dhcp/runner.ts CONFIG`.
+// Prints one JSON line {"ready":true,…} when listening; SIGTERM stops it cleanly.
+import { pino } from 'pino';
+import { loadConfig } from '../../../src/config.ts';
+import { openDatabase } from '../../../src/db/index.ts';
+import { EventBus } from '../../../src/events.ts';
+import { createPlanner } from '../../../src/boot/planner.ts';
+import { createDhcpService } from '../../../src/dhcp/index.ts';
+
+const config = loadConfig({ file: process.argv[2], env: {} });
+const log = pino({ level: config.log.level }, pino.destination(2));
+const database = openDatabase(config.database);
+const events = new EventBus(database.db, log);
+const planner = createPlanner({ config, db: database.db, log });
+const ctx = { config, db: database.db, log, events, planner };
+const perMac = Number(process.env.DHCP_PER_MAC ?? 0);
+const svc = createDhcpService(ctx, {
+  scopeTtlMs: 1000,
+  ...(perMac > 0 && { limits: { perMacPerSecond: perMac, perMacBurst: perMac * 2, perRelayPerSecond: 1e6, perRelayBurst: 1e6 } }),
+});
+await svc.start();
+process.stdout.write(`${JSON.stringify({ ready: true, ...svc.ports() })}\n`);
+// Tests ask for counters on SIGUSR2 (stderr), e.g. to see how many commits a load run took.
+process.on('SIGUSR2', () => process.stderr.write(`${JSON.stringify({ health: svc.health() })}\n`));
+process.on('SIGTERM', () => {
+  void svc.stop(1000).then(() => events.flush()).then(() => database.close()).then(() => process.exit(0));
+});
