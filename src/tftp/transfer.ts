@@ -39,7 +39,11 @@ export interface TransferOptions {
   oack: Buffer | undefined;
   /** The OACK carried tsize: an error in reply to it is a size probe, not a failure. */
   tsizeAsked: boolean;
-  /** Fixed retransmission timeout (RFC 2349 timeout option), or undefined for adaptive. */
+  /**
+   * The client's RFC 2349 timeout: the longest we wait before retransmitting. On a LAN the
+   * measured round trip says much sooner, and a lost block should not cost a whole second
+   * (curl asks for 1 s and more); duplicates this causes are ignored on both sides.
+   */
   timeoutMs: number | undefined;
   maxRetries: number;
   /** A client that never completes the handshake is forgotten after this long. */
@@ -80,6 +84,7 @@ export class Transfer {
   private retransmitted = false;
   private srtt = -1;
   private rto: number;
+  private readonly maxRto: number;
   private retries = 0;
   private retransmits = 0;
 
@@ -98,7 +103,8 @@ export class Transfer {
       b[0] = 0; b[1] = OP_DATA;
       this.slots.push(b);
     }
-    this.rto = o.timeoutMs ?? INITIAL_RTO_MS;
+    this.maxRto = o.timeoutMs ?? MAX_BACKOFF_MS;
+    this.rto = Math.min(INITIAL_RTO_MS, this.maxRto);
     this.socket.on('message', (msg) => this.onMessage(msg));
     // RFC 1350 §4: a packet from a wrong TID gets error 5 and the transfer carries on.
     o.sockets.stray.on('message', (_msg, rinfo) => {
@@ -167,11 +173,12 @@ export class Transfer {
 
   private sample(): void {
     if (this.retransmitted) { this.retransmitted = false; return; } // Karn: ambiguous sample
-    if (this.o.timeoutMs !== undefined) return;
     const rtt = clock.now - this.sentAt;
     this.srtt = this.srtt < 0 ? rtt : this.srtt + (rtt - this.srtt) / 8;
-    const r = 2 * this.srtt + 40;
-    this.rto = r < MIN_RTO_MS ? MIN_RTO_MS : r > MAX_RTO_MS ? MAX_RTO_MS : r;
+    let r = 2 * this.srtt + 40;
+    if (r < MIN_RTO_MS) r = MIN_RTO_MS;
+    if (r > MAX_RTO_MS) r = MAX_RTO_MS;
+    this.rto = r < this.maxRto ? r : this.maxRto;
   }
 
   private onClientError(msg: Buffer): void {
@@ -236,7 +243,7 @@ export class Transfer {
     if (++this.retries > this.o.maxRetries) { this.finish('timeout'); return; }
     this.retransmits++;
     this.retransmitted = true;
-    if (this.o.timeoutMs === undefined) this.rto = Math.min(this.rto * 2, MAX_BACKOFF_MS);
+    this.rto = Math.min(this.rto * 2, this.maxRto);
     this.startWindow(this.acked + 1);
   }
 
