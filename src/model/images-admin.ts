@@ -186,3 +186,16 @@ export async function deleteVersion(db: Db, actor: string, name: string, version
     await audit(trx, { actor, action: 'delete', entity: 'image_version', entityId: `${name}@${version}`, before: v, after: { ...v, state: 'removed' } });
   });
 }
+
+/** Image names with their ready version numbers: what a form's image picker needs, without the per-machine counts. */
+export async function listImageChoices(db: Db): Promise<{ name: string; versions: number[] }[]> {
+  const rows = await db.selectFrom('images as i').leftJoin('image_versions as v', (j) => j.onRef('v.image_id', '=', 'i.id').on('v.state', '=', 'ready'))
+    .select(['i.name', 'v.version']).orderBy('i.name').orderBy('v.version').execute();
+  const out = new Map<string, number[]>();
+  for (const r of rows) {
+    const list = out.get(r.name) ?? [];
+    if (r.version !== null) list.push(r.version);
+    out.set(r.name, list);
+  }
+  return [...out].map(([name, versions]) => ({ name, versions }));
+}

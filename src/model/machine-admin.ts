@@ -1,7 +1,7 @@
 // Machines for the API and console: a keyset-paginated list (search, filters, sort) that stays
 // fast at 10,000 rows, single create/update/delete, bulk assignment and registration of
 // discovered machines. Every change is one transaction with its audit rows.
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { BootAction, MachineState, Transport } from '../db/schema.ts';
 import { normalizeMac } from '../util/net.ts';
@@ -71,30 +71,48 @@ function viewOf(r: Row): MachineView {
 
 // The sort key of each order; NULLs fold to '' / 0 so a keyset comparison never meets NULL.
 // MAC is unique and indexed, so the default order walks the index.
-const SORT_EXPR: Record<MachineSort, { expr: ReturnType<typeof sql<string | number>>; num: boolean }> = {
-  mac: { expr: sql<string>`m.mac`, num: false },
-  hostname: { expr: sql<string>`coalesce(m.hostname, '')`, num: false },
-  ip: { expr: sql<string>`coalesce(m.fixed_ip, '')`, num: false },
-  image: { expr: sql<string>`coalesce(i.name, '')`, num: false },
-  state: { expr: sql<string>`m.state`, num: false },
-  lastSeen: { expr: sql<number>`coalesce(m.last_seen_at, 0)`, num: true },
+const SORT_EXPR: Record<MachineSort, { expr: string; num: boolean }> = {
+  mac: { expr: 'm.mac', num: false },
+  hostname: { expr: "coalesce(m.hostname, '')", num: false },
+  ip: { expr: "coalesce(m.fixed_ip, '')", num: false },
+  image: { expr: "coalesce(i.name, '')", num: false },
+  state: { expr: 'm.state', num: false },
+  lastSeen: { expr: 'coalesce(m.last_seen_at, 0)', num: true },
 };
 
-function filtered(db: Db, scope: BranchScope, f: MachineFilter) {
-  let q = base(db);
-  if (scope) q = q.where('m.branch_id', 'in', scope.length ? scope : [-1]);
-  if (f.branchId !== undefined) q = q.where('m.branch_id', '=', f.branchId);
-  if (f.state) q = q.where('m.state', '=', f.state);
-  if (f.image !== undefined) q = f.image === '' ? q.where('m.image_id', 'is', null) : q.where('i.name', '=', f.image);
+// The list is the console's and the API's hottest query. Its SQL is written out here rather
+// than built with Kysely: building and compiling this join cost ~0.7 ms per call against
+// ~0.2 ms for running it (measured at 10,000 machines), and the p99 goal is per page view.
+const SELECT = `select m.id, m.mac, m.hostname, m.branch_id, b.name as branch, m.state, m.fixed_ip, i.name as image, m.image_version,
+  m.action, m.transport, m.kernel_args, m.uuid, m.last_arch, m.last_firmware, m.last_seen_at, m.created_at, m.updated_at`;
+const FROM = 'from machines m left join branches b on b.id = m.branch_id left join images i on i.id = m.image_id';
+
+interface Where { sql: string; params: unknown[] }
+
+function where(scope: BranchScope, f: MachineFilter): Where {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (scope) {
+    const ids = scope.length ? scope : [-1];
+    parts.push(`m.branch_id in (${ids.map(() => '?').join(', ')})`);
+    params.push(...ids);
+  }
+  if (f.branchId !== undefined) { parts.push('m.branch_id = ?'); params.push(f.branchId); }
+  if (f.state) { parts.push('m.state = ?'); params.push(f.state); }
+  if (f.image !== undefined) {
+    if (f.image === '') parts.push('m.image_id is null');
+    else { parts.push('i.name = ?'); params.push(f.image); }
+  }
   if (f.q) {
     const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q = q.where((eb) => eb.or([
-      eb(sql`m.hostname`, 'like', sql`${like} escape '\\'`),
-      eb(sql`m.mac`, 'like', sql`${like.toLowerCase()} escape '\\'`),
-      eb(sql`m.fixed_ip`, 'like', sql`${like} escape '\\'`),
-    ]));
+    parts.push("(m.hostname like ? escape '\\' or m.mac like ? escape '\\' or m.fixed_ip like ? escape '\\')");
+    params.push(like, like.toLowerCase(), like);
   }
-  return q;
+  return { sql: parts.length ? `where ${parts.join(' and ')}` : '', params };
+}
+
+function run<T>(db: Db, text: string, params: unknown[]): Promise<T[]> {
+  return db.executeQuery<T>(CompiledQuery.raw(text, params)).then((r) => r.rows);
 }
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
@@ -103,30 +121,57 @@ export async function listMachines(db: Db, scope: BranchScope, mq: MachineQuery)
   const sort = mq.sort ?? 'mac';
   const { expr, num } = SORT_EXPR[sort];
   const limit = Math.min(Math.max(mq.limit ?? 50, 1), 500);
-  let q = filtered(db, scope, mq);
+  const w = where(scope, mq);
+  const op = mq.desc ? '<' : '>';
+  // Hostname sorts on the column itself so a branch's page walks the (branch_id, hostname)
+  // index and reads only the rows it shows; NULLs (unnamed machines) sort first ascending.
+  const key = sort === 'hostname' ? 'm.hostname' : expr;
   if (mq.cursor !== undefined) {
     const c = decodeCursor(mq.cursor);
-    if (!c || typeof c.v !== (num ? 'number' : 'string')) throw invalid('cursor', 'not a cursor of this list (sort changed?)');
-    const op = mq.desc ? '<' : '>';
-    q = q.where((eb) => eb.or([
-      eb(expr, op, c.v),
-      eb.and([eb(expr, '=', c.v), eb('m.id', op, c.id)]),
-    ]) as Expression<SqlBool>);
+    const okType = sort === 'hostname' ? c?.v === null || typeof c?.v === 'string' : typeof c?.v === (num ? 'number' : 'string');
+    if (!c || !okType) throw invalid('cursor', 'not a cursor of this list (sort changed?)');
+    let cond: string;
+    let params: unknown[];
+    if (sort === 'mac') {
+      // MAC is unique: the key alone continues the walk down its index.
+      cond = `m.mac ${op} ?`;
+      params = [c.v];
+    } else if (sort === 'hostname') {
+      if (c.v === null) {
+        cond = mq.desc ? 'm.hostname is null and m.id < ?' : '(m.hostname is null and m.id > ?) or m.hostname is not null';
+        params = [c.id];
+      } else {
+        cond = `m.hostname ${op} ? or (m.hostname = ? and m.id ${op} ?)${mq.desc ? ' or m.hostname is null' : ''}`;
+        params = [c.v, c.v, c.id];
+      }
+      cond = `(${cond})`;
+    } else {
+      // Other keys tie, so the row value (key, id) continues.
+      cond = `(${expr}, m.id) ${op} (?, ?)`;
+      params = [c.v, c.id];
+    }
+    w.sql = w.sql ? `${w.sql} and ${cond}` : `where ${cond}`;
+    w.params.push(...params);
   }
   const dir = mq.desc ? 'desc' : 'asc';
-  const rows = await q.select(expr.as('sort_key')).orderBy(expr, dir).orderBy('m.id', dir).limit(limit + 1).execute();
+  const rows = await run<Row & { sort_key: string | number | null }>(db, `${SELECT}, ${key} as sort_key ${FROM} ${w.sql} order by ${key} ${dir}, m.id ${dir} limit ?`, [...w.params, limit + 1]);
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   const last = page.at(-1);
-  return {
-    items: page.map(viewOf),
-    nextCursor: more && last ? encodeCursor({ v: (last as unknown as { sort_key: string | number }).sort_key, id: last.id }) : null,
-  };
+  return { items: page.map(viewOf), nextCursor: more && last ? encodeCursor({ v: last.sort_key, id: last.id }) : null };
 }
 
 export async function countMachines(db: Db, scope: BranchScope, f: MachineFilter): Promise<number> {
-  const r = await filtered(db, scope, f).clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return Number(r.n);
+  const w = where(scope, f);
+  // The images join is needed only to filter by image name.
+  const from = f.image ? FROM : 'from machines m';
+  const rows = await run<{ n: number }>(db, `select count(*) as n ${from} ${w.sql}`, w.params);
+  return Number(rows[0]?.n ?? 0);
+}
+
+async function macsMatching(db: Db, scope: BranchScope, f: MachineFilter): Promise<string[]> {
+  const w = where(scope, f);
+  return (await run<{ mac: string }>(db, `select m.mac ${FROM} ${w.sql} order by m.mac`, w.params)).map((r) => r.mac);
 }
 
 export async function getMachineView(db: Db, mac: string): Promise<MachineView | undefined> {
@@ -263,7 +308,7 @@ export async function assignMachines(db: Db, actor: string, scope: BranchScope, 
         if (!inScope(scope, r.branch_id)) throw forbidden(`machine ${mac} is in a branch you may not manage`);
       });
     } else {
-      macs = (await filtered(tdb, scope, target.filter ?? {}).execute()).map((r) => r.mac);
+      macs = await macsMatching(tdb, scope, target.filter ?? {});
     }
     const now = Date.now();
     let changed = 0;

@@ -1,6 +1,6 @@
 // Keyset cursors: a cursor is the (sort value, id) of the last row a page showed, so pages stay
 // stable while rows are added or removed elsewhere (OFFSET would skip or repeat rows).
-export interface Cursor { v: string | number; id: number }
+export interface Cursor { v: string | number | null; id: number }
 
 export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.v, c.id])).toString('base64url');
@@ -12,7 +12,7 @@ export function decodeCursor(s: string): Cursor | undefined {
     const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
     if (!Array.isArray(v) || v.length !== 2) return undefined;
     const [key, id] = v as [unknown, unknown];
-    if ((typeof key !== 'string' && typeof key !== 'number') || typeof id !== 'number' || !Number.isInteger(id)) return undefined;
+    if ((key !== null && typeof key !== 'string' && typeof key !== 'number') || typeof id !== 'number' || !Number.isInteger(id)) return undefined;
     return { v: key, id };
   } catch {
     return undefined;

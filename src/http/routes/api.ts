@@ -25,6 +25,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { ctx: HttpContext }
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'self'").send(docsPage(openapi.document())));
 
   await app.register(async (v1) => {
+    v1.decorateRequest('principal', null);
     v1.addHook('onRoute', (r) => openapi.add(r));
     v1.addHook('onRequest', authHook(ctx.db));
     v1.addHook('onSend', async (_req, reply, payload) => {

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { BOOT_ACTIONS, type BootAction, type MachineState } from '../../db/schema.ts';
 import { getBranchView } from '../../model/branches.ts';
-import { listImages } from '../../model/images-admin.ts';
+import { listImageChoices } from '../../model/images-admin.ts';
 import { MACHINE_SORTS, assignMachines, countMachines, listMachines, type MachineSort } from '../../model/machine-admin.ts';
 import { invalid, notFound } from '../../model/admin-errors.ts';
 import { need, needBranch } from '../api/principal.ts';
@@ -31,7 +31,7 @@ export function branchRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void
     const [pageRows, total, images] = await Promise.all([
       listMachines(ctx.db, p.branches, { ...filter, sort, desc, cursor: q.cursor || undefined, limit: PAGE }),
       countMachines(ctx.db, p.branches, filter),
-      listImages(ctx.db),
+      listImageChoices(ctx.db),
     ]);
     const keep = new URLSearchParams();
     if (search) keep.set('q', search);
@@ -51,7 +51,7 @@ export function branchRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void
       branch, machines: pageRows.items, total, next, first: q.cursor ? `?${keepSort}` : undefined,
       filter: { q: search ?? '', state: state ?? '', image: image ?? '*' }, sort, desc,
       sorts: Object.fromEntries(MACHINE_SORTS.map((s) => [s, { href: sortLink(s), active: s === sort, dir: s === sort ? (desc ? 'descending' : 'ascending') : 'none' }])),
-      images: images.map((i) => ({ name: i.name, versions: i.versions.filter((v) => v.state === 'ready').map((v) => v.version) })),
+      images,
       imageNames: images.map((i) => i.name),
       actions: BOOT_ACTIONS,
       returnTo: req.url,

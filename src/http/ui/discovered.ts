@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { BOOT_ACTIONS } from '../../db/schema.ts';
 import { listBranches } from '../../model/branches.ts';
-import { listImages } from '../../model/images-admin.ts';
+import { listImageChoices } from '../../model/images-admin.ts';
 import { listMachines, registerDiscovered } from '../../model/machine-admin.ts';
 import { invalid } from '../../model/admin-errors.ts';
 import { need, needBranch } from '../api/principal.ts';
@@ -17,7 +17,7 @@ export function discoveredRoutes(app: FastifyInstance, { ctx, views }: UiDeps): 
     const [page, branches, images] = await Promise.all([
       listMachines(ctx.db, p.branches, { state: 'discovered', sort: 'lastSeen', desc: true, cursor: req.query.cursor || undefined, limit: 100 }),
       listBranches(ctx.db, p.branches),
-      listImages(ctx.db),
+      listImageChoices(ctx.db),
     ]);
     return send(reply, views.render('discovered', pageCtx(req, 'Discovered machines', {
       machines: page.items, next: page.nextCursor ? `?cursor=${encodeURIComponent(page.nextCursor)}` : undefined,

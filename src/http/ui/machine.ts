@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { BOOT_ACTIONS } from '../../db/schema.ts';
 import { getMachineView, updateMachine, type MachineView } from '../../model/machine-admin.ts';
-import { listImages } from '../../model/images-admin.ts';
+import { listImageChoices } from '../../model/images-admin.ts';
 import { queryLeases } from '../../model/leases-query.ts';
 import { eventsForMac } from '../../model/dashboard.ts';
 import { AdminError, invalid, notFound } from '../../model/admin-errors.ts';
@@ -31,7 +31,7 @@ export function machineRoutes(app: FastifyInstance, { ctx, views }: UiDeps): voi
       ctx.planner.plan({ mac: m.mac, arch: 0, ipxe: true, branchId: m.branchId ?? undefined }),
       eventsForMac(ctx.db, m.mac),
       queryLeases(ctx.db, p.branches, { mac: m.mac, limit: 20 }),
-      listImages(ctx.db),
+      listImageChoices(ctx.db),
     ]);
     return send(reply, views.render('machine', pageCtx(req, `Machine ${m.hostname ?? m.mac}`, {
       m, plan, events, leases, etag: etagOf(m), actions: BOOT_ACTIONS, images: images.map((i) => i.name),
