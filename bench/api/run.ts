@@ -135,7 +135,8 @@ async function main(): Promise<void> {
     ];
     const wrk = hasWrk();
     const results: Result[] = [];
-    for (const [name, url, headers] of targets) {
+    const only = process.env.BENCH_ONLY;
+    for (const [name, url, headers] of targets.filter(([n]) => !only || n.includes(only))) {
       // Warm up (statement cache, JIT).
       for (let i = 0; i < 50; i++) await (await fetch(url, { headers })).arrayBuffer();
       const cpu0 = process.cpuUsage();

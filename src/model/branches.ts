@@ -2,7 +2,7 @@
 // servers, create/update/delete in one transaction with its audit row. Input is the inventory
 // file's branch shape, validated by the inventory parser, so the file and the API accept the
 // same things and say the same things about mistakes.
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { Branch, Subnet } from '../db/schema.ts';
 import { UserError } from '../util/errors.ts';
@@ -175,4 +175,24 @@ export async function deleteBranch(db: Db, actor: string, id: number, check?: Sa
 export function strip(b: BranchView): Omit<BranchView, 'machines' | 'discovered'> {
   const { machines: _m, discovered: _d, ...rest } = b;
   return rest;
+}
+
+export interface BranchSummary {
+  id: number;
+  name: string;
+  description: string;
+  defaultImage: string | null;
+  defaultAction: string;
+  machines: number;
+  discovered: number;
+}
+
+/** What the branch page's header shows, in one statement (the page is the console's busiest). */
+export async function getBranchSummary(db: Db, id: number): Promise<BranchSummary | undefined> {
+  const { rows } = await db.executeQuery<BranchSummary>(CompiledQuery.raw(
+    `select b.id, b.name, b.description, b.default_image as defaultImage, b.default_action as defaultAction,
+       (select count(*) from machines where branch_id = b.id and state = 'registered') as machines,
+       (select count(*) from machines where branch_id = b.id and state = 'discovered') as discovered
+     from branches b where b.id = ?`, [id]));
+  return rows[0];
 }

@@ -3,7 +3,7 @@
 // to the checked machines in one step (POST /branches/:id/assign).
 import type { FastifyInstance } from 'fastify';
 import { BOOT_ACTIONS, type BootAction, type MachineState } from '../../db/schema.ts';
-import { getBranchView } from '../../model/branches.ts';
+import { getBranchSummary } from '../../model/branches.ts';
 import { listImageChoices } from '../../model/images-admin.ts';
 import { MACHINE_SORTS, assignMachines, countMachines, listMachines, type MachineSort } from '../../model/machine-admin.ts';
 import { invalid, notFound } from '../../model/admin-errors.ts';
@@ -19,7 +19,7 @@ export function branchRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void
     const id = Number(req.params.id);
     if (!Number.isInteger(id) || id < 1) throw notFound('no such branch');
     needBranch(p, id);
-    const branch = await getBranchView(ctx.db, id);
+    const branch = await getBranchSummary(ctx.db, id);
     if (!branch) throw notFound(`branch ${id} does not exist`);
     const q = req.query;
     const sort: MachineSort = (MACHINE_SORTS as readonly string[]).includes(q.sort ?? '') ? q.sort as MachineSort : 'hostname';

@@ -174,3 +174,18 @@ test('the session cookie is Secure when the console is published over https', { 
     f.ctx.config.http.publicUrl = 'http://10.9.9.9:8080';
   }
 });
+
+test('dashboard: machines booting now and recent failures, only from the user\'s branches', { timeout: 15_000 }, async () => {
+  f.ctx.events.record({ mac: macFor(0, 40), branchId: f.branchA, stage: 'http.kernel' });
+  f.ctx.events.record({ mac: macFor(1, 40), branchId: f.branchB, stage: 'http.kernel' });
+  f.ctx.events.record({ mac: macFor(0, 41), branchId: f.branchA, stage: 'plan.error', detail: { reason: 'no image' } });
+  await f.ctx.events.flush();
+  const alice = await login(f, 'alice');
+  const html = (await getPage(f, alice.jar, '/')).body;
+  const booting = html.slice(html.indexOf('id="h-booting"'), html.indexOf('id="h-failures"'));
+  assert.match(booting, new RegExp(macFor(0, 40)));
+  assert.doesNotMatch(booting, new RegExp(macFor(1, 40)), 'another branch\'s machine is not shown');
+  const failures = html.slice(html.indexOf('id="h-failures"'));
+  assert.match(failures, /plan\.error/);
+  assert.match(failures, /no image/);
+});
