@@ -3,8 +3,8 @@
 // commit() and sends its ACK only after the row is on disk (RFC 2131 §4.3.2: the binding
 // must survive a restart).
 import type { Logger } from 'pino';
-import type { Db } from '../db/index.ts';
-import { writeLeases, type LeaseWrite } from '../model/leases.ts';
+import type { LeaseWrite } from '../model/leases.ts';
+import type { DbWriter } from './db-writer.ts';
 
 interface Pending { row: LeaseWrite; done: (ok: boolean) => void }
 
@@ -15,7 +15,7 @@ export class LeaseCommitter {
   batches = 0;
   rows = 0;
 
-  constructor(private readonly db: Db, private readonly log: Logger, private readonly maxBatch = 1000) {}
+  constructor(private readonly writer: DbWriter, private readonly log: Logger, private readonly maxBatch = 1000) {}
 
   /** Resolves true once the row is committed, false if the write failed (the caller stays silent). */
   commit(row: LeaseWrite): Promise<boolean> {
@@ -46,7 +46,7 @@ export class LeaseCommitter {
       for (const p of batch) byKey.set(`${p.row.subnetId}/${p.row.ip}`, p.row);
       let ok = true;
       try {
-        await writeLeases(this.db, [...byKey.values()]);
+        await this.writer.leases([...byKey.values()]);
         this.batches++;
         this.rows += byKey.size;
       } catch (err) {

@@ -14,6 +14,7 @@ import { LeaseBook } from './lease-book.ts';
 import { cachedLocalAddresses } from './local-addresses.ts';
 import { ScopeCache } from './scopes.ts';
 import { SightingRecorder } from './sightings.ts';
+import { inlineWriter, workerWriter } from './db-writer.ts';
 
 export interface DhcpServiceOptions {
   /** Where relayed replies go (67 in real life; tests on loopback use another). */
@@ -23,6 +24,8 @@ export interface DhcpServiceOptions {
   /** How long a subnet snapshot is trusted before it is re-read (ms). */
   scopeTtlMs?: number;
   recvBufferSize?: number;
+  /** Write leases on a worker thread with its own connection (default: when the database is a file). */
+  writerThread?: boolean;
 }
 
 export interface DhcpService extends Service {
@@ -38,6 +41,8 @@ export interface BuiltHandler {
   scopes: ScopeCache;
   /** Stops listening to inventory changes. */
   dispose(): void;
+  /** dispose, wait for pending writes, end the writer thread. */
+  close(): Promise<void>;
 }
 
 /** Everything but the sockets: subnets, leases loaded from the database, the handler. */
@@ -53,8 +58,10 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
     for (const id of fresh) book.load(id, rows.filter((r) => r.subnet_id === id));
   });
   await scopes.reload();
-  const committer = new LeaseCommitter(ctx.db, log);
-  const sightings = new SightingRecorder(ctx.db, log);
+  const useThread = (opts.writerThread ?? false) && ctx.config.database !== ':memory:';
+  const writer = useThread ? await workerWriter(ctx.config.database) : inlineWriter(ctx.db);
+  const committer = new LeaseCommitter(writer, log);
+  const sightings = new SightingRecorder(ctx.db, writer, log);
   await sightings.refresh();
   const dispose = ctx.events.on('inventory', () => { scopes.invalidate(); void sightings.refresh(); });
   const handler = new DhcpHandler({
@@ -63,7 +70,11 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
     ...(opts.relayPort !== undefined && { relayPort: opts.relayPort }),
     ...(opts.limits && { limits: opts.limits }),
   });
-  return { handler, committer, sightings, scopes, dispose };
+  return {
+    handler, committer, sightings, scopes,
+    dispose: () => { dispose(); },
+    async close() { dispose(); await committer.flushed(); await sightings.flush(); await writer.close(); },
+  };
 }
 
 export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}): DhcpService {
@@ -76,7 +87,7 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   const perAddress = new Map<number, dgram.Socket>();
   let committer: LeaseCommitter | undefined;
   let sightings: SightingRecorder | undefined;
-  let unsubscribe: (() => void) | undefined;
+  let closeBuilt: (() => Promise<void>) | undefined;
   let bound = { port: 0, proxyPort: 0 };
   const inflight = new Set<Promise<void>>();
 
@@ -118,9 +129,9 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       if (!cfg.enabled) { state = 'disabled'; return; }
       state = 'starting';
       const localAddresses = opts.localAddresses ?? cachedLocalAddresses();
-      const built = await buildDhcpHandler(ctx, { ...opts, localAddresses });
+      const built = await buildDhcpHandler(ctx, { writerThread: true, ...opts, localAddresses });
       ({ handler, committer, sightings } = built);
-      unsubscribe = built.dispose;
+      closeBuilt = () => built.close();
       try {
         main = await open(cfg.address, cfg.port);
         bound.port = main.address().port;
@@ -152,7 +163,6 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
     async stop(graceMs: number) {
       if (state === 'disabled') return;
       state = 'stopping';
-      unsubscribe?.();
       for (const s of [main, proxy, ...perAddress.values()]) {
         try { s?.close(); } catch { /* already closed */ }
       }
@@ -160,8 +170,8 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       main = proxy = undefined;
       const grace = new Promise((r) => setTimeout(r, graceMs).unref());
       await Promise.race([Promise.all([...inflight]), grace]);
-      await committer?.flushed();
-      await sightings?.flush();
+      await closeBuilt?.();
+      closeBuilt = undefined;
       handler = undefined;
       state = 'stopped';
     },

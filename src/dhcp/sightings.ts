@@ -3,7 +3,8 @@
 // and the queue is bounded (a flood of random MACs loses sightings, never the server).
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.ts';
-import { insertDiscoveredMachines, listKnownMacs, type NewSighting } from '../model/dhcp-scopes.ts';
+import { listKnownMacs, type NewSighting } from '../model/dhcp-scopes.ts';
+import type { DbWriter } from './db-writer.ts';
 
 export class SightingRecorder {
   private known = new Set<string>();
@@ -12,7 +13,7 @@ export class SightingRecorder {
   private writing: Promise<void> = Promise.resolve();
   dropped = 0;
 
-  constructor(private readonly db: Db, private readonly log: Logger, private readonly opts = { flushMs: 500, maxQueue: 10_000, maxKnown: 200_000 }) {}
+  constructor(private readonly db: Db, private readonly writer: DbWriter, private readonly log: Logger, private readonly opts = { flushMs: 500, maxQueue: 10_000, maxKnown: 200_000 }) {}
 
   async refresh(): Promise<void> {
     try {
@@ -36,7 +37,7 @@ export class SightingRecorder {
     if (batch.length === 0) return this.writing;
     if (this.known.size + batch.length > this.opts.maxKnown) this.known.clear();
     for (const s of batch) this.known.add(s.mac);
-    this.writing = this.writing.then(() => insertDiscoveredMachines(this.db, batch)).catch((err: unknown) => {
+    this.writing = this.writing.then(() => this.writer.machines(batch)).catch((err: unknown) => {
       this.log.warn({ err, lost: batch.length }, 'dhcp: could not record discovered machines');
       for (const s of batch) this.known.delete(s.mac);
     });

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTestNet, canUseNetns } from '../../helpers/netns.ts';
-import { startServer, waitFor } from './harness.ts';
+import { startServer, waitFor, type RunningServer } from './harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 test('kill -9 under load, restart: ACKed leases renew to the same address, none duplicated', { skip: !canUseNetns() && 'needs root and ip netns', timeout: 120_000 }, async () => {
   const net = await createTestNet({ hosts: { server: { addr: '10.77.0.1/16' }, gen: { addr: '10.77.0.2/16' } } });
-  let srv;
+  let srv: RunningServer | undefined;
   try {
     srv = await startServer(net.hosts.server!, [{ cidr: '10.77.0.0/16', mode: 'authoritative', ranges: ['10.77.1.0-10.77.40.255'] }]);
     const out = path.join(srv.t.dir, 'load.json');

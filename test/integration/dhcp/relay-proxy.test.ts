@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTestNet, canUseNetns } from '../../helpers/netns.ts';
-import { hookScript, startServer, waitFor } from './harness.ts';
+import { hookScript, startServer, waitFor, type RunningServer } from './harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
@@ -21,7 +21,7 @@ describe('relay and proxy', { skip: !canUseNetns() && 'needs root and ip netns' 
         client: [{ segment: 'branch', mac }],
       },
     });
-    let srv;
+    let srv: RunningServer | undefined;
     try {
       await net.hosts.server!.run(['ip', 'route', 'add', '10.88.0.0/24', 'via', '10.77.0.2']);
       srv = await startServer(net.hosts.server!, [
@@ -49,7 +49,7 @@ describe('relay and proxy', { skip: !canUseNetns() && 'needs root and ip netns' 
   test('proxy mode next to dnsmasq: address from dnsmasq, boot file from us (67 and 4011)', { timeout: 60_000 }, async () => {
     const mac = '52:54:00:78:00:02';
     const net = await createTestNet({ hosts: { server: { addr: '10.77.0.1/24' }, dnsmasq: { addr: '10.77.0.2/24' }, client: { mac } } });
-    let srv;
+    let srv: RunningServer | undefined;
     try {
       srv = await startServer(net.hosts.server!, [{ cidr: '10.77.0.0/24', mode: 'proxy' }]);
       const dir = srv.t.dir;
