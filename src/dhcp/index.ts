@@ -86,7 +86,6 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   let proxy: dgram.Socket | undefined;
   const perAddress = new Map<number, dgram.Socket>();
   let committer: LeaseCommitter | undefined;
-  let sightings: SightingRecorder | undefined;
   let closeBuilt: (() => Promise<void>) | undefined;
   let bound = { port: 0, proxyPort: 0 };
   const inflight = new Set<Promise<void>>();
@@ -130,7 +129,7 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       state = 'starting';
       const localAddresses = opts.localAddresses ?? cachedLocalAddresses();
       const built = await buildDhcpHandler(ctx, { writerThread: true, ...opts, localAddresses });
-      ({ handler, committer, sightings } = built);
+      ({ handler, committer } = built);
       closeBuilt = () => built.close();
       try {
         main = await open(cfg.address, cfg.port);
