@@ -50,8 +50,13 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   const log = ctx.log.child({ svc: 'dhcp' });
   const scopes = new ScopeCache(ctx.db, log, opts.scopeTtlMs ?? 5000);
   const book = new LeaseBook();
+  const shapes = new Map<number, string>();
   scopes.onLoad(async (snap) => {
-    for (const s of snap.scopes) book.scopeChanged(s.id);
+    for (const s of snap.scopes) {
+      // Only a changed pool restarts the search for never-used addresses.
+      const shape = JSON.stringify([s.ranges, s.excluded, [...s.reservedByIp.keys()]]);
+      if (shapes.get(s.id) !== shape) { shapes.set(s.id, shape); book.scopeChanged(s.id); }
+    }
     const fresh = snap.scopes.filter((s) => !book.has(s.id)).map((s) => s.id);
     if (fresh.length === 0) return;
     const rows = await listLeases(ctx.db, fresh);

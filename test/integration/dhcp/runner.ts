@@ -13,6 +13,8 @@ const log = pino({ level: config.log.level }, pino.destination(2));
 const database = openDatabase(config.database);
 const events = new EventBus(database.db, log);
 const planner = createPlanner({ config, db: database.db, log });
+// Benchmark only: DHCP_NO_EVENTS=1 measures the server without boot-event writes, to show their cost.
+if (process.env.DHCP_NO_EVENTS === '1') events.record = () => {};
 const ctx = { config, db: database.db, log, events, planner };
 const perMac = Number(process.env.DHCP_PER_MAC ?? 0);
 const svc = createDhcpService(ctx, {
