@@ -2,6 +2,7 @@
 // machines in 50 branches, under 16 concurrent clients (wrk from Debian; a small built-in
 // client when wrk is missing). Goal: p99 under 50 ms. Prints one line per target.
 import { spawn, spawnSync } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -127,6 +128,8 @@ async function main(): Promise<void> {
       return decode(/href="([^"]*cursor[^"]*)" rel="next"/.exec(html2)![1]!);
     });
     const targets: [string, string, Record<string, string>][] = [
+      // The floor: the same server's trivial route, so page costs read against the framework's own.
+      ['baseline GET /healthz (no auth, no DB)', `${base}/healthz`, {}],
       ['console branch page (200 machines, page 1, sort hostname)', `${base}/branches/${mid}`, cookie],
       ['console branch page (page 3 by cursor, filtered q=pc-1)', `${base}/branches/${mid}${branchPage3}&q=pc-1`, cookie],
       ['GET /api/v1/machines?limit=50 (first page of 10,000)', `${base}/api/v1/machines?limit=50`, auth],
@@ -139,9 +142,18 @@ async function main(): Promise<void> {
     for (const [name, url, headers] of targets.filter(([n]) => !only || n.includes(only))) {
       // Warm up (statement cache, JIT).
       for (let i = 0; i < 50; i++) await (await fetch(url, { headers })).arrayBuffer();
+      // BENCH_PROFILE=1 writes a CPU profile of the server during each run to .test-artifacts/.
+      const prof = process.env.BENCH_PROFILE ? new Session() : undefined;
+      if (prof) { prof.connect(); await prof.post('Profiler.enable'); await prof.post('Profiler.start'); }
       const cpu0 = process.cpuUsage();
       const r = await (wrk ? runWrk : runFetch)(name, url, headers);
       const cpu = process.cpuUsage(cpu0);
+      if (prof) {
+        const { profile } = await prof.post('Profiler.stop');
+        fs.mkdirSync('.test-artifacts', { recursive: true });
+        fs.writeFileSync(`.test-artifacts/bench-api-${results.length}.cpuprofile`, JSON.stringify(profile));
+        prof.disconnect();
+      }
       // Server CPU per request: what the page costs, independent of other load on the machine.
       r.cpuMs = (cpu.user + cpu.system) / 1000 / Math.max(1, r.requests);
       r.load = os.loadavg().map((l) => l.toFixed(1)).join(' ');

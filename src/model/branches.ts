@@ -2,11 +2,12 @@
 // servers, create/update/delete in one transaction with its audit row. Input is the inventory
 // file's branch shape, validated by the inventory parser, so the file and the API accept the
 // same things and say the same things about mistakes.
-import { CompiledQuery, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { Branch, Subnet } from '../db/schema.ts';
 import { UserError } from '../util/errors.ts';
 import { audit } from './audit.ts';
+import { readQuery } from './read-conn.ts';
 import { AdminError, conflict, invalid, notFound } from './admin-errors.ts';
 import { parseInventory } from './inventory/parse.ts';
 import { inventoryToSpec } from './inventory/export.ts';
@@ -189,10 +190,10 @@ export interface BranchSummary {
 
 /** What the branch page's header shows, in one statement (the page is the console's busiest). */
 export async function getBranchSummary(db: Db, id: number): Promise<BranchSummary | undefined> {
-  const { rows } = await db.executeQuery<BranchSummary>(CompiledQuery.raw(
+  const rows = await readQuery<BranchSummary>(db, 
     `select b.id, b.name, b.description, b.default_image as defaultImage, b.default_action as defaultAction,
        (select count(*) from machines where branch_id = b.id and state = 'registered') as machines,
        (select count(*) from machines where branch_id = b.id and state = 'discovered') as discovered
-     from branches b where b.id = ?`, [id]));
+     from branches b where b.id = ?`, [id]);
   return rows[0];
 }

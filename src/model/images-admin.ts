@@ -1,9 +1,9 @@
 // Images and their versions for the API and console: sizes and what each version shares with
 // the others, which version is current, roll back, and removal only when nothing uses it.
-import { CompiledQuery } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { Flavor, Transport, VersionState } from '../db/schema.ts';
 import { audit } from './audit.ts';
+import { readQuery } from './read-conn.ts';
 import { conflict, invalid, notFound } from './admin-errors.ts';
 import { markRemoved } from './image-versions.ts';
 
@@ -190,8 +190,8 @@ export async function deleteVersion(db: Db, actor: string, name: string, version
 
 /** Image names with their ready version numbers: what a form's image picker needs, without the per-machine counts. */
 export async function listImageChoices(db: Db): Promise<{ name: string; versions: number[] }[]> {
-  const { rows } = await db.executeQuery<{ name: string; versions: string | null }>(CompiledQuery.raw(
+  const rows = await readQuery<{ name: string; versions: string | null }>(db, 
     `select i.name, (select group_concat(version) from (select version from image_versions where image_id = i.id and state = 'ready' order by version)) as versions
-     from images i order by i.name`, []));
+     from images i order by i.name`, []);
   return rows.map((r) => ({ name: r.name, versions: r.versions ? r.versions.split(',').map(Number) : [] }));
 }

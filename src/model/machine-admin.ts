@@ -1,11 +1,11 @@
 // Machines for the API and console: a keyset-paginated list (search, filters, sort) that stays
 // fast at 10,000 rows, single create/update/delete, bulk assignment and registration of
 // discovered machines. Every change is one transaction with its audit rows.
-import { CompiledQuery } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { BootAction, MachineState, Transport } from '../db/schema.ts';
 import { normalizeMac } from '../util/net.ts';
 import { audit } from './audit.ts';
+import { readQuery } from './read-conn.ts';
 import { conflict, forbidden, invalid, notFound } from './admin-errors.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
 import { inScope, type BranchScope } from './scope.ts';
@@ -112,7 +112,7 @@ function where(scope: BranchScope, f: MachineFilter): Where {
 }
 
 function run<T>(db: Db, text: string, params: unknown[]): Promise<T[]> {
-  return db.executeQuery<T>(CompiledQuery.raw(text, params)).then((r) => r.rows);
+  return readQuery<T>(db, text, params);
 }
 
 export interface Page<T> { items: T[]; nextCursor: string | null }

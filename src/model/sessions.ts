@@ -2,8 +2,8 @@
 // database alone cannot be replayed as a login. A login always makes a new session (a session
 // id planted before login never becomes authenticated: no fixation).
 import { createHash, randomBytes } from 'node:crypto';
-import { CompiledQuery } from 'kysely';
 import type { Db } from '../db/index.ts';
+import { readQuery } from './read-conn.ts';
 import type { Role } from '../db/schema.ts';
 
 export const SESSION_TTL_MS = 12 * 3600_000;
@@ -36,10 +36,10 @@ export async function getSession(db: Db, cookie: string, now = Date.now()): Prom
   if (!/^[A-Za-z0-9_-]{43}$/.test(cookie)) return undefined;
   const id = hash(cookie);
   // One statement per page view (every console request runs it): the user's branches come along.
-  const { rows } = await db.executeQuery<SessionRow>(CompiledQuery.raw(
+  const rows = await readQuery<SessionRow>(db, 
     `select s.csrf, s.expires_at, s.last_seen_at, u.id as user_id, u.username, u.role, u.disabled,
        (select group_concat(branch_id) from user_branches where user_id = u.id) as branch_ids
-     from sessions s join users u on u.id = s.user_id where s.id = ?`, [id]));
+     from sessions s join users u on u.id = s.user_id where s.id = ?`, [id]);
   const row = rows[0];
   if (!row || row.disabled || row.expires_at <= now || now - row.last_seen_at > SESSION_IDLE_MS) return undefined;
   // Stamp at most once a minute: page views should not each become a write.

@@ -2,6 +2,7 @@
 // every v1 route; errors are problem+json; schemas are validated by our own Ajv (see validator.ts).
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from '../server.ts';
+import { attachReader } from '../../model/read-conn.ts';
 import { authHook } from '../api/auth.ts';
 import { apiErrorHandler, sendProblem } from '../api/problem.ts';
 import { validatorCompiler } from '../api/validator.ts';
@@ -17,6 +18,8 @@ import { accountRoutes } from '../api/accounts.ts';
 export async function apiRoutes(app: FastifyInstance, opts: { ctx: HttpContext }): Promise<void> {
   const { ctx } = opts;
   const openapi = new OpenApiCollector();
+  const release = attachReader(ctx.db, ctx.config.database);
+  app.addHook('onClose', async () => release());
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(apiErrorHandler);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route ${req.method} ${req.url.split('?')[0]}`));

@@ -3,6 +3,7 @@
 // form carries the session's CSRF token; responses forbid framing and foreign scripts.
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from '../server.ts';
+import { attachReader } from '../../model/read-conn.ts';
 import { loadUiTemplates, type UiTemplates } from '../ui/render.ts';
 import { registerFormParser } from '../ui/forms.ts';
 import { checkCsrf, pageCtx, send, uiErrorHandler, type UiDeps } from '../ui/common.ts';
@@ -23,6 +24,8 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 
 export async function uiRoutes(app: FastifyInstance, opts: { ctx: HttpContext; views?: UiTemplates; limiter?: LoginLimiter }): Promise<void> {
   const deps: UiDeps = { ctx: opts.ctx, views: opts.views ?? loadUiTemplates() };
+  const release = attachReader(opts.ctx.db, opts.ctx.config.database);
+  app.addHook('onClose', async () => release());
   await app.register(async (ui) => {
     staticRoutes(ui);
     registerFormParser(ui);
