@@ -107,7 +107,8 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       const p = handler.handle(msg, { ...meta, from: { address: rinfo.address, port: rinfo.port } }).then((out) => {
         if (!out) return;
         const via = meta.proxyPort ? sock : (out.via !== undefined && perAddress.get(out.via)) || sock;
-        send(via, out);
+        // The socket may have been closed by stop() while the lease was being committed.
+        try { send(via, out); } catch (err) { log.debug({ err: errorMessage(err) }, 'dhcp: reply after stop dropped'); }
       });
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
