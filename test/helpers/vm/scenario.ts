@@ -141,7 +141,10 @@ export function ipxeGaveUp(text: string): boolean {
 /** The kernel arguments of the script's `kernel` line, with iPXE's ${mac:hexhyp} filled in for `mac`. */
 export function scriptKernelArgs(script: string, mac: string): string[] {
   const line = /^\s*kernel\s+(.*)$/m.exec(script)?.[1] ?? '';
-  const words = line.replace(/\$\{mac:hexhyp\}/g, mac.toLowerCase().replace(/:/g, '-')).split(/\s+/).filter(Boolean);
+  const all = line.replace(/\$\{mac:hexhyp\}/g, mac.toLowerCase().replace(/:/g, '-')).split(/\s+/).filter(Boolean);
+  // iPXE chains commands with || and && ("kernel … || goto failed"): the arguments end there.
+  const stop = all.findIndex((w) => w === '||' || w === '&&');
+  const words = stop < 0 ? all : all.slice(0, stop);
   // iPXE's own options and the kernel URL come before the arguments.
   const withValue = new Set(['--name', '-n', '--timeout', '-t']);
   while (words.length) {
