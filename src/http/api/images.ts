@@ -1,9 +1,14 @@
 // /v1/images: images with their versions (sizes, new and shared bytes), set the current
 // version, roll back, remove a version nothing uses, and import jobs from a server-side path.
 // Images serve every branch, so changes need an unrestricted caller.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { createImage, deleteVersion, getImageView, imageDefinition, listImages, rollbackImage, updateImage, type ImageView } from '../../model/images-admin.ts';
-import { notFound } from '../../model/admin-errors.ts';
+import { invalid, notFound } from '../../model/admin-errors.ts';
 import { principal } from './auth.ts';
 import { etagOf, ifMatch } from './etag.ts';
 import { need, needGlobal } from './principal.ts';
@@ -94,6 +99,30 @@ export const imageRoutes: ApiModule = (app, ctx) => {
     const p = principal(req);
     needGlobal(p, 'admin');
     const job = await startImport(ctx, p.actor, { name: req.params.name, ...req.body });
+    return reply.code(202).header('location', `/api/v1/imports/${job.id}`).send(job);
+  });
+
+  // Uploads stream straight to a file under dataDir/uploads (an ISO is gigabytes: never in
+  // memory, and the server's bodyLimit does not apply to a streamed body), then import it.
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  const UploadQuery = Type.Object({ flavor: Type.Optional(FlavorS) }, { additionalProperties: false });
+  app.post<{ Params: NameParams; Querystring: Static<typeof UploadQuery>; Body: Readable }>('/v1/images/:name/upload', {
+    schema: { tags, summary: 'Upload an image file (Content-Type: application/octet-stream) and import it as a new version (202, like imports)', params: NameParams, querystring: UploadQuery, response: errors(400, 401, 403, 415) },
+  }, async (req, reply) => {
+    const p = principal(req);
+    needGlobal(p, 'admin');
+    if (!req.body || typeof (req.body as Readable).pipe !== 'function') throw invalid('body', 'send the image as application/octet-stream');
+    const dir = path.join(ctx.config.dataDir, 'uploads');
+    await fs.promises.mkdir(dir, { recursive: true });
+    const file = path.join(dir, `${req.params.name}.${randomBytes(6).toString('hex')}.upload`);
+    try {
+      await pipeline(req.body, fs.createWriteStream(file, { flags: 'wx' }));
+    } catch (err) {
+      await fs.promises.rm(file, { force: true });
+      throw err;
+    }
+    const job = await startImport(ctx, p.actor, { name: req.params.name, path: file, flavor: req.query.flavor, removeAfter: true })
+      .catch(async (err: unknown) => { await fs.promises.rm(file, { force: true }); throw err; });
     return reply.code(202).header('location', `/api/v1/imports/${job.id}`).send(job);
   });
 

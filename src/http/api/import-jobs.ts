@@ -40,7 +40,15 @@ export function getJob(ctx: HttpContext, id: number): ImportJob | undefined {
   return registry(ctx).jobs.get(id);
 }
 
-export interface StartImport { name: string; path: string; flavor?: Flavor | undefined; kernel?: string | undefined; initrd?: string | undefined }
+export interface StartImport {
+  name: string;
+  path: string;
+  flavor?: Flavor | undefined;
+  kernel?: string | undefined;
+  initrd?: string | undefined;
+  /** Remove `path` when the job ends (an uploaded file). */
+  removeAfter?: boolean | undefined;
+}
 
 export async function startImport(ctx: HttpContext, actor: string, s: StartImport): Promise<ImportJob> {
   for (const key of ['path', 'kernel', 'initrd'] as const) {
@@ -75,6 +83,7 @@ export async function startImport(ctx: HttpContext, actor: string, s: StartImpor
   }).finally(() => {
     job.finishedAt = Date.now();
     emit(true);
+    if (s.removeAfter) void fs.rm(s.path, { force: true });
   });
   return job;
 }

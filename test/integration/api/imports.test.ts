@@ -61,6 +61,16 @@ test('import a raw image twice from a server path; progress is streamed live', {
     assert.deepEqual(audit.map((a: { entityId: string; actor: string }) => [a.entityId, a.actor]), [['labdisk@2', 'token:t-admin'], ['labdisk@1', 'token:t-admin']]);
     const jobs = (await f.req('GET', '/api/v1/imports', { token: f.tokens.read })).json().items;
     assert.equal(jobs.length, 2);
+
+    // The same bytes uploaded instead of read from a server path.
+    const up = (body: Buffer, token: string) => f.app.inject({ method: 'POST', url: '/api/v1/images/labdisk/upload', payload: body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' } });
+    assert.equal((await up(buf, f.tokens.writeA)).statusCode, 403);
+    const u = await up(buf, f.tokens.admin);
+    assert.equal(u.statusCode, 202, u.body);
+    const uj = await waitJob(f, u.json().id);
+    assert.equal(uj.state, 'done', JSON.stringify(uj));
+    assert.equal(uj.version, 3);
+    assert.deepEqual(fs.readdirSync(path.join(f.dir, 'uploads')), [], 'the uploaded file is removed after the import');
   } finally {
     ac.abort();
     await f.close();
