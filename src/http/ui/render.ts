@@ -18,6 +18,10 @@ const fmtBytes = (n: unknown): string => {
   return `${i === 0 ? x : x.toFixed(1)} ${units[i]}`;
 };
 
+// Declared helpers are called directly instead of looked up per use (the branch page renders
+// 50 rows of them per view).
+const KNOWN_HELPERS = { eq: true, or: true, not: true, bytes: true, time: true, json: true, includes: true } as const;
+
 export function loadUiTemplates(dir = path.join(TEMPLATES_DIR, 'ui')): UiTemplates {
   const hb = Handlebars.create();
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
@@ -35,7 +39,7 @@ export function loadUiTemplates(dir = path.join(TEMPLATES_DIR, 'ui')): UiTemplat
   for (const file of fs.readdirSync(dir)) {
     if (!file.endsWith('.hbs')) continue;
     // strict: a misspelt field is an error in tests, not an empty cell in production.
-    pages.set(file.slice(0, -4), hb.compile(fs.readFileSync(path.join(dir, file), 'utf8'), { strict: false, noEscape: false }));
+    pages.set(file.slice(0, -4), hb.compile(fs.readFileSync(path.join(dir, file), 'utf8'), { strict: false, noEscape: false, knownHelpers: KNOWN_HELPERS }));
   }
   return {
     render(name, ctx) {
