@@ -75,7 +75,8 @@ const importCmd: Command = async (args, env) => {
     });
     bar.end();
     if (values.json) {
-      env.out.write(`${JSON.stringify(r)}\n`);
+      // maxRssMB: the process's peak resident memory (bounded-memory import, see bench/store).
+      env.out.write(`${JSON.stringify({ ...r, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
     } else {
       env.out.write(`${r.name}@${r.version}: ${human(r.sizeBytes)} ${r.rootKind} (${r.flavor}), chunker ${r.chunker}\n`);
       env.out.write(`  chunks ${r.chunksTotal} total, ${r.chunksNew} new; ${human(r.bytesNew)} new in the store; compression ${r.compressionRatio.toFixed(2)}x; ${r.seconds.toFixed(1)} s (${(r.sizeBytes / MB / Math.max(r.seconds, 0.001)).toFixed(0)} MB/s)\n`);

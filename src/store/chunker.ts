@@ -37,8 +37,11 @@ export function discriminator(avg: number): number {
 }
 
 const T = BUZHASH_TABLE;
+// The hot loop keeps the hash as an int32 (signed view of the same 32 bits): V8 then stays in
+// integer registers; Uint32 values above 2^31 would turn every step into float arithmetic.
+const T_IN = Int32Array.from(T, (v) => v | 0);
 /** T rotated by WINDOW mod 32 = 16: what leaves the window. */
-const T_OUT = Uint32Array.from(T, (v) => ((v << 16) | (v >>> 16)) >>> 0);
+const T_OUT = Int32Array.from(T, (v) => (v << 16) | (v >>> 16));
 
 function rol(v: number, s: number): number {
   s &= 31;
@@ -55,7 +58,7 @@ export function buzhashStart(buf: Uint8Array, from: number): number {
 export interface Chunker {
   /** Adds bytes; `emit` gets each finished chunk as a buffer the caller owns. */
   push(data: Uint8Array, emit: (chunk: Buffer) => void): void;
-  /** Emits the last (shorter) chunk, if any. */
+  /** Emits the last (shorter) chunk, if any. Emitted buffers are views valid only during the call: copy what you keep. */
   finish(emit: (chunk: Buffer) => void): void;
 }
 
@@ -81,7 +84,6 @@ class FixedChunker implements Chunker {
       pos += n;
       if (this.len === this.size) {
         emit(this.cur);
-        this.cur = Buffer.allocUnsafeSlow(this.size);
         this.len = 0;
       }
     }
@@ -125,7 +127,9 @@ class BuzhashChunker implements Chunker {
     const max = this.max;
     const d = this.d;
     const want = d - 1;
-    let len = this.len;
+    // h mod d without fmod (slow in V8): a float quotient, corrected by at most one step.
+    const inv = 1 / d;
+    const len = this.len;
     let start = 0;
     let test = this.test;
     let h = this.h;
@@ -133,15 +137,19 @@ class BuzhashChunker implements Chunker {
       // Chunk starts at `start`; the hash only sees bytes of the current chunk (casync resets its window per chunk).
       let cut = -1;
       if (test - start === min && start + min <= len) {
-        h = buzhashStart(buf, start + min - WINDOW);
-        if (h % d === want || min >= max) cut = start + min;
+        h = buzhashStart(buf, start + min - WINDOW) | 0;
+        if ((h >>> 0) % d === want || min >= max) cut = start + min;
         else test++;
       }
       if (cut < 0 && test - start > min) {
         const stop = Math.min(len, start + max);
         while (test <= stop) {
-          h = ((((h << 1) | (h >>> 31)) ^ T_OUT[buf[test - 1 - WINDOW]!]! ^ T[buf[test - 1]!]!) >>> 0);
-          if (h % d === want || test - start === max) {
+          h = ((h << 1) | (h >>> 31)) ^ T_OUT[buf[test - 1 - WINDOW]!]! ^ T_IN[buf[test - 1]!]!;
+          const u = h >>> 0;
+          let r = u - Math.floor(u * inv) * d;
+          if (r < 0) r += d;
+          else if (r >= d) r -= d;
+          if (r === want || test - start === max) {
             cut = test;
             break;
           }
@@ -149,22 +157,21 @@ class BuzhashChunker implements Chunker {
         }
       }
       if (cut < 0) break;
-      emit(Buffer.from(buf.subarray(start, cut)));
+      emit(buf.subarray(start, cut));
       start = cut;
       test = start + min;
     }
     if (start > 0) {
       buf.copyWithin(0, start, len);
-      len -= start;
+      this.len = len - start;
       test -= start;
     }
-    this.len = len;
     this.test = test;
     this.h = h;
   }
 
   finish(emit: (chunk: Buffer) => void): void {
-    if (this.len > 0) emit(Buffer.from(this.cur.subarray(0, this.len)));
+    if (this.len > 0) emit(this.cur.subarray(0, this.len));
     this.len = 0;
     this.test = this.min;
   }

@@ -12,7 +12,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import type { Flavor } from '../db/schema.ts';
 import { storeBlob } from './blobs.ts';
-import { type ChunkerSpec, DEFAULT_CDC, DEFAULT_FIXED, chunkerLabel } from './chunker.ts';
+import { type ChunkerSpec, DEFAULT_CDC, DEFAULT_FIXED, chunkerLabel, chunkerSizes } from './chunker.ts';
 import { ingest } from './ingest.ts';
 import { detectLayout, listIso } from './iso.ts';
 import { indexRelPath, TMP_SUFFIX } from './layout.ts';
@@ -128,6 +128,21 @@ async function plan(opts: ImportOptions): Promise<Plan> {
   return { rootKind: kind, rootFile, flavor: opts.flavor ?? 'custom', size: probe.size, root: () => readRanges(opts.file, [{ start: 0, length: probe.size }]), ...side };
 }
 
+/**
+ * Images whose file system records its own length are padded with zeros to a multiple of 4 KiB:
+ * qemu and the kernel's NBD client round a size up (qemu to 512 B and zero-fills), so a padded
+ * image reads the same through every door. Raw files of unknown content keep their exact size.
+ */
+const PAD = 4096;
+function padding(kind: string, size: number): number {
+  return kind === 'raw' || size % PAD === 0 ? 0 : PAD - (size % PAD);
+}
+
+async function* padded(source: AsyncIterable<Uint8Array>, pad: number): AsyncGenerator<Uint8Array> {
+  yield* source;
+  if (pad) yield Buffer.alloc(pad);
+}
+
 /** Writes `data` to `dest` so it appears whole or not at all, and survives power loss once returned. */
 async function publishFile(dest: string, data: Buffer): Promise<void> {
   await fs.mkdir(path.dirname(dest), { recursive: true });
@@ -159,19 +174,20 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
   const row = await createVersion(env.db, { name: opts.name, flavor: p.flavor, source: path.resolve(opts.file), rootKind: p.rootKind, rootFile: p.rootFile, chunker: chunkerLabel(spec) });
   const log = env.log.child({ image: opts.name, version: row.version });
   log.info({ file: opts.file, kind: p.rootKind, size: p.size, chunker: chunkerLabel(spec) }, 'import started');
+  const pad = padding(p.rootKind, p.size);
   const progress = (phase: ImportProgress['phase'], s: { bytesDone: number; chunksTotal: number; chunksNew: number; bytesNew: number }) =>
-    opts.onProgress?.({ phase, name: opts.name, version: row.version, bytesTotal: p.size, ...s });
-  const pool = new ChunkPool(root, env.config.store.zstdLevel, env.config.store.workers);
+    opts.onProgress?.({ phase, name: opts.name, version: row.version, bytesTotal: p.size + pad, ...s });
+  const pool = new ChunkPool(root, env.config.store.zstdLevel, env.config.store.workers, chunkerSizes(spec)[2]);
   try {
     // The heartbeat lets `store gc` tell a live import from one that was killed.
     const beat = setInterval(() => { updateImporting(env.db, row.id, {}).catch(() => {}); }, 60_000);
     let r;
     try {
-      r = await ingest(p.root(), spec, pool, (s) => progress('root', s));
+      r = await ingest(padded(p.root(), pad), spec, pool, (s) => progress('root', s));
     } finally {
       clearInterval(beat);
     }
-    if (r.size !== p.size) throw new ImageInputError(`${opts.file}: read ${r.size} bytes, expected ${p.size}`);
+    if (r.size !== p.size + pad) throw new ImageInputError(`${opts.file}: read ${r.size - pad} bytes, expected ${p.size}`);
     if (r.size === 0) throw new ImageInputError(`${opts.file}: the image is empty`);
     const counts = { bytesDone: r.size, chunksTotal: r.chunksTotal, chunksNew: r.chunksNew, bytesNew: r.bytesNew };
     progress('blobs', counts);

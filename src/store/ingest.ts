@@ -5,6 +5,8 @@ import { IndexWriter } from './caibx.ts';
 import { type ChunkerSpec, chunkerSizes, createChunker } from './chunker.ts';
 import type { ChunkPool, ChunkResult } from './worker-pool.ts';
 
+const FEED = 256 * 1024;
+
 export interface IngestProgress {
   bytesDone: number;
   chunksTotal: number;
@@ -65,31 +67,31 @@ export async function ingest(
     }
   };
 
-  let pendingChunks: Buffer[] = [];
-  const collect = (c: Buffer) => pendingChunks.push(c);
-  const submitAll = async () => {
-    const list = pendingChunks;
-    pendingChunks = [];
-    for (const c of list) {
-      const seq = ends.length;
-      size += c.length;
-      ends.push(size);
-      const { done } = await pool.submit(c);
-      waiting.push(done.then((r) => onResult(seq, r), (e: Error) => { failure ??= e; }));
-      if (failure) throw failure;
-    }
+  // Chunkers emit views into their own buffer; the pool copies each at once into a pooled buffer.
+  const collect = (c: Buffer) => {
+    const seq = ends.length;
+    size += c.length;
+    ends.push(size);
+    const { done } = pool.enqueue(c);
+    waiting.push(done.then((r) => onResult(seq, r), (e: Error) => { failure ??= e; }));
+  };
+  const settle = async () => {
+    if (failure) throw failure;
     // Resolved entries need not be kept: they only hold memory.
     if (waiting.length > 4096) await Promise.all(waiting.splice(0, waiting.length));
   };
 
   for await (const data of source) {
     bytesDone += data.length;
-    chunker.push(data, collect);
-    await submitAll();
+    // Feed at most 256 KiB at a time: one push then emits at most 256 KiB / min + 1 chunks beyond the pool's limit.
+    for (let off = 0; off < data.length; off += FEED) {
+      await pool.waitForRoom();
+      chunker.push(data.subarray(off, off + FEED), collect);
+      await settle();
+    }
     onProgress?.({ bytesDone, chunksTotal: ends.length, chunksNew, bytesNew });
   }
   chunker.finish(collect);
-  await submitAll();
   await Promise.all(waiting);
   if (failure) throw failure;
   onProgress?.({ bytesDone, chunksTotal: ends.length, chunksNew, bytesNew });

@@ -9,14 +9,16 @@ import { ImageInputError } from './probe.ts';
 const run = promisify(execFile);
 const READ_SIZE = 1024 * 1024;
 
+/** Yields one reused buffer: each piece is valid until the consumer asks for the next (chunkers and blob writers are done with it by then). */
 export async function* readRanges(file: string, ranges: { start: number; length: number }[]): AsyncGenerator<Buffer> {
   const fh = await fs.open(file, 'r');
+  const big = Buffer.allocUnsafeSlow(READ_SIZE);
   try {
     for (const r of ranges) {
       let pos = r.start;
       const end = r.start + r.length;
       while (pos < end) {
-        const buf = Buffer.allocUnsafe(Math.min(READ_SIZE, end - pos));
+        const buf = big.subarray(0, Math.min(READ_SIZE, end - pos));
         const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
         if (bytesRead === 0) throw new ImageInputError(`${file}: ended at byte ${pos}, expected data up to ${end} (file truncated while reading?)`);
         pos += bytesRead;

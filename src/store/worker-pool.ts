@@ -5,7 +5,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ChunkDone, ChunkJob } from './chunk-worker.ts';
-import { storeChunk } from './chunk-writer.ts';
 
 export interface ChunkResult {
   id: Buffer;
@@ -38,9 +37,11 @@ export class ChunkPool {
   private waiters: (() => void)[] = [];
   private seq = 0;
   private failed: Error | undefined;
+  private free: ArrayBuffer[] = [];
   readonly size: number;
 
-  constructor(private readonly root: string, private readonly level: number, workers: number, private readonly maxInFlight = 0) {
+  /** `bufSize` is the largest chunk that will be submitted. */
+  constructor(root: string, level: number, workers: number, private readonly bufSize: number, private maxInFlight = 0) {
     this.size = workers > 0 ? workers : Math.max(1, os.availableParallelism());
     if (this.maxInFlight <= 0) this.maxInFlight = this.size * 4;
     for (let i = 0; i < this.size; i++) {
@@ -54,6 +55,7 @@ export class ChunkPool {
 
   private fail(e: Error): void {
     this.failed ??= e;
+    for (const w of this.waiters.splice(0)) w();
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
     for (const q of this.queue) q.reject(e);
@@ -64,6 +66,7 @@ export class ChunkPool {
     const p = this.pending.get(m.seq);
     this.pending.delete(m.seq);
     this.inFlight--;
+    if (m.buf.byteLength === this.bufSize) this.free.push(m.buf);
     this.waiters.shift()?.();
     const next = this.queue.shift();
     if (next) this.dispatch(w, next);
@@ -75,18 +78,23 @@ export class ChunkPool {
 
   private dispatch(w: Worker, item: { job: ChunkJob; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }): void {
     this.pending.set(item.job.seq, item);
-    const d = item.job.data;
-    // Transfer (not copy) the chunk when it owns its whole ArrayBuffer.
-    const transfer = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer ? [d.buffer] : [];
-    w.postMessage(item.job, transfer);
+    w.postMessage(item.job, [item.job.buf]);
   }
 
-  /** Resolves when the chunk is stored; waits first (backpressure) if the pool is full. */
-  async submit(data: Uint8Array): Promise<{ done: Promise<ChunkResult> }> {
+  /** Resolves once fewer than maxInFlight chunks are in flight (backpressure for the reader). */
+  async waitForRoom(): Promise<void> {
+    while (this.inFlight >= this.maxInFlight && !this.failed) await new Promise<void>((r) => this.waiters.push(r));
     if (this.failed) throw this.failed;
-    while (this.inFlight >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  /** Copies `data` (the caller may reuse it at once) into a pooled buffer and queues it; `done` resolves when it is stored. */
+  enqueue(data: Uint8Array): { done: Promise<ChunkResult> } {
+    if (this.failed) throw this.failed;
+    if (data.length > this.bufSize) throw new Error(`chunk of ${data.length} bytes exceeds the pool's ${this.bufSize}`);
     this.inFlight++;
-    const job: ChunkJob = { seq: this.seq++, data };
+    const buf = this.free.pop() ?? new ArrayBuffer(this.bufSize);
+    new Uint8Array(buf, 0, data.length).set(data);
+    const job: ChunkJob = { seq: this.seq++, buf, length: data.length };
     const done = new Promise<ChunkResult>((resolve, reject) => {
       const item = { job, resolve, reject };
       const w = this.idle.pop();
@@ -95,11 +103,6 @@ export class ChunkPool {
     });
     done.catch(() => {});
     return { done };
-  }
-
-  /** In-process fallback used by tests that want no threads. */
-  storeInline(data: Uint8Array): ChunkResult {
-    return storeChunk(this.root, data, this.level);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,362 @@
+// Block store benchmarks, side by side with casync and nginx in one run:
+//   npm run bench:store [-- import update http zstd big]   (default: all but big)
+// Env: BENCH_DIR (default /tmp/bb-bench-store), BENCH_TREE_MB (default 480), BENCH_SECONDS (wrk, default 5).
+// Prints markdown tables; bench/store/RESULTS.md holds the last run's tables.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { decodeIndex, chunkId } from '../../src/store/caibx.ts';
+import { compressChunk } from '../../src/store/codec.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const WORK = process.env.BENCH_DIR ?? '/tmp/bb-bench-store';
+const TREE_MB = Number(process.env.BENCH_TREE_MB ?? 480);
+const WRK_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const MB = 1e6;
+const sections = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['import', 'update', 'http', 'zstd']);
+const out: string[] = [];
+const children: ChildProcess[] = [];
+process.on('exit', () => { for (const c of children) if (c.exitCode === null && c.pid) process.kill(c.pid, 'SIGKILL'); });
+
+function say(line = ''): void {
+  out.push(line);
+  process.stdout.write(`${line}\n`);
+}
+function table(head: string[], rows: (string | number)[][]): void {
+  say(`| ${head.join(' | ')} |`);
+  say(`|${head.map(() => ' --- ').join('|')}|`);
+  for (const r of rows) say(`| ${r.join(' | ')} |`);
+  say();
+}
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): string {
+  return execFileSync(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', opts.quiet === false ? 'inherit' : 'pipe'], maxBuffer: 256 * 1024 * 1024 }).toString();
+}
+function timed<T>(fn: () => T): [T, number] {
+  const t = process.hrtime.bigint();
+  const r = fn();
+  return [r, Number(process.hrtime.bigint() - t) / 1e9];
+}
+function storeBytes(dir: string): number {
+  let total = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.cacnk')) total += fs.statSync(p).size;
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return total;
+}
+
+// ---- inputs -------------------------------------------------------------------------------
+function copyTree(target: string, budgetBytes: number): number {
+  let used = 0;
+  const srcs = ['/usr/bin', '/usr/sbin', '/usr/lib/x86_64-linux-gnu', '/usr/share'];
+  const walk = (src: string, dst: string) => {
+    if (used >= budgetBytes) return;
+    let names: string[];
+    try { names = fs.readdirSync(src).sort(); } catch { return; }
+    fs.mkdirSync(dst, { recursive: true });
+    for (const n of names) {
+      if (used >= budgetBytes) return;
+      const s = path.join(src, n);
+      const d = path.join(dst, n);
+      const st = fs.lstatSync(s);
+      if (st.isDirectory()) walk(s, d);
+      else if (st.isSymbolicLink()) { try { fs.symlinkSync(fs.readlinkSync(s), d); } catch { /* dup */ } }
+      else if (st.isFile()) { try { fs.copyFileSync(s, d); used += st.size; } catch { /* unreadable */ } }
+    }
+  };
+  for (const s of srcs) walk(s, path.join(target, path.basename(s)));
+  return used;
+}
+
+function mkExt4(file: string, tree: string, sizeMiB: number): void {
+  fs.rmSync(file, { force: true });
+  sh('truncate', ['-s', `${sizeMiB}M`, file]);
+  sh('mkfs.ext4', ['-q', '-F', '-b', '4096', '-U', '11111111-2222-3333-4444-555555555555', '-E', 'hash_seed=11111111-2222-3333-4444-555555555555,root_owner=0:0', '-d', tree, file], { env: { ...process.env, E2FSPROGS_FAKE_TIME: '1700000000' } });
+}
+function mkSquash(file: string, tree: string): void {
+  fs.rmSync(file, { force: true });
+  sh('mksquashfs', [tree, file, '-noappend', '-quiet', '-no-progress', '-all-root', '-mkfs-time', '1700000000', '-all-time', '1700000000', '-processors', '2']);
+}
+function mkIso(file: string, squash: string, dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, 'casper'), { recursive: true });
+  fs.copyFileSync('/usr/bin/bash', path.join(dir, 'casper', 'vmlinuz'));
+  fs.copyFileSync('/usr/bin/ls', path.join(dir, 'casper', 'initrd'));
+  fs.linkSync(squash, path.join(dir, 'casper', 'filesystem.squashfs'));
+  fs.rmSync(file, { force: true });
+  sh('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-J', '-V', 'BENCH', '-o', file, dir]);
+}
+
+// ---- importers --------------------------------------------------------------------------
+interface Imported { seconds: number; engineSeconds: number; cpuSeconds: number; rssMB: number; chunksTotal: number; chunksNew: number; bytesNew: number; bytesStored: number; size: number }
+
+/** Runs a command under bash's `time`: wall seconds, user+sys CPU seconds of it and its children, stdout. */
+function timedCmd(argv: string[], env: NodeJS.ProcessEnv = process.env): { wall: number; cpu: number; stdout: string } {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const r = spawnSync('bash', ['-c', `TIMEFORMAT='%R %U %S'; time ${quoted}`], { env, maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr.toString().slice(-500)}`);
+  const last = r.stderr.toString().trim().split('\n').pop()!.split(' ').map(Number);
+  return { wall: last[0]!, cpu: last[1]! + last[2]!, stdout: r.stdout.toString() };
+}
+
+/** The compiled CLI when built (npm run build), so node's start is not timed with tsx's compile. */
+const CLI = fs.existsSync(path.join(ROOT, 'dist/cli.js')) ? [process.execPath, path.join(ROOT, 'dist/cli.js')] : [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli.ts')];
+
+async function bbImport(dataDir: string, file: string, name: string, chunker: string): Promise<Imported> {
+  const t = timedCmd([...CLI, 'image', 'import', file, '--name', name, '--chunker', chunker, '--json'], { ...process.env, BRANCHBOOT_DATA_DIR: dataDir, BRANCHBOOT_LOG_LEVEL: 'warn' });
+  const r = JSON.parse(t.stdout) as { chunksTotal: number; chunksNew: number; bytesNew: number; bytesStored: number; sizeBytes: number; seconds: number; maxRssMB: number };
+  return { seconds: t.wall, engineSeconds: r.seconds, cpuSeconds: t.cpu, rssMB: r.maxRssMB, chunksTotal: r.chunksTotal, chunksNew: r.chunksNew, bytesNew: r.bytesNew, bytesStored: r.bytesStored, size: r.sizeBytes };
+}
+
+function casyncMake(store: string, file: string, index: string, fixed: boolean): { seconds: number; cpuSeconds: number; bytesNew: number; total: number } {
+  const before = storeBytes(store);
+  const args = ['casync', 'make', `--store=${store}`, index, file];
+  if (fixed) args.splice(2, 0, '--chunk-size=262144:262144:262144');
+  const t = timedCmd(args);
+  const total = storeBytes(store);
+  return { seconds: t.wall, cpuSeconds: t.cpu, bytesNew: total - before, total };
+}
+
+// ---- sections ---------------------------------------------------------------------------
+const tree = path.join(WORK, 'tree');
+const tree2 = path.join(WORK, 'tree2');
+const img = {
+  ext4: path.join(WORK, 'usr.ext4'), ext4b: path.join(WORK, 'usr-overwrite.ext4'), ext4c: path.join(WORK, 'usr-rebuilt.ext4'),
+  sq: path.join(WORK, 'usr.squashfs'), sq2: path.join(WORK, 'usr2.squashfs'), iso: path.join(WORK, 'live.iso'), iso2: path.join(WORK, 'live2.iso'),
+};
+
+function prepare(): void {
+  fs.mkdirSync(WORK, { recursive: true });
+  if (!fs.existsSync(path.join(tree, '.done'))) {
+    fs.rmSync(tree, { recursive: true, force: true });
+    const used = copyTree(tree, TREE_MB * MB);
+    fs.writeFileSync(path.join(tree, '.done'), String(used));
+  }
+  const used = Number(fs.readFileSync(path.join(tree, '.done'), 'utf8'));
+  const ext4MiB = Math.ceil((used * 1.12) / 1048576) + 48;
+  if (!fs.existsSync(img.ext4)) mkExt4(img.ext4, tree, ext4MiB);
+  if (!fs.existsSync(img.sq)) mkSquash(img.sq, tree);
+  // The changed tree: one file changed (hard-link copy, the one file rewritten) and 5 MB added.
+  if (!fs.existsSync(path.join(tree2, '.done'))) {
+    fs.rmSync(tree2, { recursive: true, force: true });
+    sh('cp', ['-al', tree, tree2]);
+    const victim = sh('sh', ['-c', `find ${tree2}/bin -type f -size +100k | sort | sed -n 20p`]).trim();
+    const data = fs.readFileSync(victim);
+    fs.rmSync(victim);
+    data.write('branchboot bench: a changed file', Math.floor(data.length / 2));
+    fs.writeFileSync(victim, data);
+    const add = Buffer.alloc(5 * 1024 * 1024);
+    for (let i = 0; i < add.length; i++) add[i] = (i * 2654435761) >>> 27 & 0xff ^ (i % 251);
+    fs.writeFileSync(path.join(tree2, 'bin', 'zz-added.bin'), add);
+    fs.writeFileSync(path.join(tree2, '.done'), '1');
+  }
+  if (!fs.existsSync(img.ext4b)) {
+    fs.copyFileSync(img.ext4, img.ext4b);
+    const fd = fs.openSync(img.ext4b, 'r+');
+    const buf = Buffer.alloc(4 * 1024 * 1024);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 7919) % 253;
+    fs.writeSync(fd, buf, 0, buf.length, 200 * 1024 * 1024);
+    fs.closeSync(fd);
+  }
+  if (!fs.existsSync(img.ext4c)) mkExt4(img.ext4c, tree2, Math.ceil(fs.statSync(img.ext4).size / 1048576));
+  if (!fs.existsSync(img.sq2)) mkSquash(img.sq2, tree2);
+  if (!fs.existsSync(img.iso)) mkIso(img.iso, img.sq, path.join(WORK, 'isotree'));
+  if (!fs.existsSync(img.iso2)) mkIso(img.iso2, img.sq2, path.join(WORK, 'isotree2'));
+}
+
+async function importSection(): Promise<string> {
+  say('## Import into an empty store (2 cores; branchboot: main thread + worker per core)');
+  say();
+  const rows: (string | number)[][] = [];
+  let cdcDir = '';
+  for (const [kind, file] of [['ext4', img.ext4], ['squashfs', img.sq]] as const) {
+    const size = fs.statSync(file).size;
+    for (const mode of ['fixed', 'cdc'] as const) {
+      const dir = path.join(WORK, `imp-${kind}-${mode}`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      const c = casyncMake(path.join(WORK, `imp-casync-${kind}-${mode}.castr`), file, path.join(WORK, `imp-casync-${kind}-${mode}.caibx`), mode === 'fixed');
+      fs.rmSync(path.join(WORK, `imp-casync-${kind}-${mode}.castr`), { recursive: true, force: true });
+      const b = await bbImport(dir, file, kind, mode);
+      const again = await bbImport(dir, file, kind, mode);
+      if (kind === 'ext4' && mode === 'cdc') cdcDir = dir;
+      rows.push([kind, f1(size / MB), mode === 'fixed' ? 'fixed 256K' : 'CDC 16/64/256K',
+        f1(size / MB / c.seconds), f1(size / MB / c.cpuSeconds), f1(c.total / MB), f2(size / c.total),
+        f1(size / MB / b.seconds), f1(size / MB / b.engineSeconds), f1(size / MB / b.cpuSeconds), f1(b.bytesStored / MB), f2(size / b.bytesStored),
+        f2(c.seconds / b.seconds), f1(again.seconds), f1(Math.max(b.rssMB, again.rssMB))]);
+    }
+  }
+  table(['image', 'MB', 'chunking', 'casync MB/s', 'casync MB per CPU-s', 'casync store MB', 'casync ratio', 'bb MB/s (wall, whole CLI)', 'bb MB/s (import only)', 'bb MB per CPU-s', 'bb store MB', 'bb ratio', 'bb speed ÷ casync (wall)', 'bb re-import s', 'bb peak RSS MB'], rows);
+  say(`Load average at the end: ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (other sessions share these 2 cores). Re-import = the same image into the store that has it.`);
+  say();
+  return cdcDir;
+}
+
+async function updateSection(): Promise<void> {
+  say('## Update deltas: bytes added to the store by version 2');
+  say();
+  const cases: [string, string, string, string][] = [
+    ['ext4: 4 MiB overwritten in place', 'ext4', img.ext4, img.ext4b],
+    ['ext4: tree rebuilt (1 file changed + 5 MB added)', 'ext4', img.ext4, img.ext4c],
+    ['squashfs: rebuilt (1 file changed + 5 MB added)', 'squashfs', img.sq, img.sq2],
+    ['ISO (casper): rebuilt with that squashfs', 'iso', img.iso, img.iso2],
+  ];
+  const rows: (string | number)[][] = [];
+  for (const [label, kind, v1, v2] of cases) {
+    const res: Record<string, number> = {};
+    for (const mode of ['fixed', 'cdc'] as const) {
+      const dir = path.join(WORK, `upd-${kind}-${mode}`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      await bbImport(dir, v1, 'u', mode);
+      res[mode] = (await bbImport(dir, v2, 'u', mode)).bytesNew;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    for (const mode of ['fixed', 'cdc'] as const) {
+      const store = path.join(WORK, `upd-casync-${mode}.castr`);
+      fs.rmSync(store, { recursive: true, force: true });
+      casyncMake(store, v1, path.join(WORK, 'u1.caibx'), mode === 'fixed');
+      res[`casync-${mode}`] = casyncMake(store, v2, path.join(WORK, 'u2.caibx'), mode === 'fixed').bytesNew;
+      fs.rmSync(store, { recursive: true, force: true });
+    }
+    const def = kind === 'ext4' ? 'fixed' : 'cdc';
+    rows.push([label, f2(res.fixed! / MB), f2(res.cdc! / MB), f2(res['casync-cdc']! / MB), f2(res['casync-fixed']! / MB), def, res[def]! <= res['casync-cdc']! ? 'yes' : 'NO']);
+  }
+  table(['change', 'bb fixed 256K MB', 'bb CDC MB', 'casync make (default CDC) MB', 'casync fixed 256K MB', 'bb default', 'default ≤ casync'], rows);
+}
+
+function freePort(): number {
+  return 20000 + Math.floor(Math.random() * 20000);
+}
+
+async function waitHttp(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try { await fetch(url); return; } catch { await new Promise((r) => setTimeout(r, 50)); }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function wrk(url: string, conns: number, list: string): { rps: number; mbps: number } {
+  const text = sh('wrk', ['-t', conns === 1 ? '1' : '2', '-c', String(conns), '-d', `${WRK_SECONDS}s`, '-s', path.join(ROOT, 'bench/store/random.lua'), url], { env: { ...process.env, CHUNK_LIST: list } });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0);
+  const t = /Transfer\/sec:\s+([\d.]+)([KMG]B)/.exec(text);
+  const mbps = t ? Number(t[1]) * ({ KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[t[2] as 'KB' | 'MB' | 'GB']) / MB : 0;
+  return { rps, mbps };
+}
+
+async function httpSection(dataDir: string): Promise<void> {
+  if (!dataDir || !fs.existsSync(dataDir)) {
+    dataDir = path.join(WORK, 'imp-ext4-cdc');
+    if (!fs.existsSync(dataDir)) await bbImport(dataDir, img.ext4, 'ext4', 'cdc');
+  }
+  const storeDir = path.join(dataDir, 'store');
+  const indexFile = sh('sh', ['-c', `ls ${storeDir}/indexes/*/*.caibx | head -1`]).trim();
+  const idx = decodeIndex(fs.readFileSync(indexFile));
+  const ids = [...new Set(Array.from({ length: idx.ends.length }, (_, i) => chunkId(idx, i).toString('hex')))];
+  const list = path.join(WORK, 'chunks.txt');
+  fs.writeFileSync(list, ids.map((h) => `/images/ext4/default.castr/${h.slice(0, 4)}/${h}.cacnk`).join('\n'));
+  const avg = ids.reduce((a, h) => a + fs.statSync(path.join(storeDir, 'default.castr', h.slice(0, 4), `${h}.cacnk`)).size, 0) / ids.length;
+
+  const bbPort = freePort();
+  const bb = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/store/serve.ts'), dataDir, String(bbPort)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(bb);
+  const ngPort = freePort();
+  const ngDir = path.join(WORK, 'nginx');
+  fs.mkdirSync(path.join(ngDir, 'logs'), { recursive: true });
+  fs.writeFileSync(path.join(ngDir, 'nginx.conf'), `
+worker_processes 1;
+daemon off;
+pid ${ngDir}/nginx.pid;
+error_log ${ngDir}/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path ${ngDir}/tmp;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:${ngPort};
+    location ~ ^/images/[^/]+/default\\.castr/(.+\\.cacnk)$ {
+      alias ${storeDir}/default.castr/$1;
+      add_header Cache-Control "public, max-age=31536000, immutable";
+    }
+  }
+}
+`);
+  const ng = spawn('nginx', ['-p', ngDir, '-c', path.join(ngDir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(ng);
+  const one = `/images/ext4/default.castr/${ids[0]!.slice(0, 4)}/${ids[0]}.cacnk`;
+  await waitHttp(`http://127.0.0.1:${bbPort}${one}`);
+  await waitHttp(`http://127.0.0.1:${ngPort}${one}`);
+  say(`## Chunk GETs: wrk, random chunks of one image (${ids.length} distinct, avg ${f1(avg / 1024)} KiB compressed), ${WRK_SECONDS} s each, warm`);
+  say();
+  // Warm both (page cache for nginx, the chunk cache for branchboot).
+  wrk(`http://127.0.0.1:${ngPort}`, 16, list);
+  wrk(`http://127.0.0.1:${bbPort}`, 16, list);
+  const rows: (string | number)[][] = [];
+  for (const c of [1, 16, 64]) {
+    const n = wrk(`http://127.0.0.1:${ngPort}`, c, list);
+    const b = wrk(`http://127.0.0.1:${bbPort}`, c, list);
+    rows.push([c, Math.round(n.rps), f1(n.mbps), Math.round(b.rps), f1(b.mbps), f2(b.rps / n.rps)]);
+  }
+  table(['connections', 'nginx req/s', 'nginx MB/s', 'branchboot req/s', 'branchboot MB/s', 'ratio'], rows);
+  for (const c of [bb, ng]) if (c.pid) process.kill(c.pid, 'SIGTERM');
+}
+
+function zstdSection(): void {
+  say('## zstd: zstd-napi (in process) vs the zstd CLI, level 3, 256 KiB chunks of the ext4 image, one core');
+  say();
+  const fd = fs.openSync(img.ext4, 'r');
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < 512; i++) {
+    const b = Buffer.alloc(262144);
+    fs.readSync(fd, b, 0, b.length, i * 262144 * 3 % (fs.statSync(img.ext4).size - 262144));
+    chunks.push(b);
+  }
+  fs.closeSync(fd);
+  const raw = chunks.length * 262144;
+  const [napiBytes, napiS] = timed(() => chunks.reduce((a, c) => a + compressChunk(c, 3).length, 0));
+  const sample = Buffer.concat(chunks);
+  const sampleFile = path.join(WORK, 'zstd-sample.bin');
+  fs.writeFileSync(sampleFile, sample);
+  const [streamOut, streamS] = timed(() => execFileSync('zstd', ['-3', '-c', '-q', sampleFile], { maxBuffer: 1 << 30 }));
+  const [perChunk, perChunkS] = timed(() => chunks.slice(0, 64).reduce((a, c) => a + execFileSync('zstd', ['-3', '-c', '-q'], { input: c }).length, 0));
+  table(['codec', 'MB/s', 'ratio'], [
+    ['zstd-napi 0.0.13, one frame per chunk (what the importer does)', f1(raw / MB / napiS), f2(raw / napiBytes)],
+    ['zstd CLI, one process per chunk', f1((64 * 262144) / MB / perChunkS), f2((64 * 262144) / perChunk)],
+    ['zstd CLI, whole stream (upper bound, not a chunk store)', f1(raw / MB / streamS), f2(raw / streamOut.length)],
+  ]);
+}
+
+async function bigSection(): Promise<void> {
+  say('## Memory: 4 GiB image (1 GiB /usr copy + zeros + random), fixed chunks');
+  say();
+  const file = path.join(WORK, 'big.img');
+  if (!fs.existsSync(file)) {
+    sh('sh', ['-c', `truncate -s 4G ${file} && dd if=${img.ext4} of=${file} conv=notrunc bs=4M status=none && head -c 1G /dev/urandom | dd of=${file} bs=4M seek=512 conv=notrunc status=none`]);
+  }
+  const dir = path.join(WORK, 'big');
+  fs.rmSync(dir, { recursive: true, force: true });
+  const r = await bbImport(dir, file, 'big', 'fixed');
+  table(['size GB', 'seconds', 'MB/s', 'peak RSS MB', 'chunks'], [[f2(r.size / 1e9), f1(r.seconds), f1(r.size / MB / r.seconds), f1(r.rssMB), r.chunksTotal]]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+say(`# bench:store — ${new Date().toISOString()}, ${sh('nproc', []).trim()} cores, tree ${TREE_MB} MB from /usr`);
+say();
+prepare();
+say(`Images: ext4 ${f1(fs.statSync(img.ext4).size / MB)} MB, squashfs ${f1(fs.statSync(img.sq).size / MB)} MB, ISO ${f1(fs.statSync(img.iso).size / MB)} MB.`);
+say();
+let cdcDir = '';
+if (sections.has('zstd')) zstdSection();
+if (sections.has('import')) cdcDir = await importSection();
+if (sections.has('update')) await updateSection();
+if (sections.has('http')) await httpSection(cdcDir);
+if (sections.has('big')) await bigSection();
+fs.writeFileSync(path.join(ROOT, 'bench/store/RESULTS.md'), `${out.join('\n')}\n`);
