@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createBranchboot } from '../test/helpers/vm/branchboot.ts';
+import { createBranchboot, DEFAULT_CONSOLE_ARGS } from '../test/helpers/vm/branchboot.ts';
 import { readBootOutcome } from '../test/helpers/vm/console.ts';
 import { buildInitramfs } from '../test/helpers/vm/initramfs.ts';
 import { labInventory } from '../test/helpers/vm/inventory.ts';
@@ -15,7 +15,7 @@ import { vmSkipReason } from '../test/helpers/vm/prerequisites.ts';
 import { plainConsole, runVm } from '../test/helpers/vm/qemu.ts';
 import { buildRootImage } from '../test/helpers/vm/rootimage.ts';
 import { ipxeGaveUp } from '../test/helpers/vm/scenario.ts';
-import { formatEvent, TimelineReader } from '../test/helpers/vm/timeline.ts';
+import { formatEvent, TimelineReader, type TimelineEvent } from '../test/helpers/vm/timeline.ts';
 import { createVmNet } from '../test/helpers/vm/vmnet.ts';
 
 const MAC = '52:54:00:de:00:01';
@@ -25,6 +25,7 @@ const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
 const cyan = (s: string) => (tty ? `\x1b[36m${s}\x1b[0m` : s);
 const t0 = Date.now();
 const stamp = () => dim(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s]`);
+const indent = (text: string) => `${text.trimEnd().replace(/^/gm, '    ')}\n`;
 const say = (s: string) => process.stdout.write(`${stamp()} ${bold(s)}\n`);
 
 async function main(): Promise<number> {
@@ -42,7 +43,8 @@ async function main(): Promise<number> {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'branchboot-demo-'));
   const vn = await createVmNet();
-  const bb = createBranchboot(vn, dir);
+  // quiet: the kernel's own boot messages would bury the steps the demo is about.
+  const bb = createBranchboot(vn, dir, { consoleArgs: `${DEFAULT_CONSOLE_ARGS} quiet` });
   const abort = new AbortController();
   const cleanup = async () => {
     abort.abort();
@@ -62,23 +64,24 @@ async function main(): Promise<number> {
       machines: [{ mac: MAC, hostname: 'demo-pc', image: 'demo' }],
     })));
     say('$ branchboot apply inventory.yaml');
-    process.stdout.write(bb.cliOk(['apply', inv]).replace(/^/gm, '    '));
+    process.stdout.write(indent(bb.cliOk(['apply', inv])));
     say('$ branchboot image import root.squashfs --name demo');
-    process.stdout.write(bb.cliOk(['image', 'import', image, '--name', 'demo', '--flavor', flavor, '--kernel', kernel.vmlinuz, '--initrd', initrd.path], 300_000).replace(/^/gm, '    '));
+    process.stdout.write(indent(bb.cliOk(['image', 'import', image, '--name', 'demo', '--flavor', flavor, '--kernel', kernel.vmlinuz, '--initrd', initrd.path], 300_000)));
     say('$ branchboot serve');
     await bb.start();
     await vn.startRouterAdvert();
     const script = bb.get(`/boot/${MAC}.ipxe`);
     say(`the iPXE script branchboot will hand ${MAC}:`);
-    process.stdout.write(`${script.body.replace(/^/gm, '    ')}\n`);
+    process.stdout.write(indent(script.body));
 
     say(`booting a ${firmware.toUpperCase()} VM (QEMU, TCG) from the network; console below, boot events in cyan`);
     const timeline = new TimelineReader(path.join(dir, 'var', 'branchboot.db'));
     await new Promise((res) => setTimeout(res, 300));   // events reach the database in 100 ms batches
     timeline.next();   // skip the preview request above: only the VM's own steps from here
-    const bootStart = Date.now();
+    // Events carry the server's clock (same host): stamp them on the demo's own time line.
+    const showEvent = (e: TimelineEvent) => process.stdout.write(`${dim(`[${((e.at - t0) / 1000).toFixed(1).padStart(5)} s]`)} ${cyan(`event ${formatEvent(e, e.at).replace(/^\+\s*[\d.]+ s\s+/, '')}`)}\n`);
     const poll = setInterval(() => {
-      for (const e of timeline.next(MAC)) process.stdout.write(`${cyan(`  event ${formatEvent(e, bootStart)}`)}\n`);
+      for (const e of timeline.next(MAC)) showEvent(e);
     }, 250);
     let partial = '';
     const result = await runVm({
@@ -94,7 +97,7 @@ async function main(): Promise<number> {
     });
     await new Promise((res) => setTimeout(res, 400));
     clearInterval(poll);
-    for (const e of timeline.next(MAC)) process.stdout.write(`${cyan(`  event ${formatEvent(e, bootStart)}`)}\n`);
+    for (const e of timeline.next(MAC)) showEvent(e);
     timeline.close();
     const o = readBootOutcome(result.console);
     if (o.marker) {
