@@ -12,6 +12,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const SIZES = (process.env.BENCH_DHCP_SIZES ?? '1000,10000').split(',').map(Number);
 const INFLIGHT = Number(process.env.BENCH_DHCP_INFLIGHT ?? 64);
 const ROUNDS = Number(process.env.BENCH_DHCP_ROUNDS ?? 3);
+const WARMUP = Number(process.env.BENCH_DHCP_WARMUP ?? 500);
 
 interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number }
 
@@ -23,7 +24,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-bench-dhcp-'));
 async function load(gen: NetHost, clients: number, seed: number): Promise<Summary> {
   const out = path.join(tmp, `out-${seed}-${clients}.json`);
   const r = await gen.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'bench/dhcp/loadgen.ts'), '--server', '10.77.0.1', '--local', '10.77.0.2',
-    '--clients', String(clients), '--inflight', String(INFLIGHT), '--seed', String(seed), '--out', out], { timeoutMs: 600_000, cwd: ROOT });
+    '--clients', String(clients), '--inflight', String(INFLIGHT), '--seed', String(seed), '--warmup', String(WARMUP), '--out', out], { timeoutMs: 600_000, cwd: ROOT });
   if (r.code !== 0) throw new Error(`loadgen failed: ${r.stderr}`);
   return JSON.parse(fs.readFileSync(out, 'utf8')) as Summary;
 }

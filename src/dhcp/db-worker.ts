@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../db/index.ts';
 import { leaseUpsertSql, leaseParams, type LeaseWrite } from '../model/leases.ts';
-import { insertDiscoveredMachines, type NewSighting } from '../model/dhcp-scopes.ts';
+import { discoveredMachineSql, discoveredMachineParams, type NewSighting } from '../model/dhcp-scopes.ts';
 
 export type WorkerRequest =
   | { id: number; kind: 'leases'; rows: LeaseWrite[] }
@@ -21,10 +21,15 @@ const upsert = handle.sqlite.prepare(leaseUpsertSql);
 const writeBatch = handle.sqlite.transaction((rows: LeaseWrite[], now: number) => {
   for (const r of rows) upsert.run(leaseParams(r, now));
 });
+// New machines come in bursts (a lab powering on): also one statement, so they never hold up a lease batch for long.
+const insertMachine = handle.sqlite.prepare(discoveredMachineSql);
+const writeMachines = handle.sqlite.transaction((rows: NewSighting[], now: number) => {
+  for (const r of rows) insertMachine.run(discoveredMachineParams(r, now));
+});
 port.on('message', (req: WorkerRequest) => {
   const job = req.kind === 'leases'
     ? new Promise<void>((resolve) => { writeBatch(req.rows, Date.now()); resolve(); })
-    : insertDiscoveredMachines(handle.db, req.rows);
+    : new Promise<void>((resolve) => { writeMachines(req.rows, Date.now()); resolve(); });
   job.then(
     () => port.postMessage({ id: req.id, ok: true } satisfies WorkerReply),
     (err: unknown) => port.postMessage({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),

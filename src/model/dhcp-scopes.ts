@@ -90,3 +90,15 @@ export async function insertDiscoveredMachines(db: Db, rows: NewSighting[], now 
     }
   });
 }
+
+/** insertDiscoveredMachines as one prepared statement, for a connection that writes many batches. */
+export const discoveredMachineSql = `INSERT INTO machines (mac, branch_id, state, created_at, updated_at, last_seen_at, last_arch, last_firmware, uuid, relay_circuit, relay_remote)
+VALUES (@mac, @branch_id, 'discovered', @now, @now, @now, @last_arch, @last_firmware, @uuid, @relay_circuit, @relay_remote)
+ON CONFLICT (mac) DO NOTHING`;
+
+export function discoveredMachineParams(s: NewSighting, now: number): Record<string, string | number | null> {
+  return {
+    mac: s.mac, branch_id: s.branchId, now, last_arch: s.arch ?? null, last_firmware: s.firmware ?? null,
+    uuid: s.uuid ?? null, relay_circuit: s.relayCircuit ?? null, relay_remote: s.relayRemote ?? null,
+  };
+}

@@ -40,6 +40,9 @@ test('relayed DORA over loopback sockets, lease committed by the writer thread',
     const row = await t.handle.db.selectFrom('leases').selectAll().where('mac', '=', mac).executeTakeFirst();
     assert.equal(row?.ip, '127.0.10.1');
     assert.equal(row?.state, 'bound');
+    await svc.stop(1000);
+    const m = await t.handle.db.selectFrom('machines').selectAll().where('mac', '=', mac).executeTakeFirst();
+    assert.equal(m?.state, 'discovered', 'unknown MAC recorded by the writer thread');
   } finally {
     await svc.stop(1000);
     relay.close();
