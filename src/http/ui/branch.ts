@@ -54,7 +54,8 @@ export function branchRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void
       images,
       imageNames: images.map((i) => i.name),
       actions: BOOT_ACTIONS,
-      returnTo: req.url,
+      // Back to this very page after assigning, minus any old notice.
+      returnTo: `/branches/${id}?${new URLSearchParams([...keepSort, ...(q.cursor ? [['cursor', q.cursor] as [string, string]] : [])])}`,
     })));
   });
 
