@@ -192,8 +192,7 @@ export interface BranchSummary {
 export async function getBranchSummary(db: Db, id: number): Promise<BranchSummary | undefined> {
   const rows = await readQuery<BranchSummary>(db, 
     `select b.id, b.name, b.description, b.default_image as defaultImage, b.default_action as defaultAction,
-       (select count(*) from machines where branch_id = b.id and state = 'registered') as machines,
-       (select count(*) from machines where branch_id = b.id and state = 'discovered') as discovered
-     from branches b where b.id = ?`, [id]);
+       coalesce(sum(m.state = 'registered'), 0) as machines, coalesce(sum(m.state = 'discovered'), 0) as discovered
+     from branches b left join machines m on m.branch_id = b.id where b.id = ? group by b.id`, [id]);
   return rows[0];
 }

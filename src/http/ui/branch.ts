@@ -30,7 +30,8 @@ export function branchRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void
     const filter = { branchId: id, state, image, q: search };
     const [pageRows, total, images] = await Promise.all([
       listMachines(ctx.db, p.branches, { ...filter, sort, desc, cursor: q.cursor || undefined, limit: PAGE }),
-      countMachines(ctx.db, p.branches, filter),
+      // Unfiltered, the header's counts are the total already.
+      state || image !== undefined || search ? countMachines(ctx.db, p.branches, filter) : Promise.resolve(branch.machines + branch.discovered),
       listImageChoices(ctx.db),
     ]);
     const keep = new URLSearchParams();
