@@ -7,6 +7,8 @@ import { ByteLru } from './lru.ts';
 import { errnoCode } from '../util/errors.ts';
 
 export interface ChunkFiles {
+  /** The cached .cacnk bytes, without waiting (the hot path). */
+  peek(hex: string): Buffer | undefined;
   /** The .cacnk bytes, or undefined when the store has no such chunk. */
   get(hex: string): Promise<Buffer | undefined>;
 }
@@ -14,6 +16,7 @@ export interface ChunkFiles {
 export function createChunkFiles(root: string, cacheBytes: number): ChunkFiles {
   const cache = new ByteLru<Buffer>(cacheBytes);
   return {
+    peek: (hex) => cache.get(hex),
     async get(hex) {
       const hit = cache.get(hex);
       if (hit) return hit;
