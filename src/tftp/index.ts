@@ -3,6 +3,7 @@
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
 import { TftpServer } from './server.ts';
 import { macForLeasedIp } from '../model/lease-lookup.ts';
+import { UserError, errnoCode } from '../util/errors.ts';
 
 export function createTftpService(ctx: AppContext): Service {
   const cfg = ctx.config.tftp;
@@ -35,6 +36,10 @@ export function createTftpService(ctx: AppContext): Service {
         log.info({ listen, roots: cfg.roots }, 'tftp listening');
       } catch (err) {
         state = 'failed';
+        const code = errnoCode(err);
+        if (code === 'EADDRINUSE') throw new UserError(`tftp: ${cfg.address}:${cfg.port} is in use (another TFTP server, e.g. tftpd-hpa or dnsmasq, running?)`);
+        if (code === 'EACCES') throw new UserError(`tftp: no permission to bind ${cfg.address}:${cfg.port} (port 69 needs root or CAP_NET_BIND_SERVICE)`);
+        if (code === 'EADDRNOTAVAIL') throw new UserError(`tftp: tftp.address ${cfg.address} is not an address of this machine`);
         throw err;
       }
     },

@@ -3,6 +3,7 @@
 // reports each request as a boot event. Knows nothing of which names are generated: it asks
 // the planner first, then the static roots.
 import dgram from 'node:dgram';
+import os from 'node:os';
 import type { Logger } from 'pino';
 import {
   ERR_ACCESS, ERR_ILLEGAL, ERR_NOT_FOUND, ERR_UNDEFINED, OP_ACK, OP_DATA, OP_ERROR, OP_OACK,
@@ -57,7 +58,8 @@ const TICK_MS = 10;
 interface Meta { file: string; mac: string | undefined; ip: string; blksize: number; windowsize: number; size: number }
 
 export class TftpServer {
-  private socket: dgram.Socket | undefined;
+  private readonly sockets: dgram.Socket[] = [];
+  private stopped = false;
   private readonly transfers = new Map<string, Transfer>();
   private readonly meta = new Map<Transfer, Meta>();
   private readonly perIp = new Map<string, number>();
@@ -84,23 +86,50 @@ export class TftpServer {
     this.cache = new FileCache({ maxFileBytes: this.o.cacheMaxFileBytes, maxTotalBytes: this.o.cacheMaxTotalBytes });
   }
 
+  /**
+   * Binds the request port. On the wildcard address it also binds each local IPv4 address, so
+   * a request's local address is known and the transfer answers from the address the client
+   * sent to (a reply from another address is a wrong TID to the client). Node cannot read
+   * IP_PKTINFO; an address added later is still served, through the wildcard socket.
+   */
   async start(): Promise<{ address: string; port: number }> {
-    const sock = dgram.createSocket({ type: 'udp4', lookup: syncLookup });
+    const wildcard = this.o.address === '0.0.0.0';
+    if (wildcard) {
+      // SO_REUSEADDR (needed to bind the specific addresses too) would also let us share the
+      // port with another TFTP server without noticing: claim it exclusively first.
+      const probe = await this.bindRequestSocket(this.o.address, this.o.port, false);
+      this.sockets.splice(this.sockets.indexOf(probe), 1);
+      await new Promise<void>((r) => probe.close(() => r()));
+    }
+    const main = await this.bindRequestSocket(this.o.address, this.o.port, wildcard);
+    const port = main.address().port;
+    if (wildcard) {
+      const locals = Object.values(os.networkInterfaces()).flat()
+        .filter((i): i is os.NetworkInterfaceInfoIPv4 => !!i && i.family === 'IPv4').map((i) => i.address);
+      for (const addr of new Set(locals)) {
+        try { await this.bindRequestSocket(addr, port, true); } catch (err) {
+          this.o.log.warn({ err: errorMessage(err), address: addr }, 'tftp: could not bind a local address; its clients are served through the wildcard socket');
+        }
+      }
+    }
+    return { address: this.o.address, port };
+  }
+
+  private async bindRequestSocket(address: string, port: number, reuseAddr: boolean): Promise<dgram.Socket> {
+    const sock = dgram.createSocket({ type: 'udp4', lookup: syncLookup, reuseAddr });
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
-      sock.bind(this.o.port, this.o.address, () => { sock.off('error', reject); resolve(); });
-    });
+      sock.bind({ port, address, exclusive: true }, () => { sock.off('error', reject); resolve(); });
+    }).catch((err: unknown) => { try { sock.close(); } catch { /* not bound */ } throw err; });
     sock.on('error', (err) => this.o.log.error({ err }, 'tftp socket error'));
-    sock.on('message', (msg, rinfo) => this.onRequest(sock, msg, rinfo.address, rinfo.port));
-    this.socket = sock;
-    const a = sock.address();
-    return { address: a.address, port: a.port };
+    sock.on('message', (msg, rinfo) => this.onRequest(sock, address, msg, rinfo.address, rinfo.port));
+    this.sockets.push(sock);
+    return sock;
   }
 
   async stop(graceMs: number): Promise<void> {
-    const sock = this.socket;
-    this.socket = undefined;
-    if (sock) try { sock.close(); } catch { /* closed */ }
+    this.stopped = true;
+    for (const sock of this.sockets.splice(0)) try { sock.close(); } catch { /* closed */ }
     if (this.transfers.size > 0 && graceMs > 0) {
       const until = Date.now() + graceMs;
       while (this.transfers.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
@@ -113,7 +142,7 @@ export class TftpServer {
     return { ...this.stats, active: this.transfers.size, cache: this.cache.stats() };
   }
 
-  private onRequest(sock: dgram.Socket, msg: Buffer, ip: string, port: number): void {
+  private onRequest(sock: dgram.Socket, local: string, msg: Buffer, ip: string, port: number): void {
     // Replies to stray DATA/ACK/ERROR/OACK on port 69 would let anyone bounce packets off us.
     if (msg.length < 2 || msg[0] !== 0 || msg[1] === OP_DATA || msg[1] === OP_ACK || msg[1] === OP_ERROR || msg[1] === OP_OACK) return;
     this.stats.requests++;
@@ -149,7 +178,7 @@ export class TftpServer {
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     clock.now = performance.now();
     const started = clock.now;
-    this.serve(sock, p, ip, port, key, started).catch((err: unknown) => {
+    this.serve(sock, local, p, ip, port, key, started).catch((err: unknown) => {
       this.o.log.error({ err, ip, file: p.filename }, 'tftp request failed');
       this.release(ip);
       this.sendError(sock, ip, port, ERR_UNDEFINED, 'internal error');
@@ -164,7 +193,7 @@ export class TftpServer {
     if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
   }
 
-  private async serve(sock: dgram.Socket, p: RequestPacket, ip: string, port: number, key: string, started: number): Promise<void> {
+  private async serve(sock: dgram.Socket, local: string, p: RequestPacket, ip: string, port: number, key: string, started: number): Promise<void> {
     const file = p.filename;
     const check = checkName(file);
     if (!check.ok) {
@@ -221,12 +250,12 @@ export class TftpServer {
       pathMtu: (this.o.pathMtu ?? pathMtuTo)(ip),
       maxWindowBytes: this.o.maxWindowBytes,
     });
-    if (!this.socket) { opened.close(); this.release(ip); return; } // stopped meanwhile
+    if (this.stopped) { opened.close(); this.release(ip); return; }
     let sockets: TransferSockets;
     try {
       // Same local address as the request socket, so the reply comes from the address the
       // client sent to; a fresh port is the server's TID.
-      sockets = await openTransferSockets(this.o.address, ip, port);
+      sockets = await openTransferSockets(local, ip, port);
     } catch (err) {
       opened.close();
       throw err;
