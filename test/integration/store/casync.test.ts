@@ -202,6 +202,8 @@ describe('block store with casync and curl', { skip: missing.length ? `missing $
     const bogusQcow = path.join(h.dir, 'bogus.qcow2');
     fs.writeFileSync(bogusQcow, Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 9]), Buffer.alloc(4096, 7)]));
     cases.push([bogusQcow, /not a usable qcow2 image/]);
+    const q = path.join(h.dir, 'a.qcow2');
+    cases.push([cut(q, Math.floor(fs.statSync(q).size / 2), 'cut.qcow2'), /qcow2 conversion failed|not a usable qcow2 image/]);
     const plainIso = path.join(h.dir, 'plain.iso');
     fs.mkdirSync(path.join(h.dir, 'plain'), { recursive: true });
     fs.writeFileSync(path.join(h.dir, 'plain', 'readme.txt'), 'hello');
