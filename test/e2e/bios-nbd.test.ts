@@ -19,6 +19,7 @@ test('e2e 1: BIOS + iPXE ROM → branchboot DHCP → script → kernel → root 
     images: [{ name: 'e2e-nbd', marker: 'root-over-nbd', flavor: 'nbd-root' }],
     vms: [{
       name: 'vm-bios-nbd', mac: MAC, firmware: 'bios', marker: 'root-over-nbd',
+      expectEvents: ['dhcp.offer', 'dhcp.ack', 'http.script', 'http.kernel', 'http.initrd', 'nbd.connect'],
       mustHave: ['root=/dev/nbd0', /^nbdroot=10\.88\.0\.1(,|:10809\/)e2e-nbd(@1)?(,nbd0)?$/, 'ip=dhcp', `BOOTIF=01-${MAC_HEXHYP(MAC)}`, 'console=ttyS0,115200n8'],
     }],
   });

@@ -27,6 +27,8 @@ test('e2e 4: dnsmasq gives addresses, branchboot in proxy mode gives the boot â†
     },
     vms: [{
       name: 'vm-proxy', mac: MAC, firmware: 'bios', marker: 'proxy-root',
+      // No dhcp.ack: the client takes its lease from dnsmasq; branchboot only offers the boot.
+      expectEvents: ['dhcp.offer', 'http.script', 'http.kernel', 'http.initrd', 'nbd.connect'],
       mustHave: ['root=/dev/nbd0', /^nbdroot=10\.88\.0\.1(,|:10809\/)e2e-proxy(@1)?(,nbd0)?$/, `BOOTIF=01-${MAC_HEXHYP(MAC)}`, 'console=ttyS0,115200n8'],
     }],
   });

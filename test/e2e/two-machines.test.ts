@@ -28,8 +28,10 @@ test('e2e 5: two machines, two assignments, two different images in one run', { 
     ],
     vms: [
       { name: 'vm-alpha', mac: MAC_A, firmware: 'bios', marker: 'image-alpha', timeoutMs: 240_000,
+        expectEvents: ['dhcp.ack', 'http.script', 'http.kernel', 'http.initrd', 'nbd.connect'],
         mustHave: [/^nbdroot=10\.88\.0\.1(,|:10809\/)e2e-alpha/, `BOOTIF=01-${MAC_HEXHYP(MAC_A)}`] },
       { name: 'vm-beta', mac: MAC_B, firmware: 'bios', marker: 'image-beta', timeoutMs: 240_000,
+        expectEvents: ['dhcp.ack', 'http.script', 'http.kernel', 'http.initrd', 'http.root'],
         mustHave: [/^fetch=http:\/\/10\.88\.0\.1:8080\/images\/e2e-beta\//, `BOOTIF=01-${MAC_HEXHYP(MAC_B)}`] },
     ],
   });

@@ -21,6 +21,8 @@ test('e2e 3: UEFI firmware PXE → TFTP snponly.efi → iPXE → script → kern
     images: [{ name: 'e2e-uefi', marker: 'uefi-root', flavor: 'live-boot' }],
     vms: [{
       name: 'vm-uefi', mac: MAC, firmware: 'uefi', marker: 'uefi-root', timeoutMs: 240_000,
+      // tftp.file: the firmware fetched snponly.efi from branchboot, not from anywhere else.
+      expectEvents: ['dhcp.offer', 'dhcp.ack', 'tftp.file', 'http.script', 'http.kernel', 'http.initrd', 'http.root'],
       mustHave: ['boot=live', /^fetch=http:\/\/10\.88\.0\.1:8080\/images\/e2e-uefi\/1\//, `BOOTIF=01-${MAC_HEXHYP(MAC)}`, 'console=ttyS0,115200n8', /^initrd=/],
     }],
   });

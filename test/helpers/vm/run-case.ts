@@ -6,7 +6,7 @@ import type { TestContext } from 'node:test';
 import fs from 'node:fs';
 import path from 'node:path';
 import { consoleTail } from './console.ts';
-import { formatEvent, TimelineReader } from './timeline.ts';
+import { formatEvent, TimelineReader, type TimelineEvent } from './timeline.ts';
 import type { ServeOptions } from './branchboot.ts';
 import { vmSkipReason } from './prerequisites.ts';
 import { createScenario, NotReady, procCmdlineArgs, scriptKernelArgs, type ImageToImport, type Scenario, type VmSpec } from './scenario.ts';
@@ -16,6 +16,21 @@ export interface CaseVm extends VmSpec {
   marker: string;
   /** Arguments /proc/cmdline must contain: exact strings or patterns. */
   mustHave: (string | RegExp)[];
+  /** Boot event stages this machine's timeline must contain. */
+  expectEvents?: string[];
+}
+
+/**
+ * A machine's events: those with its MAC, plus MAC-less ones (kernel, initrd, root fetches the
+ * server cannot tie to a lease, as in proxy mode) from an address its MAC-tagged events used.
+ */
+export function machineTimeline(events: TimelineEvent[], mac: string, since: number): { events: TimelineEvent[]; byIpOnly: number } {
+  const recent = events.filter((e) => e.at >= since);
+  const tagged = recent.filter((e) => e.mac?.toLowerCase() === mac.toLowerCase());
+  const ips = new Set(tagged.map((e) => e.ip).filter((ip): ip is string => Boolean(ip)));
+  const untagged = recent.filter((e) => !e.mac && e.ip && ips.has(e.ip));
+  const all = [...tagged, ...untagged].sort((a, b) => a.id - b.id);
+  return { events: all, byIpOnly: untagged.length };
 }
 
 export interface CaseSpec {
@@ -66,9 +81,14 @@ export async function runCase(t: TestContext, spec: CaseSpec): Promise<void> {
       }
       // Exactly what the planner wrote into the script, after iPXE filled in the MAC.
       assert.deepEqual(args, scriptKernelArgs(scripts[i]!, vm.mac), `${vm.name}: /proc/cmdline differs from the script's kernel line`);
-      const mine = events.filter((e) => e.mac?.toLowerCase() === vm.mac.toLowerCase() && e.at >= bootStart);
-      fs.writeFileSync(path.join(sc.out, `${vm.name}.timeline.txt`), mine.map((e) => formatEvent(e, bootStart)).join('\n') + '\n');
-      t.diagnostic(`${vm.name}: boot events: ${[...new Set(mine.map((e) => e.stage))].join(' → ') || '(none)'}`);
+      const tl = machineTimeline(events, vm.mac, bootStart);
+      fs.writeFileSync(path.join(sc.out, `${vm.name}.timeline.txt`), tl.events.map((e) => `${formatEvent(e, bootStart)}${e.mac ? '' : '  (no MAC: matched by IP)'}`).join('\n') + '\n');
+      const stages = [...new Set(tl.events.map((e) => e.stage))];
+      t.diagnostic(`${vm.name}: boot events: ${stages.join(' → ') || '(none)'}${tl.byIpOnly ? ` (${tl.byIpOnly} without a MAC, matched by IP)` : ''}`);
+      // Issue 6: every step a client takes is a boot event, so its boot reads as one timeline.
+      for (const stage of vm.expectEvents ?? []) {
+        assert.ok(stages.includes(stage), `${vm.name}: no ${stage} boot event; timeline: ${stages.join(', ')}`);
+      }
       t.diagnostic(`${vm.name}: power-on to marker ${(result.durationMs / 1000).toFixed(1)} s; cmdline: ${outcome.cmdline}`);
     });
     t.diagnostic(`setup (apply, import, serve) ${(setupMs / 1000).toFixed(1)} s`);
