@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpContext } from '../server.ts';
-import { sharedStore, NotFoundError, type StoreReader } from '../../store/store.ts';
+import { sharedStore, NotFoundError, CorruptChunkError, type StoreReader } from '../../store/store.ts';
 import { createChunkFiles } from '../../store/chunk-files.ts';
 import { decideRange } from '../../store/range.ts';
 import type { VersionRef } from '../../store/urls.ts';
@@ -134,8 +134,8 @@ function blobBody(file: string, hexName: string, cacheControl: string): Body {
 export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext }): Promise<void> {
   const ctx = opts.ctx;
   const store = sharedStore(ctx);
-  const chunkFiles = createChunkFiles(ctx.config.store.path, CHUNK_CACHE_BYTES);
   const log = ctx.log.child({ svc: 'http-store' });
+  const chunkFiles = createChunkFiles(ctx.config.store.path, CHUNK_CACHE_BYTES, log);
 
   async function version(name: string, ref: VersionRef): Promise<VersionRow | undefined> {
     try {
@@ -165,8 +165,8 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
     const hit = chunkFiles.peek(hex);
     if (hit) return send(hit);
     chunkFiles.get(hex).then(send, (err: unknown) => {
-      log.error({ chunk: hex, err: errorMessage(err) }, 'chunk read failed');
-      plain(res, 500, 'chunk read failed');
+      if (!(err instanceof CorruptChunkError)) log.error({ chunk: hex, err: errorMessage(err) }, 'chunk read failed');
+      plain(res, 500, err instanceof CorruptChunkError ? 'chunk is corrupt in the store' : 'chunk read failed');
     });
   };
 

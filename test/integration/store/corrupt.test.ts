@@ -20,7 +20,7 @@ import { have, makeExt4, makeHarness, makeTree, type StoreHarness } from './harn
 
 const run = promisify(execFile);
 
-describe('corrupt chunks, verify and gc', { skip: have('curl') && have('mkfs.ext4') ? false : 'needs curl and mkfs.ext4', timeout: 120_000 }, () => {
+describe('corrupt chunks, verify and gc', { skip: have('curl') && have('mkfs.ext4') && have('casync') ? false : 'needs curl, casync and mkfs.ext4', timeout: 120_000 }, () => {
   let h: StoreHarness;
   let base: string;
   let img: string;
@@ -81,6 +81,11 @@ describe('corrupt chunks, verify and gc', { skip: have('curl') && have('mkfs.ext
     const reader = await store.openReader('c', 'current');
     await assert.rejects(reader.read(A * 262144 - 10, 100), (e) => e instanceof CorruptChunkError && e.message.includes(ids[A]!));
     assert.ok(h.logLines.some((l) => l.includes('corrupt chunk refused') && l.includes(ids[A]!)));
+    // The chunk itself is refused too (casync would reject it; an HTTP cache must not keep it).
+    const cr = await fetch(`${base}/images/c/default.castr/${ids[A]!.slice(0, 4)}/${ids[A]}.cacnk`);
+    assert.equal(cr.status, 500);
+    await cr.arrayBuffer();
+    await assert.rejects(run('casync', ['extract', `${base}/images/c/1.caibx`, path.join(h.dir, 'x.img')]));
     // The server keeps serving.
     assert.equal((await fetch(`${base}/images/c/1.caibx`)).status, 200);
   });
