@@ -8,7 +8,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 
 export function cacheRoot(): string {
-  const explicit = process.env.BRANCHBOOT_TEST_CACHE;
+  const explicit = process.env.BBTEST_CACHE;
   if (explicit) return path.resolve(explicit);
   if (process.getuid?.() === 0) return '/var/cache/branchboot-test';
   const xdg = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');

@@ -39,18 +39,29 @@ function realPackageName(): string {
   return m[1]!;
 }
 
+/** Runs fn; when it fails because apt has no package lists (a slimmed image), updates them once and retries. */
+function withAptLists<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (process.getuid?.() !== 0) throw err;
+    run(['apt-get', 'update', '-qq']);
+    return fn();
+  }
+}
+
 export async function ensureKernel(): Promise<Kernel> {
-  const wanted = process.env.BRANCHBOOT_TEST_KVER;
+  const wanted = process.env.BBTEST_KVER;
   const have = cachedKernel();
   if (have && (!wanted || have.version === wanted)) return have;
-  const pkg = wanted ? `linux-image-${wanted}` : realPackageName();
+  const pkg = wanted ? `linux-image-${wanted}` : withAptLists(realPackageName);
   const version = pkg.replace(/^linux-image-/, '');
   const dir = await cached(path.join('kernel', version), async (tmp) => {
     const dl = path.join(tmp, '.deb');
     fs.mkdirSync(dl);
     // apt drops privileges to _apt for downloads; a root-owned temp folder makes it warn and
     // fall back to root, which is harmless, so the warning is ignored.
-    run(['apt-get', 'download', '-q', pkg], { cwd: dl });
+    withAptLists(() => run(['apt-get', 'download', '-q', pkg], { cwd: dl }));
     const deb = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
     if (!deb) throw new Error(`apt-get download ${pkg} produced no .deb`);
     run(['dpkg', '-x', path.join(dl, deb), tmp]);
