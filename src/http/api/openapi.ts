@@ -28,7 +28,15 @@ export class OpenApiCollector {
     }
     return {
       openapi: '3.0.3',
-      info: { title: 'branchboot API', version: '1', description: 'Errors are application/problem+json naming the field. Lists page with nextCursor → ?cursor=.' },
+      info: {
+        title: 'branchboot API', version: '1',
+        description: [
+          'Authorization: Bearer <token>. Scopes: read (GET), write (changes within the token\'s branch, or all), admin (users, tokens, audit, imports). Branch-limited tokens get 403 for other branches\' objects and for anything shared by all branches (images, new branches).',
+          'Errors are application/problem+json with `field` naming the input at fault (and `in`: body, query, path, header).',
+          'Lists return {items, nextCursor}; pass nextCursor back as ?cursor= (keyset pages: stable while rows change).',
+          'Concurrency: GET of a branch, machine, image or user returns an ETag. PATCH and DELETE of those, and image rollback, require If-Match: 428 without it, 412 when the resource changed since (If-Match: * skips the check on purpose). Bulk operations (assign, import, register) and version removal are not ETag-guarded: they act on many rows or are refused with 409 while in use.',
+        ].join('\n\n'),
+      },
       servers: [{ url: '/' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token (bbt_…): scopes read / write / admin, optionally limited to one branch' } } },
       security: [{ bearer: [] }],
