@@ -71,6 +71,7 @@ const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.ch
 /** A small static page: every operation, its parameters and schemas, linked to the JSON. */
 export function docsPage(doc: Json): string {
   const paths = doc.paths as Record<string, Record<string, Json>>;
+  const intro = String((doc.info as Json).description ?? '').split('\n\n').map((p) => `<p>${esc(p)}</p>`).join('');
   const ops = Object.entries(paths).flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => ({ p, m, op })));
   const body = ops.map(({ p, m, op }) => {
     const ps = (op.parameters as Json[]).map((x) => `<li><code>${esc(x.name)}</code> (${esc(x.in)}${x.required ? ', required' : ''}) <code>${esc(JSON.stringify(x.schema))}</code></li>`).join('');
@@ -78,5 +79,5 @@ export function docsPage(doc: Json): string {
     return `<section id="${esc(`${m}-${p}`)}"><h3><span class="m">${esc(m.toUpperCase())}</span> <code>${esc(p)}</code></h3><p>${esc(op.summary)}</p>${ps ? `<ul>${ps}</ul>` : ''}${rb}<p>Responses: ${esc(Object.keys(op.responses as Json).join(', '))}</p></section>`;
   }).join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>branchboot API</title><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="stylesheet" href="/static/app.css"></head>
-<body><main class="docs"><h1>branchboot API v1</h1><p>Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>. Machine-readable: <a href="/api/docs/openapi.json">openapi.json</a>.</p>${body}</main></body></html>`;
+<body><main class="docs"><h1>branchboot API v1</h1><p>Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>. Machine-readable: <a href="/api/docs/openapi.json">openapi.json</a>.</p>${intro}${body}</main></body></html>`;
 }
