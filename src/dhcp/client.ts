@@ -4,7 +4,7 @@ import type { BootClient } from '../boot/types.ts';
 import { macFromBytes } from '../util/net.ts';
 import { Opt } from './constants.ts';
 import {
-  readClientArch, readClientUuid, readRelayInfo, readText, readUserClasses, type RelayInfo,
+  readClientArch, readClientNdi, readClientUuid, readRelayInfo, readText, readUserClasses, type RelayInfo,
 } from './options.ts';
 import type { DhcpPacket } from './packet.ts';
 
@@ -19,6 +19,8 @@ export interface ClientFacts {
   /** iPXE is running (user class "iPXE" in either form, or option 175 present). */
   ipxe: boolean;
   arch: number | undefined;
+  /** Option 94, for the log: which UNDI version the ROM has. */
+  ndi: string | undefined;
   uuid: string | undefined;
   relay: RelayInfo | undefined;
   firmware: string;
@@ -47,7 +49,7 @@ export function clientFacts(p: DhcpPacket): ClientFacts {
     mac: macFromBytes(p.chaddr),
     clientId: cid && cid.length > 0 ? cid.toString('hex') : null,
     hostname: hostname ? hostname.slice(0, 63) : null,
-    vendorClass, pxe, httpBoot, ipxe, arch,
+    vendorClass, pxe, httpBoot, ipxe, arch, ndi: readClientNdi(o),
     uuid: readClientUuid(o),
     relay: readRelayInfo(o),
     firmware: firmwareName(arch, ipxe, httpBoot),

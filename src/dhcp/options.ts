@@ -49,6 +49,13 @@ export function readClientArch(o: Options): number | undefined {
   return v.readUInt16BE(0);
 }
 
+/** Option 94 (RFC 4578 §2.2): interface type 1 (UNDI) and its version, e.g. "1.3.10". */
+export function readClientNdi(o: Options): string | undefined {
+  const v = o.get(Opt.ClientNdi);
+  if (!v || v.length !== 3) return undefined;
+  return `${v[0]}.${v[1]}.${v[2]}`;
+}
+
 /**
  * Option 77 user class. RFC 3004 encodes each class with a length byte; iPXE and many older
  * clients send the raw text ("iPXE"). If the bytes parse exactly as RFC 3004 entries, that

@@ -97,6 +97,7 @@ describe('captured PXE DISCOVERs get the right first file', () => {
     const f = clientFacts((decodePacket(vectors[0]!.pkt) as { ok: true; packet: Parameters<typeof clientFacts>[0] }).packet);
     assert.equal(f.uuid, '12345678-1234-5678-1234-56789abcdef0');
     assert.equal(f.firmware, 'ipxe-bios');
+    assert.equal(f.ndi, '1.2.1');
     assert.equal(f.clientId, `01${MAC.replace(/:/g, '')}`);
     const odd = raw([[53, [1]], [93, [0x12, 0x34]], [60, 'PXEClient:Arch:04660:UNDI:003000']]);
     const of = clientFacts((decodePacket(odd) as { ok: true; packet: Parameters<typeof clientFacts>[0] }).packet);
