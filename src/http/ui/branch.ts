@@ -65,10 +65,23 @@ export function branchRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void
     need(p, 'write');
     const id = Number(req.params.id);
     needBranch(p, id);
-    const macs = fields(req.body, 'macs');
-    if (macs.length === 0) throw invalid('macs', 'Tick at least one machine.');
     const a = parseAssignment(req.body);
-    const r = await assignMachines(ctx.db, p.actor, p.branches, { macs }, a);
+    let target: Parameters<typeof assignMachines>[3];
+    if (field(req.body, 'all') === '1') {
+      // The filter the page showed, re-applied now: the set is what matches at this moment.
+      const st = field(req.body, 'fstate');
+      const img = field(req.body, 'fimage');
+      target = { filter: {
+        branchId: id, q: field(req.body, 'fq') || undefined,
+        state: st === 'registered' || st === 'discovered' ? st : undefined,
+        image: img === undefined || img === '*' ? undefined : img,
+      } };
+    } else {
+      const macs = fields(req.body, 'macs');
+      if (macs.length === 0) throw invalid('macs', 'Tick at least one machine, or choose all matching machines.');
+      target = { macs };
+    }
+    const r = await assignMachines(ctx.db, p.actor, p.branches, target, a);
     const back = field(req.body, 'returnTo');
     return redirect(reply, back && back.startsWith(`/branches/${id}`) ? back : `/branches/${id}`, `Assigned ${r.macs.length} machines (${r.changed} changed).`);
   });

@@ -189,3 +189,12 @@ test('dashboard: machines booting now and recent failures, only from the user\'s
   assert.match(failures, /plan\.error/);
   assert.match(failures, /no image/);
 });
+
+test('branch page: assign to every machine matching the filter, limited to that branch', { timeout: 15_000 }, async () => {
+  const { jar } = await login(f, 'alice');
+  const r = await postForm(f, jar, `/branches/${f.branchA}/assign`, [['all', '1'], ['fq', 'a-005'], ['fstate', ''], ['fimage', '*'], ['image', '-'], ['action', 'menu']]);
+  assert.equal(r.statusCode, 303, r.body);
+  assert.match(String(r.headers.location), /Assigned%2010%20machines/);
+  const rows = await f.ctx.db.selectFrom('machines').select(['hostname', 'action']).where('action', '=', 'menu').orderBy('hostname').execute();
+  assert.deepEqual(rows.map((m) => m.hostname), ['a-0050', 'a-0051', 'a-0052', 'a-0053', 'a-0054', 'a-0055', 'a-0056', 'a-0057', 'a-0058', 'a-0059']);
+});
