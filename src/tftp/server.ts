@@ -260,6 +260,7 @@ export class TftpServer {
       opened.close();
       throw err;
     }
+    if (this.stopped) { sockets.close(); opened.close(); this.release(ip); return; }
     const source: BlockSource = opened.source(neg.blksize);
     const transfer = new Transfer({
       sockets, source,
