@@ -207,5 +207,29 @@ describe('tftp server (in-process)', { timeout: 60_000 }, () => {
       assert.equal(h.events[0]?.detail.outcome, 'timeout');
     } finally { await h.close(); }
   });
-});
 
+  test('a transfer that outlives its deadline is cut, and ACKs for blocks never sent are ignored', async () => {
+    const h = await startHarness({ deadlineMs: 400, maxRetries: 100 }, { 'f.bin': randomBytes(100_000, 11) });
+    try {
+      const res = await tftpGet({ port: h.port, file: 'f.bin', stallAfter: 5, timeoutMs: 5000 });
+      assert.equal(res.error?.code, 0);
+      assert.match(res.error?.message ?? '', /took too long/);
+      await h.settle();
+      assert.ok(h.events.some((e) => e.detail.outcome === 'deadline'));
+      const sock = dgram.createSocket('udp4');
+      try {
+        await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+        const got: ReturnType<typeof parsePacket>[] = [];
+        let from = 0;
+        sock.on('message', (m, r) => { from = r.port; got.push(parsePacket(m)); });
+        sock.send(encodeRequest('rrq', 'f.bin', 'octet'), h.port, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 100));
+        // ACK 500 before block 500 exists: ignored. ACK 1: block 2 follows.
+        sock.send(encodeAck(500), from, '127.0.0.1');
+        sock.send(encodeAck(1), from, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(got.map((p) => (p.op === 'data' ? p.block : p.op)), [1, 2]);
+      } finally { sock.close(); }
+    } finally { await h.close(); }
+  });
+});
