@@ -12,7 +12,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const SIZES = (process.env.BENCH_DHCP_SIZES ?? '1000,10000').split(',').map(Number);
 const INFLIGHT = Number(process.env.BENCH_DHCP_INFLIGHT ?? 64);
 const ROUNDS = Number(process.env.BENCH_DHCP_ROUNDS ?? 3);
-const WARMUP = Number(process.env.BENCH_DHCP_WARMUP ?? 500);
+const WARMUP = Number(process.env.BENCH_DHCP_WARMUP ?? 2000);
 
 interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number }
 
