@@ -5,7 +5,7 @@ import type { Db } from '../db/index.ts';
 import type { BootAction, MachineState, Transport } from '../db/schema.ts';
 import { normalizeMac } from '../util/net.ts';
 import { audit } from './audit.ts';
-import { readQuery } from './read-conn.ts';
+import { readQuery, readRows } from './read-conn.ts';
 import { conflict, forbidden, invalid, notFound } from './admin-errors.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
 import { inScope, type BranchScope } from './scope.ts';
@@ -87,6 +87,18 @@ const SELECT = `select m.id, m.mac, m.hostname, m.branch_id, b.name as branch, m
   m.action, m.transport, m.kernel_args, m.uuid, m.last_arch, m.last_firmware, m.last_seen_at, m.created_at, m.updated_at`;
 const FROM = 'from machines m left join branches b on b.id = m.branch_id left join images i on i.id = m.image_id';
 
+/** A SELECT row (the column order above) as the view; see readRows for why arrays. */
+function viewOfArray(r: unknown[]): MachineView {
+  const image = r[7] as string | null;
+  return {
+    mac: r[1] as string, hostname: r[2] as string | null, branchId: r[3] as number | null, branch: r[4] as string | null,
+    state: r[5] as MachineState, ip: r[6] as string | null, image, version: image ? r[8] as number | null : null,
+    action: r[9] as BootAction | null, transport: r[10] as Transport | null, kernelArgs: r[11] as string, uuid: r[12] as string | null,
+    lastArch: r[13] as number | null, lastFirmware: r[14] as string | null, lastSeenAt: r[15] as number | null,
+    createdAt: r[16] as number, updatedAt: r[17] as number,
+  };
+}
+
 interface Where { sql: string; params: unknown[] }
 
 function where(scope: BranchScope, f: MachineFilter): Where {
@@ -154,11 +166,11 @@ export async function listMachines(db: Db, scope: BranchScope, mq: MachineQuery)
     w.params.push(...params);
   }
   const dir = mq.desc ? 'desc' : 'asc';
-  const rows = await run<Row & { sort_key: string | number | null }>(db, `${SELECT}, ${key} as sort_key ${FROM} ${w.sql} order by ${key} ${dir}, m.id ${dir} limit ?`, [...w.params, limit + 1]);
+  const rows = await readRows(db, `${SELECT}, ${key} as sort_key ${FROM} ${w.sql} order by ${key} ${dir}, m.id ${dir} limit ?`, [...w.params, limit + 1]);
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   const last = page.at(-1);
-  return { items: page.map(viewOf), nextCursor: more && last ? encodeCursor({ v: last.sort_key, id: last.id }) : null };
+  return { items: page.map(viewOfArray), nextCursor: more && last ? encodeCursor({ v: last[18] as string | number | null, id: last[0] as number }) : null };
 }
 
 export async function countMachines(db: Db, scope: BranchScope, f: MachineFilter): Promise<number> {
