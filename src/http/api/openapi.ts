@@ -27,7 +27,8 @@ export class OpenApiCollector {
       (paths[path] ??= {})[r.method] = op;
     }
     return {
-      openapi: '3.0.3',
+      // 3.1: its schemas are JSON Schema, so the route schemas' type lists (['string', 'null']) are valid as they are.
+      openapi: '3.1.0',
       info: {
         title: 'branchboot API', version: '1',
         description: [

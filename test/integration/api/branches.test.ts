@@ -95,7 +95,7 @@ test('unknown API route is a problem 404; docs are served', { timeout: 10_000 },
   assert.equal(r.statusCode, 404);
   assert.match(String(r.headers['content-type']), /problem\+json/);
   const doc = (await f.req('GET', '/api/docs/openapi.json')).json();
-  assert.equal(doc.openapi, '3.0.3');
+  assert.equal(doc.openapi, '3.1.0');
   assert.ok(doc.paths['/api/v1/machines/{mac}/boot-plan'].get);
   assert.ok(doc.paths['/api/v1/machines'].get.parameters.some((p: { name: string }) => p.name === 'cursor'));
   const html = await f.req('GET', '/api/docs');
