@@ -1,10 +1,11 @@
 // The MTU of the route toward a client, from the kernel's routing table and interface MTUs.
 // Read at most every few seconds, not per request: a boot storm sends hundreds of requests.
 import fs from 'node:fs';
+import os from 'node:os';
 
 interface Route { dest: number; mask: number; iface: string; mtu: number }
 
-let cache: { at: number; routes: Route[]; ifMtu: Map<string, number> } | undefined;
+let cache: { at: number; routes: Route[]; ifMtu: Map<string, number>; local: Set<string> } | undefined;
 const TTL_MS = 10_000;
 
 /** /proc/net/route stores addresses as little-endian hex. */
@@ -29,7 +30,8 @@ function load(): NonNullable<typeof cache> {
       try { ifMtu.set(r.iface, Number(fs.readFileSync(`/sys/class/net/${r.iface}/mtu`, 'latin1').trim()) || 0); } catch { ifMtu.set(r.iface, 0); }
     }
   } catch { /* no /proc: no MTU cap */ }
-  return { at: Date.now(), routes, ifMtu };
+  const local = new Set(Object.values(os.networkInterfaces()).flat().filter((i) => i?.family === 'IPv4').map((i) => i!.address));
+  return { at: Date.now(), routes, ifMtu, local };
 }
 
 export function pathMtuTo(ip: string): number | undefined {
@@ -37,12 +39,14 @@ export function pathMtuTo(ip: string): number | undefined {
   if (parts.length !== 4) return undefined;
   const addr = ((Number(parts[0]) << 24) | (Number(parts[1]) << 16) | (Number(parts[2]) << 8) | Number(parts[3])) >>> 0;
   if (!cache || Date.now() - cache.at > TTL_MS) cache = load();
+  // Loopback and this machine's own addresses live in the kernel's local table, not in
+  // /proc/net/route, where the default route would wrongly match them.
+  if (parts[0] === '127' || cache.local.has(ip)) return undefined;
   for (const r of cache.routes) {
     if (((addr & r.mask) >>> 0) !== r.dest) continue;
     const ifm = cache.ifMtu.get(r.iface) || 0;
     const m = r.mtu > 0 && (ifm === 0 || r.mtu < ifm) ? r.mtu : ifm;
     return m > 0 ? m : undefined;
   }
-  // Loopback and local addresses are not in the main table; they need no cap.
   return undefined;
 }
