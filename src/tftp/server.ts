@@ -179,7 +179,8 @@ export class TftpServer {
     clock.now = performance.now();
     const started = clock.now;
     this.serve(sock, local, p, ip, port, key, started).catch((err: unknown) => {
-      this.o.log.error({ err, ip, file: p.filename }, 'tftp request failed');
+      // Rate-limited like refusals: running out of descriptors under a flood must not flood the log.
+      this.warn({ err: errorMessage(err), ip, file: p.filename }, 'tftp: request failed');
       this.release(ip);
       this.sendError(sock, ip, port, ERR_UNDEFINED, 'internal error');
     }).finally(() => {

@@ -25,7 +25,7 @@ export class MemorySource implements BlockSource {
   close(): void {}
 }
 
-interface Slot { start: number; end: number; buf: Buffer; loading: Promise<void> | undefined }
+interface Slot { start: number; end: number; buf: Buffer | undefined; loading: Promise<void> | undefined }
 
 /**
  * A big file read in pieces of `chunkBytes` (a multiple of the block size, so a block never
@@ -39,7 +39,9 @@ export class FileSource implements BlockSource {
   private lastHit = 0;
 
   constructor(private readonly fd: number, readonly size: number, private readonly chunkBytes: number) {
-    this.slots = [0, 1, 2].map(() => ({ start: -1, end: -1, buf: Buffer.allocUnsafe(chunkBytes), loading: undefined }));
+    // Pieces are allocated on first use: a request that never completes its handshake (a
+    // spoofed flood) must not hold three pieces of memory each.
+    this.slots = [0, 1, 2].map(() => ({ start: -1, end: -1, buf: undefined, loading: undefined }));
   }
 
   static chunkFor(blksize: number, target = 256 * 1024): number {
@@ -62,7 +64,7 @@ export class FileSource implements BlockSource {
       const next = s.start + this.chunkBytes;
       if (next < this.size && !this.has(next)) void this.load(next).catch(() => undefined);
     }
-    s.buf.copy(dst, dstOff, pos - s.start, pos - s.start + len);
+    s.buf!.copy(dst, dstOff, pos - s.start, pos - s.start + len);
     return true;
   }
 
@@ -86,6 +88,7 @@ export class FileSource implements BlockSource {
     const want = Math.min(this.chunkBytes, this.size - start);
     slot.start = start;
     slot.end = start + want;
+    slot.buf ??= Buffer.allocUnsafe(this.chunkBytes);
     slot.loading = readFully(this.fd, slot.buf, want, start).then(() => { slot.loading = undefined; }, (err: unknown) => {
       slot.loading = undefined;
       slot.start = slot.end = -1;
