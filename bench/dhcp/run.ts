@@ -38,6 +38,8 @@ const branchbootWith = (env: Record<string, string>): Runner => async (clients, 
 const branchboot = branchbootWith({});
 // The same server with boot-event writes switched off: how much of its time the event log takes.
 const branchbootNoEvents = branchbootWith({ DHCP_NO_EVENTS: '1' });
+// Lease commits without fsync (synchronous=NORMAL): still safe against kill -9, like Kea's memfile, not against power loss.
+const branchbootSyncNormal = branchbootWith({ DHCP_LEASE_SYNC: 'NORMAL' });
 
 const kea: Runner = async (clients, seed) => {
   const dir = fs.mkdtempSync(path.join(tmp, 'kea-'));
@@ -69,7 +71,7 @@ const dnsmasq: Runner = async (clients, seed) => {
   try { return await load(net.hosts.gen!, clients, seed); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
 };
 
-const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-no-events', branchbootNoEvents], ['kea', kea], ['dnsmasq', dnsmasq]];
+const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-no-events', branchbootNoEvents], ['branchboot-sync-normal', branchbootSyncNormal], ['kea', kea], ['dnsmasq', dnsmasq]];
 const only = process.env.BENCH_DHCP_SERVERS?.split(',');
 const results: Array<{ server: string; clients: number; s: Summary }> = [];
 const median = (xs: Summary[]) => [...xs].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(xs.length / 2)]!;

@@ -11,9 +11,12 @@ export type WorkerRequest =
   | { id: number; kind: 'machines'; rows: NewSighting[] };
 export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; error: string } | { ready: true };
 
-const { file } = workerData as { file: string };
+const { file, synchronous } = workerData as { file: string; synchronous: 'FULL' | 'NORMAL' };
 // The main connection has migrated already; this one only writes.
 const handle = openDatabase(file, { migrate: false });
+// FULL (the default): a commit is on disk before its ACK leaves, surviving power loss. NORMAL:
+// it survives a crash or kill -9 of the process but not power loss (what Kea's memfile gives).
+handle.sqlite.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
 const port = parentPort!;
 // Lease batches are the hot path (one per few ms under load): one prepared statement, one
 // transaction, no query building per row.

@@ -18,14 +18,14 @@ export function inlineWriter(db: Db): DbWriter {
 
 type Job = { kind: 'leases'; rows: LeaseWrite[] } | { kind: 'machines'; rows: NewSighting[] };
 
-export async function workerWriter(file: string): Promise<DbWriter> {
+export async function workerWriter(file: string, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Promise<DbWriter> {
   // Under tsx the sources are .ts; the build rewrites imports but not this URL.
   const self = new URL(import.meta.url);
   const entry = new URL(self.pathname.endsWith('.ts') ? './db-worker.ts' : './db-worker.js', self);
   // Node 20 does not carry tsx's loader hooks into workers: register them in the worker first.
   const worker = entry.pathname.endsWith('.ts')
-    ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData: { file } })
-    : new Worker(entry, { workerData: { file } });
+    ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData: { file, synchronous } })
+    : new Worker(entry, { workerData: { file, synchronous } });
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   let next = 1;
   let dead: Error | undefined;

@@ -26,6 +26,8 @@ export interface DhcpServiceOptions {
   recvBufferSize?: number;
   /** Write leases on a worker thread with its own connection (default: when the database is a file). */
   writerThread?: boolean;
+  /** SQLite synchronous mode of the lease writer: FULL (default, power-loss safe) or NORMAL (crash safe). */
+  leaseSynchronous?: 'FULL' | 'NORMAL';
 }
 
 export interface DhcpService extends Service {
@@ -64,7 +66,7 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   });
   await scopes.reload();
   const useThread = (opts.writerThread ?? false) && ctx.config.database !== ':memory:';
-  const writer = useThread ? await workerWriter(ctx.config.database) : inlineWriter(ctx.db);
+  const writer = useThread ? await workerWriter(ctx.config.database, opts.leaseSynchronous) : inlineWriter(ctx.db);
   const committer = new LeaseCommitter(writer, log);
   const sightings = new SightingRecorder(ctx.db, writer, log);
   await sightings.refresh();

@@ -20,6 +20,7 @@ const perMac = Number(process.env.DHCP_PER_MAC ?? 0);
 const svc = createDhcpService(ctx, {
   scopeTtlMs: 1000,
   ...(process.env.DHCP_WRITER_THREAD === '0' && { writerThread: false }),
+  ...(process.env.DHCP_LEASE_SYNC === 'NORMAL' && { leaseSynchronous: 'NORMAL' as const }),
   ...(perMac > 0 && { limits: { perMacPerSecond: perMac, perMacBurst: perMac * 2, perRelayPerSecond: 1e6, perRelayBurst: 1e6 } }),
 });
 await svc.start();
