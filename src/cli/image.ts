@@ -170,6 +170,8 @@ const removeCmd: Command = async (args, env) => {
   try {
     const row = await getVersion(handle.db, ref.name, ref.ref);
     if (!row || row.state === 'removed') throw new UserError(`image remove: no version ${ref.name}@${ref.ref}`);
+    // Removing the pinned version would leave NAME (and every machine booting it) with nothing.
+    if (row.current_version === row.version) throw new UserError(`image remove: ${ref.name}@${ref.ref} is the pinned current version of ${ref.name}; pin another version first`);
     await markRemoved(handle.db, row.id);
     // The index goes now (nothing may serve the version any more); its chunks go with `store gc`.
     if (row.index_file) await fs.rm(path.join(env.config.store.path, row.index_file), { force: true }).catch((err: unknown) => env.log.warn({ err: errorMessage(err) }, 'could not remove index'));
