@@ -24,7 +24,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): A
   const database: DatabaseHandle = openDatabase(config.database);
   const db = database.db;
   const events = new EventBus(db, log);
-  const planner = createPlanner({ config, db, log });
+  const planner = createPlanner({ config, db, log, events });
   const ctx: AppContext = { config, db, log, events, planner };
   const services: Service[] = [];
   const health = () => Object.fromEntries(services.map((s) => [s.name, s.health()]));

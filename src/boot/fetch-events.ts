@@ -4,7 +4,7 @@
 import type { Db } from '../db/index.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../log.ts';
-import { getMachine, macForIp, markRootFetched } from '../model/boot-queries.ts';
+import { branchOfLeasedIp, getMachine, macForIp, markRootFetched } from '../model/boot-queries.ts';
 import { resolveImage, resolveTarget } from './resolve.ts';
 
 export type FetchKind = 'kernel' | 'initrd' | 'root';
@@ -55,13 +55,14 @@ export function createFetchRecorder(deps: FetchRecorderDeps): FetchRecorder {
     return true;
   };
 
-  async function branchOf(mac: string | undefined): Promise<number | null> {
-    if (!mac) return null;
-    return (await getMachine(deps.db, mac))?.branch_id ?? null;
+  /** The machine's branch; for a machine not registered yet, the branch that leased it the address. */
+  async function branchOf(mac: string | undefined, ip: string): Promise<number | null> {
+    const own = mac ? (await getMachine(deps.db, mac))?.branch_id : undefined;
+    return own ?? (await branchOfLeasedIp(deps.db, ip)) ?? null;
   }
 
   async function rootFetched(ip: string, mac: string | undefined, stage: string, detail: Record<string, unknown>): Promise<void> {
-    const branchId = await branchOf(mac);
+    const branchId = await branchOf(mac, ip);
     deps.events.record({ mac: mac ?? null, ip, branchId, stage, detail });
     if (mac && await markRootFetched(deps.db, mac)) {
       deps.events.record({ mac, ip, branchId, stage: 'boot.once-done', detail });
@@ -95,7 +96,7 @@ export function createFetchRecorder(deps: FetchRecorderDeps): FetchRecorder {
         const mac = await macForIp(deps.db, r.ip);
         const detail = { image: f.image, version: f.version, status: r.status, ...(r.range && { range: r.range }) };
         if (f.kind === 'root') await rootFetched(r.ip, mac, 'http.root', detail);
-        else deps.events.record({ mac: mac ?? null, ip: r.ip, branchId: await branchOf(mac), stage: `http.${f.kind}`, detail });
+        else deps.events.record({ mac: mac ?? null, ip: r.ip, branchId: await branchOf(mac, r.ip), stage: `http.${f.kind}`, detail });
         if (f.kind === 'initrd' && mac) await onceViaShare(mac, r.ip, detail);
       } catch (err) {
         deps.log.warn({ err, path: r.path }, 'could not record an image fetch');

@@ -48,6 +48,13 @@ export async function macForIp(db: Db, ip: string, now = Date.now()): Promise<st
   return fixed?.mac;
 }
 
+/** The branch whose subnet leased this address (for machines not registered yet). */
+export async function branchOfLeasedIp(db: Db, ip: string): Promise<number | undefined> {
+  const row = await db.selectFrom('leases').innerJoin('subnets', 'subnets.id', 'leases.subnet_id')
+    .select('subnets.branch_id').where('leases.ip', '=', ip).orderBy('leases.updated_at', 'desc').executeTakeFirst();
+  return row?.branch_id;
+}
+
 export function getImageById(db: Db, id: number): Promise<Image | undefined> {
   return db.selectFrom('images').selectAll().where('id', '=', id).executeTakeFirst();
 }

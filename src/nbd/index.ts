@@ -1,7 +1,8 @@
 // The NBD service: read-only exports of image versions over TCP (default port 10809), for the
 // kernel's nbd-client (root=/dev/nbd0), dracut root=nbd:, qemu and libnbd tools.
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
-import { openStore } from '../store/store.ts';
+import { sharedStore } from '../store/store.ts';
+import { createFetchRecorder } from '../boot/fetch-events.ts';
 import type { NbdExports } from './exports.ts';
 import { NbdServer } from './server.ts';
 import { storeExports } from './store-exports.ts';
@@ -11,8 +12,8 @@ export { NbdServer } from './server.ts';
 export { storeExports } from './store-exports.ts';
 
 /**
- * `exports` lets the application share one block store (and so one chunk cache) between HTTP
- * and NBD; without it the service opens its own store on ctx.config.
+ * Exports come from the block store HTTP also serves (sharedStore: one chunk cache for both);
+ * tests may pass their own.
  */
 export function createNbdService(ctx: AppContext, exports?: NbdExports): Service {
   const cfg = ctx.config.nbd;
@@ -20,6 +21,7 @@ export function createNbdService(ctx: AppContext, exports?: NbdExports): Service
     return { name: 'nbd', async start() {}, async stop() {}, health: () => ({ state: 'disabled' }) };
   }
   const log = ctx.log.child({ svc: 'nbd' });
+  const fetches = createFetchRecorder({ db: ctx.db, events: ctx.events, log });
   let state: ServiceHealth['state'] = 'stopped';
   let server: NbdServer | undefined;
   let listen: string | undefined;
@@ -27,15 +29,12 @@ export function createNbdService(ctx: AppContext, exports?: NbdExports): Service
     name: 'nbd',
     async start() {
       state = 'starting';
-      const source = exports ?? storeExports(openStore(ctx.config, ctx.db, ctx.log));
+      const source = exports ?? storeExports(sharedStore(ctx));
       server = new NbdServer({
         exports: source,
         log,
-        onConnect: ({ ip, export: name }) => {
-          void leaseOf(ctx, ip).then((lease) => ctx.events.record({
-            stage: 'nbd.connect', ip, mac: lease?.mac ?? null, branchId: lease?.branchId ?? null, detail: { export: name },
-          }));
-        },
+        // The boot timeline's NBD step; it also uses up a machine's pending "once" boot.
+        onConnect: ({ ip, export: name }) => { void fetches.nbdConnect({ ip, exportName: name }); },
       });
       try {
         const addr = await server.listen(cfg.port, cfg.address);
@@ -59,25 +58,4 @@ export function createNbdService(ctx: AppContext, exports?: NbdExports): Service
       ...(server ? { detail: { connections: server.connections } } : {}),
     }),
   };
-}
-
-/**
- * NBD carries no MAC, but the boot timeline is per machine: find who holds this IP in our own
- * lease table. Inline rather than in src/model/ (another engineer's folder); once per connection.
- * Never fails: a missing lease (static IP, another DHCP server) just leaves the MAC empty.
- */
-async function leaseOf(ctx: AppContext, ip: string): Promise<{ mac: string; branchId: number } | undefined> {
-  try {
-    const row = await ctx.db.selectFrom('leases')
-      .innerJoin('subnets', 'subnets.id', 'leases.subnet_id')
-      .select(['leases.mac as mac', 'subnets.branch_id as branchId'])
-      .where('leases.ip', '=', ip)
-      .where('leases.state', '=', 'bound')
-      .orderBy('leases.updated_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return row;
-  } catch {
-    return undefined;
-  }
 }

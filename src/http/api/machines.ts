@@ -157,7 +157,7 @@ export const machineRoutes: ApiModule = (app, ctx) => {
     const p = principal(req);
     need(p, 'read');
     const m = await visibleMachine(db, p, req.params.mac);
-    return ctx.planner.plan({ mac: m.mac, arch: req.query.arch ?? 0, ipxe: req.query.ipxe ?? true, branchId: m.branchId ?? undefined });
+    return ctx.planner.plan({ mac: m.mac, arch: req.query.arch ?? 0, ipxe: req.query.ipxe ?? true, branchId: m.branchId ?? undefined, preview: true });
   });
 
   app.get<{ Params: MacParams }>('/v1/machines/:mac/leases', { schema: { tags, summary: 'Leases this machine holds or held', params: MacParams, response: errors(400, 401, 403, 404) } }, async (req) => {

@@ -28,7 +28,7 @@ export function machineRoutes(app: FastifyInstance, { ctx, views }: UiDeps): voi
     const p = user(req);
     const m = await find(req.params.mac, p);
     const [plan, events, leases, images] = await Promise.all([
-      ctx.planner.plan({ mac: m.mac, arch: 0, ipxe: true, branchId: m.branchId ?? undefined }),
+      ctx.planner.plan({ mac: m.mac, arch: 0, ipxe: true, branchId: m.branchId ?? undefined, preview: true }),
       eventsForMac(ctx.db, m.mac),
       queryLeases(ctx.db, p.branches, { mac: m.mac, limit: 20 }),
       listImageChoices(ctx.db),
