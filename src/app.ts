@@ -10,6 +10,7 @@ import { createHttpService } from './http/server.ts';
 import { createDhcpService } from './dhcp/index.ts';
 import { createTftpService } from './tftp/index.ts';
 import { createNbdService } from './nbd/index.ts';
+import { createPublisherService } from './boot/publisher.ts';
 import { UserError, errnoCode, errorMessage } from './util/errors.ts';
 
 export interface App {
@@ -32,6 +33,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): A
     createDhcpService(ctx),
     createTftpService(ctx),
     createNbdService(ctx),
+    createPublisherService(ctx),
     createHttpService({ ...ctx, health }),
   );
   const started: Service[] = [];

@@ -39,7 +39,7 @@ const commands: Record<string, Command> = {
   export: exportCommand,
 };
 
-async function resolveCommand(name: string): Promise<Command | undefined> {
+export async function resolveCommand(name: string): Promise<Command | undefined> {
   if (commands[name]) return commands[name];
   const entry = lazy[name];
   if (!entry) return undefined;
