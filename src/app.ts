@@ -24,7 +24,7 @@ export interface App {
 export function createApp(config: Config, log: Logger = createLogger(config)): App {
   const database: DatabaseHandle = openDatabase(config.database);
   const db = database.db;
-  const events = new EventBus(db, log);
+  const events = new EventBus(db, log, 100, database.sqlite);
   const planner = createPlanner({ config, db, log, events });
   const ctx: AppContext = { config, db, log, events, planner };
   const services: Service[] = [];

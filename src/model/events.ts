@@ -1,4 +1,5 @@
 // Boot events: the timeline of each machine's boot (DHCP → TFTP → HTTP → kernel → root).
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Db } from '../db/index.ts';
 import type { BootEvent } from '../db/schema.ts';
 
@@ -24,6 +25,14 @@ export async function insertBootEvents(db: Db, events: BootEventRecord[]): Promi
         stage: e.stage, detail: JSON.stringify(e.detail),
       }))).execute();
     }
+  });
+}
+
+/** The same insert as insertBootEvents, as one prepared statement in one transaction per batch. */
+export function preparedBootEventInsert(sqlite: BetterSqlite3.Database): (events: BootEventRecord[]) => void {
+  const stmt = sqlite.prepare('INSERT INTO boot_events (at, mac, ip, branch_id, stage, detail) VALUES (?, ?, ?, ?, ?, ?)');
+  return sqlite.transaction((events: BootEventRecord[]) => {
+    for (const e of events) stmt.run(e.at, e.mac ?? null, e.ip ?? null, e.branchId ?? null, e.stage, JSON.stringify(e.detail));
   });
 }
 

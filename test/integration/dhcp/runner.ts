@@ -11,7 +11,7 @@ import { createDhcpService } from '../../../src/dhcp/index.ts';
 const config = loadConfig({ file: process.argv[2], env: {} });
 const log = pino({ level: config.log.level }, pino.destination(2));
 const database = openDatabase(config.database);
-const events = new EventBus(database.db, log);
+const events = new EventBus(database.db, log, 100, database.sqlite);
 const planner = createPlanner({ config, db: database.db, log });
 // Benchmark only: DHCP_NO_EVENTS=1 measures the server without boot-event writes, to show their cost.
 if (process.env.DHCP_NO_EVENTS === '1') events.record = () => {};
