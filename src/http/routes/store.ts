@@ -22,7 +22,8 @@ const MUTABLE = 'public, max-age=0, must-revalidate';
 const CHUNK_RE = /^([0-9a-f]{4})[0-9a-f]{60}\.cacnk$/;
 /** /images/NAME/default.castr/XXXX/ID.cacnk with no query string. */
 const FAST_CHUNK_RE = /^\/images\/[^/?#]+\/default\.castr\/([0-9a-f]{4})\/([0-9a-f]{64}\.cacnk)$/;
-const CHUNK_CACHE_BYTES = 128 * 1024 * 1024;
+// Compressed chunk bytes kept for HTTP (a config key store.httpCacheMB is proposed); misses cost a file read.
+const CHUNK_CACHE_BYTES = 256 * 1024 * 1024;
 
 function parseRef(s: string): VersionRef | undefined {
   if (s === 'current') return 'current';
