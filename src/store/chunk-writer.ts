@@ -21,15 +21,14 @@ export function storeChunk(root: string, data: Uint8Array, level: number): Store
   const id = hashChunk(data);
   const hex = id.toString('hex');
   const file = chunkPath(root, hex);
-  try {
-    const st = fs.statSync(file);
+  // throwIfNoEntry: an absent chunk is the common case of a first import, and a thrown ENOENT costs more than the lookup.
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (st) {
     // Reuse refreshes the mtime: gc spares chunks younger than its grace period, and an import
     // in flight that reuses an unreferenced chunk must not lose it before its index is published.
     const now = new Date();
     fs.utimesSync(file, now, now);
     return { id, stored: st.size, isNew: false };
-  } catch {
-    // absent: write it below
   }
   const frame = compressChunk(data, level);
   const dir = path.dirname(file);

@@ -43,7 +43,8 @@ export class ChunkPool {
   /** `bufSize` is the largest chunk that will be submitted. */
   constructor(root: string, level: number, workers: number, private readonly bufSize: number, private maxInFlight = 0) {
     this.size = workers > 0 ? workers : Math.max(1, os.availableParallelism());
-    if (this.maxInFlight <= 0) this.maxInFlight = this.size * 4;
+    // Enough queued work that a worker never waits for the (descheduled) reader thread: 16 chunks per worker (buffers of the max chunk size: 8 MiB for 2 workers at 256 KiB).
+    if (this.maxInFlight <= 0) this.maxInFlight = this.size * 16;
     for (let i = 0; i < this.size; i++) {
       const w = startWorker({ root, level });
       w.on('message', (m: ChunkDone) => this.onDone(w, m));
