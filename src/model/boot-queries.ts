@@ -45,7 +45,13 @@ export async function macForIp(db: Db, ip: string, now = Date.now()): Promise<st
     .orderBy('updated_at', 'desc').executeTakeFirst();
   if (row) return row.mac;
   const fixed = await db.selectFrom('machines').select('mac').where('fixed_ip', '=', ip).executeTakeFirst();
-  return fixed?.mac;
+  if (fixed) return fixed.mac;
+  // Proxy mode: another server leased the address, but the client named its MAC when it asked
+  // for /boot/MAC.ipxe (or in a DHCP packet) from this IP within the hour.
+  const seen = await db.selectFrom('boot_events').select('mac')
+    .where('at', '>', now - 3_600_000).where('ip', '=', ip).where('mac', 'is not', null)
+    .orderBy('at', 'desc').limit(1).executeTakeFirst();
+  return seen?.mac ?? undefined;
 }
 
 /** The branch whose subnet leased this address (for machines not registered yet). */

@@ -166,6 +166,8 @@ function runIn(ns: string, argv: string[], opts: { timeoutMs?: number; input?: s
     const t = setTimeout(() => { stderr += `\n[timeout after ${opts.timeoutMs ?? 30000} ms]`; killTree(p); }, opts.timeoutMs ?? 30000);
     p.on('error', (err) => { stderr += String(err); });
     p.on('close', (code) => { clearTimeout(t); procs.delete(p); resolve({ code, stdout, stderr }); });
+    // A command that exits before reading its stdin must not crash the test with EPIPE.
+    p.stdin!.on('error', () => {});
     p.stdin!.end(opts.input ?? '');
   });
 }
