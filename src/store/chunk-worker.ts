@@ -21,14 +21,17 @@ export interface ChunkDone {
 
 const { root, level } = workerData as { root: string; level: number };
 
-parentPort!.on('message', (job: ChunkJob) => {
-  let reply: ChunkDone;
-  try {
-    const r = storeChunk(root, new Uint8Array(job.buf, 0, job.length), level);
-    reply = { seq: job.seq, buf: job.buf, id: r.id, stored: r.stored, isNew: r.isNew };
-  } catch (err) {
-    reply = { seq: job.seq, buf: job.buf, error: err instanceof Error ? err.message : String(err) };
+// Jobs come in batches: one message per several chunks halves the main thread's postMessage cost.
+parentPort!.on('message', (jobs: ChunkJob[]) => {
+  const replies: ChunkDone[] = [];
+  for (const job of jobs) {
+    try {
+      const r = storeChunk(root, new Uint8Array(job.buf, 0, job.length), level);
+      replies.push({ seq: job.seq, buf: job.buf, id: r.id, stored: r.stored, isNew: r.isNew });
+    } catch (err) {
+      replies.push({ seq: job.seq, buf: job.buf, error: err instanceof Error ? err.message : String(err) });
+    }
   }
-  // Handing the buffer back keeps the import allocation-free in steady state (and its RSS flat).
-  parentPort!.postMessage(reply, [job.buf]);
+  // Handing the buffers back keeps the import allocation-free in steady state (and its RSS flat).
+  parentPort!.postMessage(replies, replies.map((r) => r.buf));
 });

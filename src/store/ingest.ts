@@ -38,7 +38,7 @@ export async function ingest(
   const chunker = createChunker(spec);
   const ends: number[] = [];
   const results = new Map<number, ChunkResult>();
-  const seen = new Map<string, number>();
+  const seen = new Map<string, { isNew: boolean }>();
   let nextWrite = 0;
   let size = 0;
   let chunksNew = 0;
@@ -51,13 +51,20 @@ export async function ingest(
   const onResult = (seq: number, r: ChunkResult) => {
     results.set(seq, r);
     const hex = r.id.toString('hex');
-    if (!seen.has(hex)) {
-      seen.set(hex, r.stored);
+    // Two copies of one chunk can be in flight at once: whichever worker loses the race sees the
+    // other's file and says "not new", and its answer may arrive first. Count a chunk new once if any copy was.
+    const prev = seen.get(hex);
+    if (!prev) {
+      seen.set(hex, { isNew: r.isNew });
       bytesStored += r.stored;
       if (r.isNew) {
         chunksNew++;
         bytesNew += r.stored;
       }
+    } else if (r.isNew && !prev.isNew) {
+      prev.isNew = true;
+      chunksNew++;
+      bytesNew += r.stored;
     }
     // The index lists chunks in order; results arrive in any order.
     for (let q = results.get(nextWrite); q; q = results.get(nextWrite)) {

@@ -28,6 +28,8 @@ function startWorker(workerData: unknown): Worker {
   return new Worker(boot, { eval: true, workerData, execArgv: [] });
 }
 
+const BATCH = 8;
+
 export class ChunkPool {
   private workers: Worker[] = [];
   private idle: Worker[] = [];
@@ -47,7 +49,7 @@ export class ChunkPool {
     if (this.maxInFlight <= 0) this.maxInFlight = this.size * 16;
     for (let i = 0; i < this.size; i++) {
       const w = startWorker({ root, level });
-      w.on('message', (m: ChunkDone) => this.onDone(w, m));
+      w.on('message', (m: ChunkDone[]) => this.onDone(w, m));
       w.on('error', (e) => this.fail(e));
       this.workers.push(w);
       this.idle.push(w);
@@ -63,27 +65,36 @@ export class ChunkPool {
     this.queue = [];
   }
 
-  private onDone(w: Worker, m: ChunkDone): void {
-    const p = this.pending.get(m.seq);
-    this.pending.delete(m.seq);
-    this.inFlight--;
-    if (m.buf.byteLength === this.bufSize) this.free.push(m.buf);
-    this.waiters.shift()?.();
-    const next = this.queue.shift();
-    if (next) this.dispatch(w, next);
-    else this.idle.push(w);
-    if (!p) return;
-    if (m.error !== undefined || !m.id) p.reject(new Error(m.error ?? 'chunk worker returned no id'));
-    else p.resolve({ id: Buffer.from(m.id), stored: m.stored ?? 0, isNew: m.isNew ?? false });
+  private onDone(w: Worker, batch: ChunkDone[]): void {
+    for (const m of batch) {
+      const p = this.pending.get(m.seq);
+      this.pending.delete(m.seq);
+      this.inFlight--;
+      if (m.buf.byteLength === this.bufSize) this.free.push(m.buf);
+      this.waiters.shift()?.();
+      if (!p) continue;
+      if (m.error !== undefined || !m.id) p.reject(new Error(m.error ?? 'chunk worker returned no id'));
+      else p.resolve({ id: Buffer.from(m.id), stored: m.stored ?? 0, isNew: m.isNew ?? false });
+    }
+    this.idle.push(w);
+    this.flush();
   }
 
-  private dispatch(w: Worker, item: { job: ChunkJob; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }): void {
-    this.pending.set(item.job.seq, item);
-    w.postMessage(item.job, [item.job.buf]);
+  /** Hands queued chunks to idle workers, several per message. */
+  flush(): void {
+    while (this.queue.length && this.idle.length) {
+      const w = this.idle.pop()!;
+      // Split what is queued fairly across the idle workers, at most BATCH per message.
+      const n = Math.min(BATCH, Math.ceil(this.queue.length / (this.idle.length + 1)));
+      const items = this.queue.splice(0, n);
+      for (const it of items) this.pending.set(it.job.seq, it);
+      w.postMessage(items.map((it) => it.job), items.map((it) => it.job.buf));
+    }
   }
 
-  /** Resolves once fewer than maxInFlight chunks are in flight (backpressure for the reader). */
+  /** Resolves once fewer than maxInFlight chunks are in flight (backpressure for the reader); sends what is queued first. */
   async waitForRoom(): Promise<void> {
+    this.flush();
     while (this.inFlight >= this.maxInFlight && !this.failed) await new Promise<void>((r) => this.waiters.push(r));
     if (this.failed) throw this.failed;
   }
@@ -97,11 +108,10 @@ export class ChunkPool {
     new Uint8Array(buf, 0, data.length).set(data);
     const job: ChunkJob = { seq: this.seq++, buf, length: data.length };
     const done = new Promise<ChunkResult>((resolve, reject) => {
-      const item = { job, resolve, reject };
-      const w = this.idle.pop();
-      if (w) this.dispatch(w, item);
-      else this.queue.push(item);
+      this.queue.push({ job, resolve, reject });
     });
+    // The first chunks go out at once; later ones wait for flush() (after a chunker push) or a returning worker.
+    if (this.idle.length === this.size) this.flush();
     done.catch(() => {});
     return { done };
   }
