@@ -74,16 +74,15 @@ export async function startImport(ctx: HttpContext, actor: string, s: StartImpor
     file: s.path, name: s.name, flavor: s.flavor, kernel: s.kernel, initrd: s.initrd,
     onProgress: (p) => { job.progress = p; job.version = p.version; emit(p.phase === 'done'); },
   }).then(async (r) => {
-    job.state = 'done';
-    job.version = r.version;
     await audit(ctx.db, { actor, action: 'import', entity: 'image_version', entityId: `${r.name}@${r.version}`, after: r }).catch((err: unknown) => ctx.log.error({ err }, 'audit of import failed'));
-  }, (err: unknown) => {
-    job.state = 'failed';
-    job.error = errorMessage(err);
-  }).finally(() => {
-    job.finishedAt = Date.now();
-    emit(true);
-    if (s.removeAfter) void fs.rm(s.path, { force: true });
-  });
+    return (): void => { job.state = 'done'; job.version = r.version; };
+  }, (err: unknown) => () => { job.state = 'failed'; job.error = errorMessage(err); })
+    .then(async (finish) => {
+      // The uploaded copy goes before the job reports an end, so "done" means nothing is left over.
+      if (s.removeAfter) await fs.rm(s.path, { force: true }).catch((err: unknown) => ctx.log.warn({ err, file: s.path }, 'could not remove upload'));
+      finish();
+      job.finishedAt = Date.now();
+      emit(true);
+    });
   return job;
 }
