@@ -11,6 +11,7 @@ import { readQuery } from './read-conn.ts';
 import { AdminError, conflict, invalid, notFound } from './admin-errors.ts';
 import { parseInventory } from './inventory/parse.ts';
 import { inventoryToSpec } from './inventory/export.ts';
+import { jsonList as list, writeBranch } from './inventory/write-branch.ts';
 import { parseImageRef, type NBranch, type NSubnet } from './inventory/normal.ts';
 import type { BranchSpec } from './inventory/schema.ts';
 import type { BranchScope } from './scope.ts';
@@ -23,14 +24,6 @@ export interface BranchView extends NBranch {
   updatedAt: number;
 }
 
-const list = (json: string): string[] => {
-  try {
-    const v: unknown = JSON.parse(json);
-    return Array.isArray(v) ? v.map(String) : [];
-  } catch {
-    return [];
-  }
-};
 
 function subnetOf(s: Subnet): NSubnet {
   return {
@@ -116,31 +109,7 @@ export async function saveBranch(db: Db, actor: string, id: number | null, b: NB
     if (before && check) check(before);
     await checkRefs(tdb, b, id);
     const now = Date.now();
-    const row = {
-      name: b.name, description: b.description, default_image: b.defaultImage, default_action: b.defaultAction, transport: b.transport,
-      kernel_args: b.kernelArgs, menu_images: JSON.stringify(b.menuImages), menu_timeout_s: b.menuTimeout,
-      server_http: b.servers.http, server_tftp: b.servers.tftp, server_nbd: b.servers.nbd, server_nfs: b.servers.nfs, server_cifs: b.servers.cifs,
-      updated_at: now,
-    };
-    let bid: number;
-    if (id === null) {
-      bid = (await trx.insertInto('branches').values({ ...row, created_at: now }).returning('id').executeTakeFirstOrThrow()).id;
-    } else {
-      await trx.updateTable('branches').set(row).where('id', '=', id).execute();
-      bid = id;
-    }
-    // A branch's subnets are part of its definition: the body lists all of them.
-    let del = trx.deleteFrom('subnets').where('branch_id', '=', bid);
-    if (b.subnets.length) del = del.where('cidr', 'not in', b.subnets.map((s) => s.cidr));
-    await del.execute();
-    for (const s of b.subnets) {
-      const srow = {
-        branch_id: bid, dhcp_mode: s.dhcp, ranges: JSON.stringify(s.ranges), exclusions: JSON.stringify(s.exclusions),
-        gateway: s.gateway, dns: JSON.stringify(s.dns), domain: s.domain, lease_seconds: s.leaseSeconds, updated_at: now,
-      };
-      await trx.insertInto('subnets').values({ cidr: s.cidr, ...srow, created_at: now })
-        .onConflict((oc) => oc.column('cidr').doUpdateSet(srow)).execute();
-    }
+    const bid = await writeBranch(trx, b, id, now);
     const after = (await getBranchView(tdb, bid))!;
     await audit(trx, { actor, action: id === null ? 'create' : 'update', entity: 'branch', entityId: bid, before: before ? strip(before) : undefined, after: strip(after) }, now);
     return after;

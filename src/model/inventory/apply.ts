@@ -7,6 +7,7 @@ import { UserError } from '../../util/errors.ts';
 import { audit } from '../audit.ts';
 import { diffInventory, type InventoryDiff } from './diff.ts';
 import { loadInventory } from './load.ts';
+import { writeBranch } from './write-branch.ts';
 import { parseImageRef, type NBranch, type NImage, type NInventory, type NMachine } from './normal.ts';
 
 export interface ApplyOptions { prune?: boolean; dryRun?: boolean; actor?: string }
@@ -78,27 +79,8 @@ async function upsertImage(trx: Transaction<DB>, im: NImage, now: number): Promi
 }
 
 async function upsertBranch(trx: Transaction<DB>, b: NBranch, now: number): Promise<void> {
-  const row = {
-    description: b.description, default_image: b.defaultImage, default_action: b.defaultAction, transport: b.transport,
-    kernel_args: b.kernelArgs, menu_images: JSON.stringify(b.menuImages), menu_timeout_s: b.menuTimeout,
-    server_http: b.servers.http, server_tftp: b.servers.tftp, server_nbd: b.servers.nbd, server_nfs: b.servers.nfs, server_cifs: b.servers.cifs,
-    updated_at: now,
-  };
-  const { id } = await trx.insertInto('branches').values({ name: b.name, ...row, created_at: now })
-    .onConflict((oc) => oc.column('name').doUpdateSet(row)).returning('id').executeTakeFirstOrThrow();
-  // A listed branch's subnets are exactly the file's: its subnets are part of its definition.
-  const keep = b.subnets.map((s) => s.cidr);
-  let del = trx.deleteFrom('subnets').where('branch_id', '=', id);
-  if (keep.length) del = del.where('cidr', 'not in', keep);
-  await del.execute();
-  for (const s of b.subnets) {
-    const srow = {
-      branch_id: id, dhcp_mode: s.dhcp, ranges: JSON.stringify(s.ranges), exclusions: JSON.stringify(s.exclusions),
-      gateway: s.gateway, dns: JSON.stringify(s.dns), domain: s.domain, lease_seconds: s.leaseSeconds, updated_at: now,
-    };
-    await trx.insertInto('subnets').values({ cidr: s.cidr, ...srow, created_at: now })
-      .onConflict((oc) => oc.column('cidr').doUpdateSet(srow)).execute();
-  }
+  const existing = await trx.selectFrom('branches').select('id').where('name', '=', b.name).executeTakeFirst();
+  await writeBranch(trx, b, existing?.id ?? null, now);
 }
 
 /** `rearm`: the action was just set, so a machine on "once" boots its image once more. */

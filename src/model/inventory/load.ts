@@ -1,16 +1,9 @@
 // The database's inventory in the canonical shape (registered machines only: discovered ones
 // are not inventory until an admin registers them).
 import type { Db } from '../../db/index.ts';
+import { jsonList as list } from './write-branch.ts';
 import type { NBranch, NImage, NInventory, NMachine, NSubnet } from './normal.ts';
 
-const list = (json: string): string[] => {
-  try {
-    const v: unknown = JSON.parse(json);
-    return Array.isArray(v) ? v.map(String) : [];
-  } catch {
-    return [];
-  }
-};
 
 export async function loadInventory(db: Db): Promise<NInventory> {
   const [branchRows, subnetRows, imageRows, machineRows] = await Promise.all([

@@ -9,17 +9,8 @@ import { csvToMachineSpecs, parseCsv } from '../../../src/model/machine-import.t
 import { decodeCursor, encodeCursor } from '../../../src/model/pagination.ts';
 import { AdminError } from '../../../src/model/admin-errors.ts';
 import { makeFixture } from './helpers.ts';
+import { rng } from '../../helpers/rng.ts';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = 'ab=;,"\r\n%&+ \\\t0123456789:/-_.{}[]\u0000\u00e9\ud83d';
 const SEEDS = ['bb_session=abc; bb_prelogin=x', 'mac,branch,hostname\n02:00:00:00:00:01,alpha,"h, 1"\n', '_csrf=a&macs=1&macs=2&image=-', encodeCursor({ v: 'pc-1', id: 4 })];

@@ -2,17 +2,9 @@
 // options, requests) and mutations of them.
 import * as P from '../../../src/nbd/protocol.ts';
 import { clientFlags, infoData, option, request } from './wire.ts';
+import { rng } from '../../helpers/rng.ts';
 
-export function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x25, 0x60, 0x95, 0x13];
 const INTERESTING32 = [0, 1, 0xffffffff, 0x80000000, 0x7fffffff, 0x10000, 0x2000000, 0x2000001, P.REQUEST_MAGIC, 4096, 65536, 65537];
