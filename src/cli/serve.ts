@@ -9,6 +9,8 @@ export const serveCommand: Command = async (args, env) => {
   await app.start();
   const health = app.health();
   env.log.info({ services: health }, 'branchboot running');
+  const users = await app.ctx.db.selectFrom('users').select('id').limit(1).execute();
+  if (users.length === 0) env.log.warn('no console accounts yet: create one with `npx branchboot admin create USER` (the password is printed once)');
   await new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (sig: NodeJS.Signals) => {
