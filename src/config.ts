@@ -54,6 +54,8 @@ export const ConfigSchema = Type.Object({
     zstdLevel: Type.Integer({ minimum: 1, maximum: 19, default: 3 }),
     workers: Type.Integer({ minimum: 0, maximum: 64, default: 0, description: '0 = one per core' }),
     gcGraceHours: Type.Number({ minimum: 0, default: 24 }),
+    /** Folders the API may import server-side files from; default <dataDir>/imports. */
+    importRoots: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   }, { default: {}, additionalProperties: false }),
   boot: Type.Object({
     /** iPXE binary for UEFI x64 clients: snponly.efi uses the firmware's NIC driver. */
@@ -64,7 +66,7 @@ export const ConfigSchema = Type.Object({
   }, { default: {}, additionalProperties: false }),
 }, { additionalProperties: false });
 
-export type Config = Static<typeof ConfigSchema> & { database: string; store: { path: string } };
+export type Config = Static<typeof ConfigSchema> & { database: string; store: { path: string; importRoots: string[] } };
 
 const ajv = new Ajv({ useDefaults: true, allErrors: false, coerceTypes: false, strict: false });
 const validate = ajv.compile(ConfigSchema);
@@ -103,6 +105,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   cfg.dataDir = path.resolve(fileKeys.has('dataDir') ? base : process.cwd(), cfg.dataDir);
   cfg.database = cfg.database ? path.resolve(fileKeys.has('database') ? base : process.cwd(), cfg.database) : path.join(cfg.dataDir, 'branchboot.db');
   cfg.store.path = cfg.store.path ? path.resolve(base, cfg.store.path) : path.join(cfg.dataDir, 'store');
+  cfg.store.importRoots = cfg.store.importRoots ? cfg.store.importRoots.map((r) => path.resolve(base, r)) : [path.join(cfg.dataDir, 'imports')];
   cfg.tftp.roots = cfg.tftp.roots.map((r) => path.resolve(base, r));
   if (cfg.boot.exportDir) cfg.boot.exportDir = path.resolve(base, cfg.boot.exportDir);
   checkAddress('http.address', cfg.http.address, source);

@@ -50,6 +50,16 @@ export interface StartImport {
   removeAfter?: boolean | undefined;
 }
 
+async function insideImportRoots(roots: string[], file: string): Promise<boolean> {
+  const real = await fs.realpath(file).catch(() => undefined);
+  if (!real) return false;
+  for (const r of roots) {
+    const root = await fs.realpath(r).catch(() => undefined);
+    if (root && (real === root || real.startsWith(root + path.sep))) return true;
+  }
+  return false;
+}
+
 export async function startImport(ctx: HttpContext, actor: string, s: StartImport): Promise<ImportJob> {
   for (const key of ['path', 'kernel', 'initrd'] as const) {
     const f = s[key];
@@ -57,6 +67,11 @@ export async function startImport(ctx: HttpContext, actor: string, s: StartImpor
     if (!path.isAbsolute(f)) throw invalid(key, 'give an absolute path on the server');
     const st = await fs.stat(f).catch(() => undefined);
     if (!st?.isFile()) throw invalid(key, `${f} is not a file on the server`);
+    // An API caller names files on the server: only inside the configured import folders
+    // (symlinks resolved), so a token cannot read /etc/shadow into an image.
+    if (!s.removeAfter && !(await insideImportRoots(ctx.config.store.importRoots, f))) {
+      throw invalid(key, `${f} is outside the import folders (store.importRoots: ${ctx.config.store.importRoots.join(', ')})`);
+    }
   }
   const reg = registry(ctx);
   const job: ImportJob = { id: reg.next++, name: s.name, path: s.path, state: 'running', progress: null, version: null, error: null, actor, startedAt: Date.now(), finishedAt: null };

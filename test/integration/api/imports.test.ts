@@ -20,7 +20,8 @@ test('import a raw image twice from a server path; progress is streamed live', {
   const f = await makeFixture({ users: false });
   const ac = new AbortController();
   try {
-    const file = path.join(f.dir, 'disk.raw');
+    fs.mkdirSync(path.join(f.dir, 'imports'));
+    const file = path.join(f.dir, 'imports', 'disk.raw');
     // 3 MiB of compressible but not constant data.
     const buf = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i < buf.length; i += 4) buf.writeUInt32LE((i * 2654435761) >>> 8 & 0xffff, i);
@@ -38,6 +39,14 @@ test('import a raw image twice from a server path; progress is streamed live', {
       }
     })().catch(() => {});
 
+    // Only files inside store.importRoots (default <dataDir>/imports), symlinks resolved.
+    fs.writeFileSync(path.join(f.dir, 'outside.raw'), 'x');
+    fs.symlinkSync(path.join(f.dir, 'outside.raw'), path.join(f.dir, 'imports', 'link.raw'));
+    for (const p of [path.join(f.dir, 'outside.raw'), path.join(f.dir, 'imports', 'link.raw')]) {
+      const r = await f.req('POST', '/api/v1/images/labdisk/imports', { token: f.tokens.admin, body: { path: p } });
+      assert.equal(r.statusCode, 400, r.body);
+      assert.match(r.json().detail ?? r.body, /outside the import folders/);
+    }
     const start = await f.req('POST', '/api/v1/images/labdisk/imports', { token: f.tokens.admin, body: { path: file } });
     assert.equal(start.statusCode, 202, start.body);
     assert.match(String(start.headers.location), /^\/api\/v1\/imports\/\d+$/);
