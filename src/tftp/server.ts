@@ -26,7 +26,7 @@ export interface TftpServerOptions {
   maxTransfers: number;
   maxTransfersPerClient: number;
   /** Generated files (pxelinux.cfg/01-…, grub.cfg-01-…, boot.ipxe), asked before the roots. */
-  generatedFile(name: string, client: { ip: string; mac?: string | undefined }): Promise<Buffer | undefined>;
+  generatedFile(name: string, client: { ip: string; mac?: string | undefined; serverAddress?: string | undefined }): Promise<Buffer | undefined>;
   /** The client's MAC from the lease table, for events and the planner. */
   macForIp(ip: string): Promise<string | undefined>;
   /** One boot event per request. */
@@ -206,7 +206,9 @@ export class TftpServer {
     }
     const mac = await this.o.macForIp(ip).catch(() => undefined);
     let opened: OpenedFile | undefined;
-    const generated = await this.o.generatedFile(check.rel, { ip, mac });
+    // The address the request reached: the planner writes it into URLs when http.publicUrl is unset.
+    const serverAddress = local === '0.0.0.0' ? undefined : local;
+    const generated = await this.o.generatedFile(check.rel, { ip, mac, serverAddress });
     if (generated) {
       opened = { size: generated.length, source: () => new MemorySource(generated), close: () => undefined };
     } else {

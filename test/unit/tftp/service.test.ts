@@ -60,7 +60,7 @@ describe('tftp service', { timeout: 30_000 }, () => {
         assert.deepEqual(svc.health().listen, [`127.0.0.1:${port}`]);
         const r = await tftpGet({ port, file: 'boot.ipxe', options: { tsize: '0' } });
         assert.equal(r.data.toString(), '#!ipxe\nchain http://x/\n');
-        assert.deepEqual(seen[0], { ip: '127.0.0.1', mac: 'aa:aa:aa:aa:aa:01' });
+        assert.deepEqual(seen[0], { ip: '127.0.0.1', mac: 'aa:aa:aa:aa:aa:01', serverAddress: '127.0.0.1' }, 'the planner learns the MAC and the address the request reached');
         const missing = await tftpGet({ port, file: 'nothing.here' });
         assert.equal(missing.error?.code, 1);
         // A second server on the same port says so in one line.
