@@ -168,6 +168,7 @@ export class DhcpHandler {
         branchId: loc.scope.branchId, serverAddress: ipv4ToString(loc.serverId),
         clientIp: clientIp ? ipv4ToString(clientIp) : undefined,
       }));
+      if (file.unsupported) this.d.log.debug({ mac: facts.mac, reason: file.unsupported }, 'dhcp: no boot file for this client');
       return { file, nextServer: loc.scope.tftpServer ?? loc.serverId };
     } catch (err) {
       this.d.log.error({ err, mac: facts.mac }, 'dhcp: planner failed; answering without boot information');
@@ -296,7 +297,8 @@ export class DhcpHandler {
     if (type !== MessageType.Discover || (!facts.pxe && !facts.ipxe)) return undefined;
     this.recordEvent('dhcp.discover', facts, loc, p);
     const boot = await this.bootInfo(facts, loc, undefined);
-    if (!boot) return undefined;
+    // A proxy answer carries nothing but the boot file: with none for this firmware, stay silent.
+    if (!boot || boot.file.bootfile === '') return undefined;
     return this.reply(p, facts, loc, { type: MessageType.Offer, serverId: loc.serverId, boot, proxy: true });
   }
 
@@ -305,7 +307,7 @@ export class DhcpHandler {
     if ((type !== MessageType.Request && type !== MessageType.Inform) || (!facts.pxe && !facts.ipxe)) return undefined;
     const clientIp = p.ciaddr || parseFrom(meta.from.address);
     const boot = await this.bootInfo(facts, loc, clientIp);
-    if (!boot) return undefined;
+    if (!boot || boot.file.bootfile === '') return undefined;
     const dest: Destination = p.giaddr !== 0
       ? replyDestination(p, MessageType.Ack, this.d.relayPort ?? SERVER_PORT)
       : { address: parseFrom(meta.from.address), port: meta.from.port, broadcast: false };

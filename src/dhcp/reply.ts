@@ -50,11 +50,15 @@ export function buildReply(req: DhcpPacket, facts: ClientFacts, spec: ReplySpec)
     const isUrl = /^[a-z]+:\/\//i.test(bf.bootfile);
     // Firmware checks that the answer's class matches its own before it trusts the boot fields.
     opts.push([Opt.VendorClass, Buffer.from(bf.httpClient || facts.httpBoot ? 'HTTPClient' : 'PXEClient')]);
-    const tftp = bf.tftpServer !== undefined ? parseIpv4(bf.tftpServer) : undefined;
-    siaddr = tftp ?? spec.boot.nextServer;
-    if (!isUrl) opts.push([Opt.TftpServerName, Buffer.from(bf.tftpServer ?? ipv4ToString(siaddr))]);
-    opts.push([Opt.BootfileName, Buffer.from(bf.bootfile, 'latin1')]);
-    if (bf.bootfile.length <= 127) file = bf.bootfile;
+    // An empty bootfile means the planner has nothing this firmware can run: name no file and
+    // no server rather than an empty name, which some ROMs try to fetch and then stall on.
+    if (bf.bootfile !== '') {
+      const tftp = bf.tftpServer !== undefined ? parseIpv4(bf.tftpServer) : undefined;
+      siaddr = tftp ?? spec.boot.nextServer;
+      if (!isUrl) opts.push([Opt.TftpServerName, Buffer.from(bf.tftpServer ?? ipv4ToString(siaddr))]);
+      opts.push([Opt.BootfileName, Buffer.from(bf.bootfile, 'latin1')]);
+      if (bf.bootfile.length <= 127) file = bf.bootfile;
+    }
     // PXE spec 2.1 §2.2.5: proxy offers must echo the client's UUID; harmless elsewhere.
     const uuid = req.options.get(Opt.ClientUuid);
     if (uuid && uuid.length === 17) opts.push([Opt.ClientUuid, uuid]);

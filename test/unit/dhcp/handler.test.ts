@@ -201,6 +201,31 @@ describe('dhcp handler (authoritative)', () => {
   });
 });
 
+describe('dhcp handler (firmware with no boot binary)', () => {
+  // ARM32 UEFI (option 93 = 10): the planner has nothing to run and answers an empty bootfile.
+  const arm32: Array<[number, string | number[]]> = [[60, 'PXEClient:Arch:00010:UNDI:003000'], [93, [0, 10]]];
+  test('authoritative: address given, but no option 66/67, empty file field, no next-server', async () => {
+    const r = await rig();
+    try {
+      const { offer, ack } = await dora(r, '52:54:00:00:0b:01', arm32);
+      for (const m of [offer, ack]) {
+        assert.equal(m.p.yiaddr, S(100));
+        assert.equal(m.p.options.has(67), false, 'no option 67');
+        assert.equal(m.p.options.has(66), false, 'no option 66');
+        assert.ok(m.p.file.every((b) => b === 0), 'file field empty');
+        assert.equal(m.p.siaddr, 0);
+      }
+    } finally { await r.close(); }
+  });
+  test('proxy: nothing to offer, so silence on 67 and 4011', async () => {
+    const r = await rig([{ cidr: '10.1.0.0/24', mode: 'proxy' }]);
+    try {
+      assert.equal(await r.send({ type: 1, mac: '52:54:00:00:0b:02', options: arm32 }), undefined);
+      assert.equal(await r.send({ type: 3, mac: '52:54:00:00:0b:02', ciaddr: '10.1.0.50', options: arm32 }, '10.1.0.50', true), undefined);
+    } finally { await r.close(); }
+  });
+});
+
 describe('dhcp handler (proxy)', () => {
   const PROXY: SubnetSpec = { cidr: '10.1.0.0/24', mode: 'proxy' };
   test('answers PXE clients only, without an address; 4011 answers to the source', async () => {
