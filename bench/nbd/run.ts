@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const size = (await fs.stat(img)).size;
   console.error(`image ${img}: ${(size / 1e6).toFixed(0)} MB`);
 
-  // Import into a fresh store with the defaults an operator gets (fixed 256 KiB chunks for ext4, zstd 3).
+  // Import into a fresh store with the defaults an operator gets (content-defined 16/64/256 KiB chunks, zstd 3).
   const dataDir = await fs.mkdtemp(path.join(work, 'store-'));
   const base = loadConfig({ env: {}, overrides: { dataDir, 'log.level': 'warn' } });
   const database = openDatabase(base.database);

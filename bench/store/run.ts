@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { decodeIndex, chunkId } from '../../src/store/caibx.ts';
 import { compressChunk } from '../../src/store/codec.ts';
+import { defaultChunker } from '../../src/store/importer.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WORK = process.env.BENCH_DIR ?? '/tmp/bb-bench-store';
@@ -229,7 +230,7 @@ async function updateSection(): Promise<void> {
       res[`casync-${mode}`] = casyncMake(store, v2, path.join(WORK, 'u2.caibx'), mode === 'fixed').bytesNew;
       fs.rmSync(store, { recursive: true, force: true });
     }
-    const def = kind === 'ext4' ? 'fixed' : 'cdc';
+    const def = defaultChunker(kind === 'iso' ? 'iso-squashfs' : kind).kind;
     const f3 = (n: number) => (n / MB).toFixed(3);
     rows.push([label, f3(res.fixed!), f3(res.cdc!), f3(res['casync-cdc']!), f3(res['casync-fixed']!), def, `${((res[def]! - res['casync-cdc']!) / 1000).toFixed(1)} kB`]);
   }

@@ -67,7 +67,7 @@ describe('block store with casync and curl', { skip: missing.length ? `missing $
     // One 256 KiB block in the middle of the image gets new content.
     fs.writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, 40 * 262144 + 8192);
     fs.closeSync(fd);
-    const r = await importImage(env(), { file: v2, name: 'ext' });
+    const r = await importImage(env(), { file: v2, name: 'ext', chunker: DEFAULT_FIXED });
     assert.equal(r.version, 2);
     assert.equal(r.chunksNew, 1);
     h.requests.length = 0;

@@ -15,8 +15,9 @@ import { hashChunk } from '../../../src/store/chunk-id.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
+// Fixed blocks so the chunk count is known (160 MiB / 256 KiB = 640); kill safety does not depend on the chunker.
 function importer(dir: string, file: string) {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'image', 'import', file, '--name', 'big', '--json'], {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'image', 'import', file, '--name', 'big', '--chunker', 'fixed', '--json'], {
     cwd: ROOT, env: { ...process.env, BRANCHBOOT_DATA_DIR: dir, BRANCHBOOT_LOG_LEVEL: 'warn', BRANCHBOOT_STORE_WORKERS: '2' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
