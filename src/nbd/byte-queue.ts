@@ -66,7 +66,10 @@ export class ByteQueue {
       this.first++;
       this.head = 0;
       if (this.first === this.chunks.length) { this.chunks = []; this.first = 0; }
-      else if (this.first >= 1024) { this.chunks = this.chunks.slice(this.first); this.first = 0; }
+      // Compact only once the dead prefix is half the array: each live entry is then copied
+      // O(1) times on average. A fixed threshold (every 1,024 chunks) copied the whole tail
+      // each time, quadratic on a queue of a million tiny segments.
+      else if (this.first >= 1024 && this.first * 2 >= this.chunks.length) { this.chunks = this.chunks.slice(this.first); this.first = 0; }
     }
   }
 }
