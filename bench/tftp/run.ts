@@ -2,6 +2,7 @@
 // files, same clients, in a throwaway network namespace pair joined by a bridge (veth, MTU 1500).
 //
 //   npm run bench:tftp [-- --runs 5 --size-mb 20 --concurrent 50 --concurrent-mb 10]
+//                      [--only branchboot,tftpd-hpa,dnsmasq,branchboot-inline] [--rows 1468,concurrent]
 //
 // Rows: single transfers (curl and atftp at blksize 1468, atftp with windowsize 8 and 16, curl
 // at 512 and 65464) in MB/s, and N simultaneous downloads (aggregate MB/s, failures). Servers
@@ -24,12 +25,15 @@ const CONC = arg('concurrent', 50);
 const CONC_MB = arg('concurrent-mb', 10);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : undefined;
 
-interface Server { name: string; addr: string }
+interface Server { name: string; addr: string; threads?: number }
+// branchboot-inline (only with --only): branchboot with every transfer in its main thread, for A/B.
 const SERVERS: Server[] = [
   { name: 'branchboot', addr: '10.79.0.1' },
   { name: 'tftpd-hpa', addr: '10.79.0.3' },
   { name: 'dnsmasq', addr: '10.79.0.4' },
-].filter((s) => !only || only.includes(s.name));
+  { name: 'branchboot-inline', addr: '10.79.0.5', threads: 0 },
+].filter((s) => (only ? only.includes(s.name) : s.name !== 'branchboot-inline'));
+const rowFilter = args.includes('--rows') ? args[args.indexOf('--rows') + 1]!.split(',') : undefined;
 
 interface Row { name: string; argv: (addr: string, file: string, out: string) => string[] }
 const curl = (bs: number) => (addr: string, file: string) => ['curl', '-sS', '--fail', '-o', '/dev/null', '-w', '%{size_download}', '--tftp-blksize', String(bs), `tftp://${addr}/${file}`];
@@ -41,7 +45,8 @@ const ROWS: Row[] = [
   { name: 'atftp 1468 windowsize 8', argv: atftp(['blksize 1468', 'windowsize 8']) },
   { name: 'atftp 1468 windowsize 16', argv: atftp(['blksize 1468', 'windowsize 16']) },
   { name: 'curl blksize 65464', argv: curl(65464) },
-];
+].filter((r) => !rowFilter || rowFilter.some((f) => r.name.includes(f)));
+const CONCURRENT_ROW = !rowFilter || rowFilter.includes('concurrent');
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -86,11 +91,14 @@ async function main(): Promise<void> {
   const srv = net.hosts.server!;
   const cli = net.hosts.client!;
   try {
-    for (const a of ['10.79.0.3/24', '10.79.0.4/24']) execFileSync('ip', ['-n', srv.ns, 'addr', 'add', a, 'dev', 'eth0']);
+    for (const a of ['10.79.0.3/24', '10.79.0.4/24', '10.79.0.5/24']) execFileSync('ip', ['-n', srv.ns, 'addr', 'add', a, 'dev', 'eth0']);
     const started: Promise<void>[] = [];
     for (const s of SERVERS) {
-      if (s.name === 'branchboot') {
-        const cfg = { address: s.addr, port: 69, roots: [root], db: path.join(work, 'bench.db'), maxTransfers: 500, maxTransfersPerClient: 100 };
+      if (s.name.startsWith('branchboot')) {
+        const cfg = {
+          address: s.addr, port: 69, roots: [root], db: path.join(work, `${s.name}.db`), maxTransfers: 500, maxTransfersPerClient: 100,
+          ...(s.threads !== undefined && { transferThreads: s.threads }),
+        };
         const p = srv.spawn(['node', '--import', 'tsx', path.resolve('test/integration/tftp/runner.ts'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
         started.push(new Promise((res, rej) => {
           let out = '';
@@ -121,7 +129,7 @@ async function main(): Promise<void> {
           ((single_[row.name] ??= {})[s.name] ??= []).push(mbps ?? 0);
         }
       }
-      for (const s of SERVERS.map((_, i) => SERVERS[(i + run) % SERVERS.length]!)) {
+      for (const s of CONCURRENT_ROW ? SERVERS.map((_, i) => SERVERS[(i + run) % SERVERS.length]!) : []) {
         const c = await concurrent(cli, s.addr, 'conc.bin', conc, CONC);
         const e = (conc_[s.name] ??= { mbps: [], failures: [] });
         e.mbps.push(c.mbps);
@@ -137,14 +145,14 @@ async function main(): Promise<void> {
       const m = Object.fromEntries(names.map((n) => [n, median(single_[row.name]![n]!)]));
       lines.push([row.name, ...names.map((n) => m[n]!.toFixed(1)), ...names.filter((n) => n !== hpa).map((n) => (m[hpa] ? (m[n]! / m[hpa]!).toFixed(2) + 'x' : '-'))]);
     }
-    const cm = Object.fromEntries(names.map((n) => [n, median(conc_[n]!.mbps)]));
-    lines.push([`${CONC} x ${CONC_MB} MiB concurrent`, ...names.map((n) => `${cm[n]!.toFixed(1)} (fail ${conc_[n]!.failures.reduce((a, b) => a + b, 0)})`), ...names.filter((n) => n !== hpa).map((n) => (cm[hpa] ? (cm[n]! / cm[hpa]!).toFixed(2) + 'x' : '-'))]);
+    const cm = Object.fromEntries(names.map((n) => [n, median(conc_[n]?.mbps ?? [])]));
+    if (CONCURRENT_ROW) lines.push([`${CONC} x ${CONC_MB} MiB concurrent`, ...names.map((n) => `${cm[n]!.toFixed(1)} (fail ${conc_[n]!.failures.reduce((a, b) => a + b, 0)})`), ...names.filter((n) => n !== hpa).map((n) => (cm[hpa] ? (cm[n]! / cm[hpa]!).toFixed(2) + 'x' : '-'))]);
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
     const fmt = (l: string[]) => '| ' + l.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
     console.log(fmt(header));
     console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
     for (const l of lines) console.log(fmt(l));
-    if (names.includes('branchboot')) {
+    if (names.includes('branchboot') && single_['atftp blksize 1468'] && single_['atftp 1468 windowsize 16']) {
       const lock = median(single_['atftp blksize 1468']!.branchboot!);
       const w16 = median(single_['atftp 1468 windowsize 16']!.branchboot!);
       console.log(`branchboot windowsize 16 vs its own lock-step (atftp 1468): ${(w16 / lock).toFixed(2)}x`);

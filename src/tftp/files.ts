@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { FileSource, MemorySource, type BlockSource } from './source.ts';
+import { shareable, type SourceSpec } from './transfer-spec.ts';
 import { errnoCode } from '../util/errors.ts';
 
 export type Lookup =
@@ -69,7 +70,7 @@ export class FileCache {
     for (const [k, e] of this.entries) {
       if (k.startsWith(`${realPath}\0`)) { this.entries.delete(k); this.total -= e.size; }
     }
-    const data = fsp.readFile(realPath).then((buf) => {
+    const data = readShared(realPath, st.size).then((buf) => {
       // The file changed between stat and read: serve what we read, but do not keep it.
       if (buf.length !== st.size) this.drop(key);
       return buf;
@@ -96,20 +97,54 @@ export class FileCache {
   }
 }
 
+/**
+ * Reads a whole file into shared memory, so transfers on other threads use the same bytes.
+ * A file that grew or shrank since its stat gives a buffer of another size.
+ */
+async function readShared(realPath: string, size: number): Promise<Buffer> {
+  const fh = await fsp.open(realPath, 'r');
+  try {
+    const buf = Buffer.from(new SharedArrayBuffer(size));
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await fh.read(buf, done, size - done, done);
+      if (bytesRead === 0) return buf.subarray(0, done);
+      done += bytesRead;
+    }
+    const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, size);
+    if (bytesRead === 0) return buf;
+  } finally {
+    await fh.close();
+  }
+  // It grew since the stat: all of it, in ordinary memory (the caller will not keep it).
+  return fsp.readFile(realPath);
+}
+
 export interface OpenedFile {
   size: number;
-  /** The source for a transfer; the block size picks the read-ahead piece size. */
-  source(blksize: number): BlockSource;
+  /** A source read in this thread; the block size picks the read-ahead piece size. */
+  open(blksize: number): BlockSource;
+  /** Hands the bytes (or the descriptor) over to the thread that runs the transfer. */
+  share(): SourceSpec;
   /** Release without transferring (the request was refused after opening). */
   close(): void;
+}
+
+/** Bytes already in memory: generated files, netascii conversions, cached files. */
+export function memoryFile(data: Buffer): OpenedFile {
+  return {
+    size: data.length,
+    open: () => new MemorySource(data),
+    share: () => ({ kind: 'memory', data: shareable(data) }),
+    close: () => undefined,
+  };
 }
 
 /** Opens a looked-up file: from the cache when small, else as a file descriptor read in pieces. */
 export async function openFile(found: { realPath: string; stat: fs.Stats }, cache: FileCache): Promise<OpenedFile> {
   const cached = cache.get(found.realPath, found.stat);
   if (cached) {
-    const data = await cached;
-    return { size: data.length, source: () => new MemorySource(data), close: () => undefined };
+    return memoryFile(await cached);
   }
   const fd = await new Promise<number>((res, rej) => fs.open(found.realPath, 'r', (e, f) => (e ? rej(e) : res(f))));
   try {
@@ -119,7 +154,8 @@ export async function openFile(found: { realPath: string; stat: fs.Stats }, cach
     let owned = true;
     return {
       size: st.size,
-      source: (blksize) => { owned = false; return new FileSource(fd, st.size, FileSource.chunkFor(blksize)); },
+      open: (blksize) => { owned = false; return new FileSource(fd, st.size, FileSource.chunkFor(blksize)); },
+      share: () => { owned = false; return { kind: 'file', fd, size: st.size }; },
       close: () => { if (owned) { owned = false; fs.close(fd, () => undefined); } },
     };
   } catch (err) {

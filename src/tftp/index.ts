@@ -1,11 +1,12 @@
 // The TFTP service as the application sees it: built from the config, disabled unless
 // tftp.enabled, generated files from the planner, MACs from the lease table.
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
-import { TftpServer } from './server.ts';
+import { TftpServer, type TftpServerOptions } from './server.ts';
 import { macForLeasedIp } from '../model/lease-lookup.ts';
 import { UserError, errnoCode } from '../util/errors.ts';
 
-export function createTftpService(ctx: AppContext): Service {
+/** `tuning`: server options the config does not carry (tests and the benchmark). */
+export function createTftpService(ctx: AppContext, tuning: Pick<TftpServerOptions, 'transferThreads'> = {}): Service {
   const cfg = ctx.config.tftp;
   if (!cfg.enabled) {
     return { name: 'tftp', async start() {}, async stop() {}, health: () => ({ state: 'disabled' }) };
@@ -22,6 +23,7 @@ export function createTftpService(ctx: AppContext): Service {
     macForIp: (ip) => macForLeasedIp(ctx.db, ip),
     record: ({ mac, ip, detail }) => ctx.events.record({ stage: 'tftp.file', mac, ip, detail }),
     log,
+    ...tuning,
   });
   let state: ServiceHealth['state'] = 'stopped';
   let listen: string[] = [];

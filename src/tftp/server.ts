@@ -11,11 +11,13 @@ import {
 import { encodeError, encodeOack, parsePacket, type RequestPacket } from './packet.ts';
 import { negotiate } from './options.ts';
 import { checkName } from './paths.ts';
-import { FileCache, lookupInRoots, openFile, type OpenedFile } from './files.ts';
-import { MemorySource, toNetascii, type BlockSource } from './source.ts';
-import { Transfer, clock, type TransferResult } from './transfer.ts';
+import { FileCache, lookupInRoots, memoryFile, openFile, type OpenedFile } from './files.ts';
+import { toNetascii } from './source.ts';
+import type { TransferResult } from './transfer.ts';
 import { pathMtuTo } from './mtu.ts';
-import { openTransferSockets, syncLookup, type TransferSockets } from './sockets.ts';
+import { syncLookup } from './sockets.ts';
+import type { RunOutcome, TransferSpec } from './transfer-spec.ts';
+import { InlineRunner, WorkerRunner, type RunningTransfer, type TransferRunner } from './transfer-pool.ts';
 import { errorMessage } from '../util/errors.ts';
 
 export interface TftpServerOptions {
@@ -42,6 +44,11 @@ export interface TftpServerOptions {
   maxNetasciiBytes?: number;
   /** MTU toward a client; default reads the routing table. Tests pin it. */
   pathMtu?: (ip: string) => number | undefined;
+  /**
+   * Worker threads that run transfers; 0 runs them in this thread. Default: one per core when
+   * there are several (see transfer-pool.ts).
+   */
+  transferThreads?: number;
 }
 
 export interface TftpStats {
@@ -53,24 +60,30 @@ export interface TftpStats {
   bytes: number;
 }
 
-const TICK_MS = 10;
+interface Active {
+  run: RunningTransfer;
+  file: string; mac: string | undefined; ip: string; port: number; sock: dgram.Socket;
+  blksize: number; windowsize: number; size: number; started: number;
+}
 
-interface Meta { file: string; mac: string | undefined; ip: string; blksize: number; windowsize: number; size: number }
+export function defaultTransferThreads(): number {
+  const cores = os.availableParallelism();
+  return cores > 1 ? Math.min(cores, 8) : 0;
+}
 
 export class TftpServer {
   private readonly sockets: dgram.Socket[] = [];
   private stopped = false;
-  private readonly transfers = new Map<string, Transfer>();
-  private readonly meta = new Map<Transfer, Meta>();
+  private readonly transfers = new Map<string, Active>();
   private readonly perIp = new Map<string, number>();
   /** Requests being looked up (before their transfer exists), counted against the limits. */
   private pending = 0;
   private readonly pendingKeys = new Set<string>();
-  private ticker: NodeJS.Timeout | undefined;
+  private readonly runner: TransferRunner;
   private readonly cache: FileCache;
   private readonly stats: TftpStats = { active: 0, requests: 0, completed: 0, failed: 0, refused: 0, bytes: 0 };
   private logBudget = { at: 0, left: 20, dropped: 0 };
-  private readonly o: Required<Omit<TftpServerOptions, 'pathMtu'>> & Pick<TftpServerOptions, 'pathMtu'>;
+  private readonly o: Required<Omit<TftpServerOptions, 'pathMtu' | 'transferThreads'>> & Pick<TftpServerOptions, 'pathMtu'>;
 
   constructor(opts: TftpServerOptions) {
     this.o = {
@@ -84,6 +97,10 @@ export class TftpServer {
       ...opts,
     };
     this.cache = new FileCache({ maxFileBytes: this.o.cacheMaxFileBytes, maxTotalBytes: this.o.cacheMaxTotalBytes });
+    const threads = opts.transferThreads ?? defaultTransferThreads();
+    this.runner = threads > 0
+      ? new WorkerRunner(threads, (err) => this.o.log.error({ err }, 'tftp: transfer thread failed'))
+      : new InlineRunner();
   }
 
   /**
@@ -93,6 +110,18 @@ export class TftpServer {
    * IP_PKTINFO; an address added later is still served, through the wildcard socket.
    */
   async start(): Promise<{ address: string; port: number }> {
+    await this.runner.start();
+    try {
+      return await this.bindAll();
+    } catch (err) {
+      // Threads would keep the process alive after a failed start.
+      for (const sock of this.sockets.splice(0)) try { sock.close(); } catch { /* closed */ }
+      await this.runner.close();
+      throw err;
+    }
+  }
+
+  private async bindAll(): Promise<{ address: string; port: number }> {
     const wildcard = this.o.address === '0.0.0.0';
     if (wildcard) {
       // SO_REUSEADDR (needed to bind the specific addresses too) would also let us share the
@@ -134,8 +163,11 @@ export class TftpServer {
       const until = Date.now() + graceMs;
       while (this.transfers.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     }
-    for (const t of [...this.transfers.values()]) t.finish('shutdown');
-    if (this.ticker) { clearInterval(this.ticker); this.ticker = undefined; }
+    for (const t of this.transfers.values()) t.run.stop();
+    // Stopped transfers report back (and tell their clients) within a few ticks.
+    for (let i = 0; i < 100 && this.transfers.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await this.runner.close();
+    for (const [key, t] of [...this.transfers]) this.onDone(key, t, { ok: true, result: { outcome: 'shutdown', bytes: 0, ms: 0, retransmits: 0 } });
   }
 
   getStats(): TftpStats & { cache: { files: number; bytes: number } } {
@@ -148,7 +180,7 @@ export class TftpServer {
     this.stats.requests++;
     const key = `${ip}:${port}`;
     const existing = this.transfers.get(key);
-    if (existing) { existing.repeatFirst(); return; }
+    if (existing) { existing.run.repeat(); return; }
     if (this.pendingKeys.has(key)) return;
     const p = parsePacket(msg);
     if (p.op === 'invalid') {
@@ -176,8 +208,7 @@ export class TftpServer {
     this.pending++;
     this.pendingKeys.add(key);
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-    clock.now = performance.now();
-    const started = clock.now;
+    const started = performance.now();
     this.serve(sock, local, p, ip, port, key, started).catch((err: unknown) => {
       // Rate-limited like refusals: running out of descriptors under a flood must not flood the log.
       this.warn({ err: errorMessage(err), ip, file: p.filename }, 'tftp: request failed');
@@ -210,7 +241,7 @@ export class TftpServer {
     const serverAddress = local === '0.0.0.0' ? undefined : local;
     const generated = await this.o.generatedFile(check.rel, { ip, mac, serverAddress });
     if (generated) {
-      opened = { size: generated.length, source: () => new MemorySource(generated), close: () => undefined };
+      opened = memoryFile(generated);
     } else {
       const found = await lookupInRoots(this.o.roots, check.rel);
       if (found.kind === 'outside') {
@@ -237,7 +268,7 @@ export class TftpServer {
         this.event(mac, ip, { file, bytes: 0, ms: 0, outcome: 'bad-mode' });
         return;
       }
-      const src = opened.source(65536);
+      const src = opened.open(65536);
       const raw = Buffer.allocUnsafe(src.size);
       for (let pos = 0; pos < src.size;) {
         const len = Math.min(65536, src.size - pos);
@@ -246,7 +277,7 @@ export class TftpServer {
       }
       src.close();
       const text = toNetascii(raw);
-      opened = { size: text.length, source: () => new MemorySource(text), close: () => undefined };
+      opened = memoryFile(text);
     }
     const neg = negotiate(p.options, opened.size, {
       maxBlksize: this.o.maxBlksize,
@@ -254,19 +285,10 @@ export class TftpServer {
       maxWindowBytes: this.o.maxWindowBytes,
     });
     if (this.stopped) { opened.close(); this.release(ip); return; }
-    let sockets: TransferSockets;
-    try {
+    const spec: TransferSpec = {
       // Same local address as the request socket, so the reply comes from the address the
       // client sent to; a fresh port is the server's TID.
-      sockets = await openTransferSockets(local, ip, port);
-    } catch (err) {
-      opened.close();
-      throw err;
-    }
-    if (this.stopped) { sockets.close(); opened.close(); this.release(ip); return; }
-    const source: BlockSource = opened.source(neg.blksize);
-    const transfer = new Transfer({
-      sockets, source,
+      local, ip, port,
       blksize: neg.blksize, windowsize: neg.windowsize,
       oack: neg.oack.length > 0 ? encodeOack(neg.oack) : undefined,
       tsizeAsked: neg.oack.some((o) => o.name.toLowerCase() === 'tsize'),
@@ -274,34 +296,34 @@ export class TftpServer {
       maxRetries: this.o.maxRetries,
       handshakeMs: Math.max(this.o.handshakeMs, neg.timeoutMs ?? 0),
       deadlineMs: this.o.deadlineMs,
-      onDone: (t, r) => this.onDone(t, key, r),
-    }, started);
-    this.transfers.set(key, transfer);
-    this.meta.set(transfer, { file, mac, ip, blksize: neg.blksize, windowsize: neg.windowsize, size: source.size });
-    this.ticker ??= setInterval(() => this.tick(), TICK_MS);
-    transfer.begin(clock.now);
+      source: opened.share(),
+    };
+    const active: Active = {
+      run: undefined as unknown as RunningTransfer,
+      file, mac, ip, port, sock, blksize: neg.blksize, windowsize: neg.windowsize, size: opened.size, started,
+    };
+    this.transfers.set(key, active);
+    active.run = this.runner.run(spec, (r) => this.onDone(key, active, r));
   }
 
-  private tick(): void {
-    const now = (clock.now = performance.now());
-    for (const t of this.transfers.values()) t.tick(now);
-    if (this.transfers.size === 0 && this.pending === 0 && this.ticker) {
-      clearInterval(this.ticker);
-      this.ticker = undefined;
-    }
-  }
-
-  private onDone(t: Transfer, key: string, r: TransferResult): void {
-    const m = this.meta.get(t);
-    this.meta.delete(t);
-    if (this.transfers.get(key) === t) this.transfers.delete(key);
-    if (!m) return;
+  private onDone(key: string, m: Active, outcome: RunOutcome): void {
+    if (this.transfers.get(key) !== m) return;
+    this.transfers.delete(key);
     this.release(m.ip);
+    if (!outcome.ok) {
+      // No socket for it (out of ports or descriptors), or its thread died.
+      this.stats.failed++;
+      this.warn({ err: outcome.error, ip: m.ip, file: m.file }, 'tftp: request failed');
+      this.sendError(m.sock, m.ip, m.port, ERR_UNDEFINED, 'internal error');
+      this.event(m.mac, m.ip, { file: m.file, bytes: 0, ms: Math.round(performance.now() - m.started), outcome: 'internal-error' });
+      return;
+    }
+    const r: TransferResult = outcome.result;
     const ok = r.outcome === 'ok' || r.outcome === 'size-probe';
     if (r.outcome === 'ok') this.stats.completed++;
     else if (!ok) this.stats.failed++;
     this.stats.bytes += r.bytes;
-    const ms = Math.round(r.ms);
+    const ms = Math.round(performance.now() - m.started);
     const detail: Record<string, unknown> = {
       file: m.file, bytes: r.bytes, ms, outcome: r.outcome, size: m.size, blksize: m.blksize,
       ...(m.windowsize > 1 && { windowsize: m.windowsize }),

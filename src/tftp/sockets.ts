@@ -5,6 +5,7 @@
 // (SO_REUSEADDR) receives what the connected one does not match, packets from a wrong TID,
 // so they can get error 5 without ever reaching the transfer.
 import dgram from 'node:dgram';
+import type { PortClaims } from './ports.ts';
 
 export interface TransferSockets {
   main: dgram.Socket;
@@ -13,9 +14,6 @@ export interface TransferSockets {
   close(): void;
 }
 
-/** Ports our own transfers hold: with SO_REUSEADDR the kernel may hand out one twice. */
-const inUse = new Set<number>();
-
 function bind(sock: dgram.Socket, port: number, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     sock.once('error', reject);
@@ -23,7 +21,7 @@ function bind(sock: dgram.Socket, port: number, address: string): Promise<void> 
   });
 }
 
-export async function openTransferSockets(address: string, peerAddress: string, peerPort: number): Promise<TransferSockets> {
+export async function openTransferSockets(address: string, peerAddress: string, peerPort: number, ports: PortClaims): Promise<TransferSockets> {
   for (let attempt = 0; ; attempt++) {
     const main = dgram.createSocket({ type: 'udp4', reuseAddr: true, lookup: syncLookup });
     main.on('error', () => undefined);
@@ -34,7 +32,11 @@ export async function openTransferSockets(address: string, peerAddress: string, 
       throw err;
     }
     const port = main.address().port;
-    if (inUse.has(port) && attempt < 20) { main.close(); continue; }
+    if (!ports.claim(port)) {
+      main.close();
+      if (attempt < 20) continue;
+      throw new Error('no free transfer port');
+    }
     const stray = dgram.createSocket({ type: 'udp4', reuseAddr: true, lookup: syncLookup });
     stray.on('error', () => undefined);
     try {
@@ -44,18 +46,18 @@ export async function openTransferSockets(address: string, peerAddress: string, 
         main.connect(peerPort, peerAddress, () => { main.off('error', reject); resolve(); });
       });
     } catch (err) {
+      ports.release(port);
       main.close();
       try { stray.close(); } catch { /* not bound */ }
       throw err;
     }
-    inUse.add(port);
     let closed = false;
     return {
       main, stray, port,
       close() {
         if (closed) return;
         closed = true;
-        inUse.delete(port);
+        ports.release(port);
         try { main.close(); } catch { /* closed */ }
         try { stray.close(); } catch { /* closed */ }
       },

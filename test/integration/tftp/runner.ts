@@ -3,7 +3,7 @@
 // "ready" when listening, then one "event <json>" line per boot event; stops on SIGTERM.
 //
 // CONFIG_JSON: { address, port, roots: [], maxBlksize?, maxTransfers?, maxTransfersPerClient?,
-//   generated?: { name, content (base64), forMac? }, leases?: [{ ip, mac }], db: file }
+//   transferThreads?, generated?: { name, content (base64), forMac? }, leases?: [{ ip, mac }], db: file }
 import fs from 'node:fs';
 import { pino } from 'pino';
 import { loadConfig } from '../../../src/config.ts';
@@ -19,6 +19,8 @@ interface RunnerConfig {
   maxBlksize?: number;
   maxTransfers?: number;
   maxTransfersPerClient?: number;
+  /** Worker threads for transfers (0: in the main thread); default: the server's. */
+  transferThreads?: number;
   generated?: { name: string; content: string };
   leases?: { ip: string; mac: string }[];
   db: string;
@@ -53,7 +55,7 @@ const planner: BootPlanner = {
   generatedFile: async (name, client) => (generated && name === generated.name ? Buffer.concat([generated.data, Buffer.from(`# for ${client.mac ?? 'unknown'}\n`)]) : undefined),
 };
 events.onBoot((ev) => process.stdout.write(`event ${JSON.stringify(ev)}\n`));
-const svc = createTftpService({ config, db: handle.db, log, events, planner });
+const svc = createTftpService({ config, db: handle.db, log, events, planner }, rc.transferThreads !== undefined ? { transferThreads: rc.transferThreads } : {});
 await svc.start();
 process.stdout.write(`ready ${JSON.stringify(svc.health())}\n`);
 const shutdown = async () => {
