@@ -32,6 +32,12 @@ export const ConfigSchema = Type.Object({
     proxyPort: Type.Integer({ minimum: 1, maximum: 65535, default: 4011 }),
     /** Interfaces to bind one socket each (SO_BINDTODEVICE); empty = one socket on `address`. */
     interfaces: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    /**
+     * When an ACKed lease is on disk. normal: written to the OS before the ACK, so it survives
+     * kill -9 or a crash of the process (what Kea's memfile gives) but not a power loss. full:
+     * fsync'ed before the ACK, also surviving power loss; each batch of ACKs waits for the disk.
+     */
+    leaseSync: Enum(['normal', 'full'], 'normal'),
   }, { default: {}, additionalProperties: false }),
   tftp: Type.Object({
     enabled: Type.Boolean({ default: false }),

@@ -58,16 +58,23 @@ const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0)
 const macOf = (i: number, seed: number) => Buffer.from([0x02, seed & 255, (i >>> 24) & 255, (i >>> 16) & 255, (i >>> 8) & 255, i & 255]);
 const macText = (m: Buffer) => [...m].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
+type Reply = NonNullable<ReturnType<typeof parseReply>>;
 const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 8 << 20 });
-const waiting = new Map<number, (r: NonNullable<ReturnType<typeof parseReply>>) => void>();
-sock.on('message', (m) => { const r = parseReply(m); if (r) { const w = waiting.get(r.xid); if (w) { waiting.delete(r.xid); w(r); } } });
+// Keep the generator cheap: it shares the CPUs with the server it measures. One sweep of
+// deadlines instead of a timer per exchange; a connected socket (every server answers a relay
+// from its own address on port 67) so no send resolves an address.
+const waiting = new Map<number, { deadline: number; done: (r: Reply | undefined) => void }>();
+sock.on('message', (m) => { const r = parseReply(m); if (r) { const w = waiting.get(r.xid); if (w) { waiting.delete(r.xid); w.done(r); } } });
+const sweep = setInterval(() => {
+  const now = performance.now();
+  for (const [xid, w] of waiting) if (w.deadline <= now) { waiting.delete(xid); w.done(undefined); }
+}, Math.max(10, Math.min(100, timeoutMs / 10)));
 let xidCounter = (Number(a.seed) * 7919) << 12;
 
-function exchange(pkt: Buffer, xid: number, want: number[]): Promise<NonNullable<ReturnType<typeof parseReply>> | undefined> {
+function exchange(pkt: Buffer, xid: number, want: number[]): Promise<Reply | undefined> {
   return new Promise((resolve) => {
-    const t = setTimeout(() => { waiting.delete(xid); resolve(undefined); }, timeoutMs);
-    waiting.set(xid, (r) => { clearTimeout(t); resolve(want.includes(r.type) ? r : undefined); });
-    sock.send(pkt, Number(a.port), server);
+    waiting.set(xid, { deadline: performance.now() + timeoutMs, done: (r) => resolve(r && want.includes(r.type) ? r : undefined) });
+    sock.send(pkt);
   });
 }
 
@@ -100,6 +107,7 @@ async function renew(mac: Buffer, addr: number): Promise<Result> {
 }
 
 await new Promise<void>((res) => sock.bind({ address: a.local!, port: 67 }, res));
+await new Promise<void>((res) => sock.connect(Number(a.port), server, res));
 const jobs: Array<() => Promise<Result>> = [];
 if (a.mode === 'renew') {
   const list = JSON.parse(fs.readFileSync(a.in!, 'utf8')) as Array<[string, string]>;
@@ -115,6 +123,13 @@ if (Number(a.warmup) > 0) {
   await Promise.all(Array.from({ length: Number(a.inflight) }, async () => { while (w < warm.length) await warm[w++]!(); }));
 }
 const results: Result[] = [];
+const cpuAtStart = process.cpuUsage();
+// ACKs are appended to OUT.acks as they arrive (a test that kills the server mid-run reads the
+// promises made so far), every 50 ms: an open/write/close per ACK is work on the CPU the
+// generator shares with the server under test.
+let ackLog = '';
+const flushAcks = () => { if (a.out && ackLog) { fs.appendFileSync(`${a.out}.acks`, ackLog); ackLog = ''; } };
+const ackTimer = setInterval(flushAcks, 50);
 const started = performance.now();
 const deadline = Date.now() + Number(a.deadline);
 let next = 0;
@@ -123,20 +138,25 @@ async function worker() {
     const j = jobs[next++]!;
     const r = await j();
     results.push(r);
-    // Each ACK is written as it arrives: a test that kills the server mid-run still knows every promise made.
-    if (a.out && r.ip) fs.appendFileSync(`${a.out}.acks`, `${r.mac} ${r.ip}\n`);
+    if (a.out && r.ip) ackLog += `${r.mac} ${r.ip}\n`;
   }
 }
 await Promise.all(Array.from({ length: Number(a.inflight) }, worker));
 const elapsed = performance.now() - started;
+clearInterval(ackTimer);
+flushAcks();
 const lat = results.filter((r) => r.ms !== undefined).map((r) => r.ms!).sort((x, y) => x - y);
 const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : NaN);
 const completed = results.filter((r) => r.ip).length;
+const genCpu = process.cpuUsage(cpuAtStart);
 const summary = {
   clients: jobs.length, completed, naks: results.filter((r) => r.nak).length, lost: jobs.length - completed - results.filter((r) => r.nak).length,
+  // The generator's own CPU per completed exchange: it shares the host with the server measured.
+  genCpuUs: completed ? Math.round((genCpu.user + genCpu.system) / completed) : 0,
   elapsedMs: Math.round(elapsed), perSecond: Math.round((completed / elapsed) * 1000), p50: +pct(0.5).toFixed(2), p99: +pct(0.99).toFixed(2),
   acks: results.filter((r) => r.ip).map((r) => [r.mac, r.ip]),
 };
 if (a.out) fs.writeFileSync(a.out, JSON.stringify(summary));
 else process.stdout.write(`${JSON.stringify({ ...summary, acks: undefined })}\n`);
+clearInterval(sweep);
 sock.close();

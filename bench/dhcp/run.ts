@@ -14,7 +14,7 @@ const INFLIGHT = Number(process.env.BENCH_DHCP_INFLIGHT ?? 64);
 const ROUNDS = Number(process.env.BENCH_DHCP_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_DHCP_WARMUP ?? 2000);
 
-interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number }
+interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number }
 
 if (!canUseNetns()) { console.error('bench:dhcp needs root and ip netns'); process.exit(1); }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,7 +23,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-bench-dhcp-'));
 
 async function load(gen: NetHost, clients: number, seed: number): Promise<Summary> {
   const out = path.join(tmp, `out-${seed}-${clients}.json`);
-  const r = await gen.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'bench/dhcp/loadgen.ts'), '--server', '10.77.0.1', '--local', '10.77.0.2',
+  const r = await gen.run([process.execPath, ...(process.env.BENCH_DHCP_GEN_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', path.join(ROOT, 'bench/dhcp/loadgen.ts'), '--server', '10.77.0.1', '--local', '10.77.0.2',
     '--clients', String(clients), '--inflight', String(INFLIGHT), '--seed', String(seed), '--warmup', String(WARMUP), '--out', out], { timeoutMs: 600_000, cwd: ROOT });
   if (r.code !== 0) throw new Error(`loadgen failed: ${r.stderr}`);
   return JSON.parse(fs.readFileSync(out, 'utf8')) as Summary;
@@ -38,8 +38,12 @@ const branchbootWith = (env: Record<string, string>): Runner => async (clients, 
 const branchboot = branchbootWith({});
 // The same server with boot-event writes switched off: how much of its time the event log takes.
 const branchbootNoEvents = branchbootWith({ DHCP_NO_EVENTS: '1' });
-// Lease commits without fsync (synchronous=NORMAL): still safe against kill -9, like Kea's memfile, not against power loss.
-const branchbootSyncNormal = branchbootWith({ DHCP_LEASE_SYNC: 'NORMAL' });
+// The default (dhcp.leaseSync normal) writes each lease to the OS before its ACK: safe against
+// kill -9, like Kea's memfile. leaseSync full also fsyncs before the ACK (safe against power loss).
+const branchbootSyncFull = branchbootWith({ DHCP_LEASE_SYNC: 'FULL' });
+// Where the writes happen: all on a writer thread (one hop per lease batch), or leases on the packet thread and boot events on a worker.
+const branchbootWorkerNormal = branchbootWith({ DHCP_WRITER: 'worker' });
+const branchbootEventsOnWorker = branchbootWith({ DHCP_WRITER: 'packet-thread-events-on-worker' });
 
 const kea: Runner = async (clients, seed) => {
   const dir = fs.mkdtempSync(path.join(tmp, 'kea-'));
@@ -71,7 +75,7 @@ const dnsmasq: Runner = async (clients, seed) => {
   try { return await load(net.hosts.gen!, clients, seed); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
 };
 
-const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-no-events', branchbootNoEvents], ['branchboot-sync-normal', branchbootSyncNormal], ['kea', kea], ['dnsmasq', dnsmasq]];
+const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-no-events', branchbootNoEvents], ['branchboot-sync-full', branchbootSyncFull], ['branchboot-worker', branchbootWorkerNormal], ['branchboot-events-on-worker', branchbootEventsOnWorker], ['kea', kea], ['dnsmasq', dnsmasq]];
 const only = process.env.BENCH_DHCP_SERVERS?.split(',');
 const results: Array<{ server: string; clients: number; s: Summary }> = [];
 const median = (xs: Summary[]) => [...xs].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(xs.length / 2)]!;
@@ -86,7 +90,7 @@ try {
         // dnsmasq rewrites its whole lease file per change: one round is minutes at 10,000 clients.
         if (name === 'dnsmasq' && i > 0) continue;
         const s = await run(n, seed++);
-        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms`);
+        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (generator ${s.genCpuUs} µs CPU per DORA)`);
         collected.set(`${name}/${n}`, [...(collected.get(`${name}/${n}`) ?? []), s]);
       }
     }

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { LeaseWrite } from '../model/leases.ts';
 import type { DbWriter } from './db-writer.ts';
+import type { DhcpEventLog } from './event-log.ts';
 
 interface Pending { row: LeaseWrite; done: (ok: boolean) => void }
 
@@ -15,7 +16,7 @@ export class LeaseCommitter {
   batches = 0;
   rows = 0;
 
-  constructor(private readonly writer: DbWriter, private readonly log: Logger, private readonly maxBatch = 1000) {}
+  constructor(private readonly writer: DbWriter, private readonly log: Logger, private readonly events?: DhcpEventLog, private readonly maxBatch = 1000) {}
 
   /** Resolves true once the row is committed, false if the write failed (the caller stays silent). */
   commit(row: LeaseWrite): Promise<boolean> {
@@ -46,7 +47,7 @@ export class LeaseCommitter {
       for (const p of batch) byKey.set(`${p.row.subnetId}/${p.row.ip}`, p.row);
       let ok = true;
       try {
-        await this.writer.leases([...byKey.values()]);
+        await this.writer.leases([...byKey.values()], this.writer.bundlesEvents ? this.events?.take() ?? [] : []);
         this.batches++;
         this.rows += byKey.size;
       } catch (err) {

@@ -1,42 +1,57 @@
-// Worker thread that owns a second connection to the database and does DHCP's writes (lease
-// batches, discovered machines). SQLite's fsync then blocks this thread, not the one that
-// reads and answers packets: while one batch commits, the next one is already being decided.
+// Worker thread with its own connection to the database. As the writer (leaseSync full) it does
+// DHCP's writes, so SQLite's fsync blocks this thread, not the one that reads and answers
+// packets. As the checkpointer (leaseSync normal, where the packet thread writes) it copies the
+// WAL into the database file every few hundred ms: a checkpoint fsyncs, a commit then does not.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../db/index.ts';
-import { leaseUpsertSql, leaseParams, type LeaseWrite } from '../model/leases.ts';
-import { discoveredMachineSql, discoveredMachineParams, type NewSighting } from '../model/dhcp-scopes.ts';
+import type { LeaseWrite } from '../model/leases.ts';
+import type { NewSighting } from '../model/dhcp-scopes.ts';
+import type { BootEventRecord } from '../model/events.ts';
+import { prepareDhcpWrites } from './write-statements.ts';
 
 export type WorkerRequest =
-  | { id: number; kind: 'leases'; rows: LeaseWrite[] }
+  | { id: number; kind: 'leases'; rows: LeaseWrite[]; events: BootEventRecord[] }
+  | { id: number; kind: 'events'; rows: BootEventRecord[] }
   | { id: number; kind: 'machines'; rows: NewSighting[] };
 export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; error: string } | { ready: true };
+export interface WorkerData { file: string; role: 'writer' | 'checkpointer'; synchronous?: 'FULL' | 'NORMAL'; checkpointMs?: number }
 
-const { file, synchronous } = workerData as { file: string; synchronous: 'FULL' | 'NORMAL' };
+const { file, role, checkpointMs, synchronous } = workerData as WorkerData;
 // The main connection has migrated already; this one only writes.
 const handle = openDatabase(file, { migrate: false });
-// FULL (the default): a commit is on disk before its ACK leaves, surviving power loss. NORMAL:
-// it survives a crash or kill -9 of the process but not power loss (what Kea's memfile gives).
-handle.sqlite.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
 const port = parentPort!;
-// Lease batches are the hot path (one per few ms under load): one prepared statement, one
-// transaction, no query building per row.
-const upsert = handle.sqlite.prepare(leaseUpsertSql);
-const writeBatch = handle.sqlite.transaction((rows: LeaseWrite[], now: number) => {
-  for (const r of rows) upsert.run(leaseParams(r, now));
-});
-// New machines come in bursts (a lab powering on): also one statement, so they never hold up a lease batch for long.
-const insertMachine = handle.sqlite.prepare(discoveredMachineSql);
-const writeMachines = handle.sqlite.transaction((rows: NewSighting[], now: number) => {
-  for (const r of rows) insertMachine.run(discoveredMachineParams(r, now));
-});
-port.on('message', (req: WorkerRequest) => {
-  const job = req.kind === 'leases'
-    ? new Promise<void>((resolve) => { writeBatch(req.rows, Date.now()); resolve(); })
-    : new Promise<void>((resolve) => { writeMachines(req.rows, Date.now()); resolve(); });
-  job.then(
-    () => port.postMessage({ id: req.id, ok: true } satisfies WorkerReply),
-    (err: unknown) => port.postMessage({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
-  );
-});
-port.on('close', () => void handle.close());
+if (role === 'checkpointer') {
+  // PASSIVE never takes the write lock: the packet thread's commits go on meanwhile.
+  const timer = setInterval(() => {
+    try { handle.sqlite.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy or closing: next round */ }
+  }, checkpointMs ?? 250);
+  // Boot events may be written here too: small transactions, so the packet thread's lease
+  // commits never wait long for the write lock.
+  handle.sqlite.pragma('synchronous = NORMAL');
+  const w = prepareDhcpWrites(handle.sqlite);
+  port.on('message', (req: WorkerRequest) => {
+    try {
+      if (req.kind !== 'events') throw new Error(`checkpointer does not write ${req.kind}`);
+      for (let i = 0; i < req.rows.length; i += 64) w.events(req.rows.slice(i, i + 64));
+      port.postMessage({ id: req.id, ok: true } satisfies WorkerReply);
+    } catch (err) {
+      port.postMessage({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WorkerReply);
+    }
+  });
+  port.on('close', () => { clearInterval(timer); void handle.close(); });
+} else {
+  handle.sqlite.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+  const w = prepareDhcpWrites(handle.sqlite);
+  port.on('message', (req: WorkerRequest) => {
+    try {
+      if (req.kind === 'leases') w.leases(req.rows, req.events);
+      else if (req.kind === 'events') w.events(req.rows);
+      else w.machines(req.rows);
+      port.postMessage({ id: req.id, ok: true } satisfies WorkerReply);
+    } catch (err) {
+      port.postMessage({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WorkerReply);
+    }
+  });
+  port.on('close', () => void handle.close());
+}
 port.postMessage({ ready: true } satisfies WorkerReply);

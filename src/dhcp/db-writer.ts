@@ -1,38 +1,99 @@
-// DHCP's writes, either on a worker thread with its own connection (the server: fsync off the
-// packet thread) or inline on the shared Kysely instance (tests, ':memory:' databases).
+// DHCP's writes, three ways:
+// - packet thread (leaseSync normal, the default): a second connection on this thread with
+//   synchronous=NORMAL. A commit is a write() into the WAL, no fsync, so it survives kill -9
+//   of the process (not power loss) and costs tens of microseconds: a thread hop per batch
+//   cost more than the write. Checkpoints (which fsync) run on a worker thread.
+// - writer thread (leaseSync full): the worker owns the connection and fsyncs every commit,
+//   off the packet thread.
+// - inline on the shared Kysely instance (tests, ':memory:' databases).
 import { Worker } from 'node:worker_threads';
 import type { Db } from '../db/index.ts';
+import { openDatabase } from '../db/index.ts';
 import { writeLeases, type LeaseWrite } from '../model/leases.ts';
 import { insertDiscoveredMachines, type NewSighting } from '../model/dhcp-scopes.ts';
-import type { WorkerReply, WorkerRequest } from './db-worker.ts';
+import { insertBootEvents, type BootEventRecord } from '../model/events.ts';
+import { errnoCode } from '../util/errors.ts';
+import type { WorkerData, WorkerReply, WorkerRequest } from './db-worker.ts';
+import { prepareDhcpWrites } from './write-statements.ts';
 
 export interface DbWriter {
-  leases(rows: LeaseWrite[]): Promise<void>;
+  /** Leases and the boot events queued meanwhile, in one transaction. */
+  leases(rows: LeaseWrite[], events?: BootEventRecord[]): Promise<void>;
+  events(rows: BootEventRecord[]): Promise<void>;
   machines(rows: NewSighting[]): Promise<void>;
   close(): Promise<void>;
+  /** leases() takes the queued boot events into its transaction (else they go through events()). */
+  bundlesEvents: boolean;
 }
 
 export function inlineWriter(db: Db): DbWriter {
-  return { leases: (rows) => writeLeases(db, rows), machines: (rows) => insertDiscoveredMachines(db, rows), close: async () => {} };
+  return {
+    async leases(rows, events) { await writeLeases(db, rows); if (events && events.length > 0) await insertBootEvents(db, events); },
+    events: (rows) => insertBootEvents(db, rows),
+    machines: (rows) => insertDiscoveredMachines(db, rows),
+    close: async () => {},
+    bundlesEvents: true,
+  };
 }
 
-type Job = { kind: 'leases'; rows: LeaseWrite[] } | { kind: 'machines'; rows: NewSighting[] };
+/** How long the packet-thread writer retries while another connection holds the write lock. */
+const BUSY_GIVE_UP_MS = 5000;
+
+export async function packetThreadWriter(file: string, opts: { eventsOnWorker?: boolean; checkpointMs?: number } = {}): Promise<DbWriter> {
+  const handle = openDatabase(file, { migrate: false });
+  const s = handle.sqlite;
+  s.pragma('synchronous = NORMAL');
+  // SQLite's busy handler sleeps, and this is the thread that answers packets: fail at once
+  // and retry from a timer instead (another connection on this thread may hold the lock).
+  s.pragma('busy_timeout = 0');
+  // A checkpoint fsyncs: the checkpointer thread does them, never a commit here.
+  s.pragma('wal_autocheckpoint = 0');
+  const w = prepareDhcpWrites(s);
+  const checkpointer = await startWorker({ file, role: 'checkpointer', ...(opts.checkpointMs !== undefined && { checkpointMs: opts.checkpointMs }) });
+  const onWorker = opts.eventsOnWorker ? talkTo(checkpointer) : undefined;
+  const attempt = async (write: () => void): Promise<void> => {
+    const giveUp = Date.now() + BUSY_GIVE_UP_MS;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
+      try { write(); return; } catch (err) {
+        if (errnoCode(err) !== 'SQLITE_BUSY' || Date.now() > giveUp) throw err;
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  };
+  return {
+    leases: (rows, events = []) => attempt(() => w.leases(rows, events)),
+    events: (rows) => onWorker ? onWorker({ kind: 'events', rows }) : attempt(() => w.events(rows)),
+    machines: (rows) => attempt(() => w.machines(rows)),
+    bundlesEvents: !onWorker,
+    async close() {
+      await checkpointer.terminate();
+      try { s.pragma('wal_checkpoint(PASSIVE)'); } catch { /* another connection is busy: it checkpoints later */ }
+      await handle.close();
+    },
+  };
+}
+
+type Job = { kind: 'leases'; rows: LeaseWrite[]; events: BootEventRecord[] } | { kind: 'events'; rows: BootEventRecord[] } | { kind: 'machines'; rows: NewSighting[] };
 
 export async function workerWriter(file: string, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Promise<DbWriter> {
-  // Under tsx the sources are .ts; the build rewrites imports but not this URL.
-  const self = new URL(import.meta.url);
-  const entry = new URL(self.pathname.endsWith('.ts') ? './db-worker.ts' : './db-worker.js', self);
-  // Node 20 does not carry tsx's loader hooks into workers: register them in the worker first.
-  const worker = entry.pathname.endsWith('.ts')
-    ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData: { file, synchronous } })
-    : new Worker(entry, { workerData: { file, synchronous } });
+  const worker = await startWorker({ file, role: 'writer', synchronous });
+  const send = talkTo(worker);
+  return {
+    leases: (rows, events = []) => send({ kind: 'leases', rows, events }),
+    events: (rows) => send({ kind: 'events', rows }),
+    machines: (rows) => send({ kind: 'machines', rows }),
+    bundlesEvents: true,
+    async close() {
+      await worker.terminate();
+    },
+  };
+}
+
+/** Request/reply over a worker's port: each job resolves when the worker has written it. */
+function talkTo(worker: Worker): (job: Job) => Promise<void> {
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   let next = 1;
   let dead: Error | undefined;
-  await new Promise<void>((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('message', (m: WorkerReply) => { if ('ready' in m) { worker.off('error', reject); resolve(); } });
-  });
   worker.on('message', (m: WorkerReply) => {
     if ('ready' in m) return;
     const w = waiting.get(m.id);
@@ -47,17 +108,25 @@ export async function workerWriter(file: string, synchronous: 'FULL' | 'NORMAL' 
   };
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`database writer thread exited (${code})`)));
-  const send = (job: Job) => new Promise<void>((resolve, reject) => {
+  return (job: Job) => new Promise<void>((resolve, reject) => {
     if (dead) { reject(dead); return; }
     const id = next++;
     waiting.set(id, { resolve, reject });
     worker.postMessage({ id, ...job } as WorkerRequest);
   });
-  return {
-    leases: (rows) => send({ kind: 'leases', rows }),
-    machines: (rows) => send({ kind: 'machines', rows }),
-    async close() {
-      await worker.terminate();
-    },
-  };
+}
+
+async function startWorker(data: WorkerData): Promise<Worker> {
+  // Under tsx the sources are .ts; the build rewrites imports but not this URL.
+  const self = new URL(import.meta.url);
+  const entry = new URL(self.pathname.endsWith('.ts') ? './db-worker.ts' : './db-worker.js', self);
+  // Node 20 does not carry tsx's loader hooks into workers: register them in the worker first.
+  const worker = entry.pathname.endsWith('.ts')
+    ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData: data })
+    : new Worker(entry, { workerData: data });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (m: WorkerReply) => { if ('ready' in m) { worker.off('error', reject); resolve(); } });
+  });
+  return worker;
 }

@@ -14,7 +14,8 @@ import { LeaseBook } from './lease-book.ts';
 import { cachedLocalAddresses } from './local-addresses.ts';
 import { ScopeCache } from './scopes.ts';
 import { SightingRecorder } from './sightings.ts';
-import { inlineWriter, workerWriter } from './db-writer.ts';
+import { inlineWriter, packetThreadWriter, workerWriter } from './db-writer.ts';
+import { DhcpEventLog } from './event-log.ts';
 
 export interface DhcpServiceOptions {
   /** Where relayed replies go (67 in real life; tests on loopback use another). */
@@ -24,10 +25,14 @@ export interface DhcpServiceOptions {
   /** How long a subnet snapshot is trusted before it is re-read (ms). */
   scopeTtlMs?: number;
   recvBufferSize?: number;
-  /** Write leases on a worker thread with its own connection (default: when the database is a file). */
+  /** Write through a connection of DHCP's own (default: when the database is a file): on a worker thread for leaseSync full, on the packet thread for normal. */
   writerThread?: boolean;
-  /** SQLite synchronous mode of the lease writer: FULL (default, power-loss safe) or NORMAL (crash safe). */
+  /** SQLite synchronous mode of the lease writer (default: dhcp.leaseSync from the config). */
   leaseSynchronous?: 'FULL' | 'NORMAL';
+  /** Record boot events (default true; the benchmark switches them off to show their cost). */
+  bootEvents?: boolean;
+  /** Benchmark variants of where writes happen (default: as leaseSync says). */
+  writer?: 'packet-thread' | 'packet-thread-events-on-worker' | 'worker';
 }
 
 export interface DhcpService extends Service {
@@ -40,6 +45,7 @@ export interface BuiltHandler {
   handler: DhcpHandler;
   committer: LeaseCommitter;
   sightings: SightingRecorder;
+  events: DhcpEventLog;
   scopes: ScopeCache;
   /** Stops listening to inventory changes. */
   dispose(): void;
@@ -65,22 +71,27 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
     for (const id of fresh) book.load(id, rows.filter((r) => r.subnet_id === id));
   });
   await scopes.reload();
-  const useThread = (opts.writerThread ?? false) && ctx.config.database !== ':memory:';
-  const writer = useThread ? await workerWriter(ctx.config.database, opts.leaseSynchronous) : inlineWriter(ctx.db);
-  const committer = new LeaseCommitter(writer, log);
+  const ownConnection = (opts.writerThread ?? false) && ctx.config.database !== ':memory:';
+  const sync = opts.leaseSynchronous ?? (ctx.config.dhcp.leaseSync === 'full' ? 'FULL' : 'NORMAL');
+  const where = opts.writer ?? (sync === 'FULL' ? 'worker' : 'packet-thread');
+  const writer = !ownConnection ? inlineWriter(ctx.db)
+    : where === 'worker' ? await workerWriter(ctx.config.database, sync)
+    : await packetThreadWriter(ctx.config.database, { eventsOnWorker: where === 'packet-thread-events-on-worker' });
+  const events = new DhcpEventLog(ctx.events, writer, log);
+  const committer = new LeaseCommitter(writer, log, events);
   const sightings = new SightingRecorder(ctx.db, writer, log);
   await sightings.refresh();
   const dispose = ctx.events.on('inventory', () => { scopes.invalidate(); void sightings.refresh(); });
   const handler = new DhcpHandler({
-    log, events: ctx.events, planner: ctx.planner, scopes, book, committer, sightings,
+    log, events: opts.bootEvents === false ? { record: () => {} } : events, planner: ctx.planner, scopes, book, committer, sightings,
     localAddresses: opts.localAddresses ?? cachedLocalAddresses(), interfaces: ctx.config.dhcp.interfaces,
     ...(opts.relayPort !== undefined && { relayPort: opts.relayPort }),
     ...(opts.limits && { limits: opts.limits }),
   });
   return {
-    handler, committer, sightings, scopes,
+    handler, committer, sightings, events, scopes,
     dispose: () => { dispose(); },
-    async close() { dispose(); await committer.flushed(); await sightings.flush(); await writer.close(); },
+    async close() { dispose(); await committer.flushed(); await events.flush(); await sightings.flush(); await writer.close(); },
   };
 }
 

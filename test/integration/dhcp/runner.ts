@@ -13,14 +13,16 @@ const log = pino({ level: config.log.level }, pino.destination(2));
 const database = openDatabase(config.database);
 const events = new EventBus(database.db, log, 100, database.sqlite);
 const planner = createPlanner({ config, db: database.db, log });
-// Benchmark only: DHCP_NO_EVENTS=1 measures the server without boot-event writes, to show their cost.
-if (process.env.DHCP_NO_EVENTS === '1') events.record = () => {};
 const ctx = { config, db: database.db, log, events, planner };
 const perMac = Number(process.env.DHCP_PER_MAC ?? 0);
 const svc = createDhcpService(ctx, {
   scopeTtlMs: 1000,
   ...(process.env.DHCP_WRITER_THREAD === '0' && { writerThread: false }),
+  // Benchmark variants: the lease writer's synchronous mode, and no boot events at all (to show their cost).
   ...(process.env.DHCP_LEASE_SYNC === 'NORMAL' && { leaseSynchronous: 'NORMAL' as const }),
+  ...(process.env.DHCP_LEASE_SYNC === 'FULL' && { leaseSynchronous: 'FULL' as const }),
+  ...(process.env.DHCP_NO_EVENTS === '1' && { bootEvents: false }),
+  ...(process.env.DHCP_WRITER && { writer: process.env.DHCP_WRITER as 'worker' }),
   ...(perMac > 0 && { limits: { perMacPerSecond: perMac, perMacBurst: perMac * 2, perRelayPerSecond: 1e6, perRelayBurst: 1e6 } }),
 });
 await svc.start();

@@ -25,7 +25,7 @@ async function rig(subnets: SubnetSpec[] = [LAN], dbFile?: string): Promise<Rig>
       assert.ok(r.ok, 'reply decodes');
       return { out, p: r.packet };
     },
-    async close() { b.dispose(); await b.committer.flushed(); await b.sightings.flush(); await t.close(); },
+    async close() { await b.close(); await t.close(); },
   };
 }
 
@@ -62,6 +62,10 @@ describe('dhcp handler (authoritative)', () => {
       assert.equal(row.state, 'bound');
       // A plain client gets no boot information.
       assert.equal(offer.p.options.has(67), false);
+      // Boot events: live to listeners, and written by DHCP's writer with the lease batches.
+      await r.b.committer.flushed(); await r.b.events.flush();
+      const stages = await r.t.handle.db.selectFrom('boot_events').select('stage').where('mac', '=', '52:54:00:00:00:01').orderBy('id').execute();
+      assert.deepEqual(stages.map((e) => e.stage), ['dhcp.discover', 'dhcp.offer', 'dhcp.ack']);
     } finally { await r.close(); }
   });
 

@@ -1,0 +1,36 @@
+// CPU per DORA of the handler alone (no sockets, no load generator): the real handler, lease
+// book and SQLite writer of `serve`, driven in-process with 64 exchanges in flight. Shows what
+// the packet thread spends per client, apart from the kernel and the noise of a shared host.
+//   node --import tsx bench/dhcp/cpu.ts [clients] [full|normal]     (add --cpu-prof to see where)
+import { buildDhcpHandler } from '../../src/dhcp/index.ts';
+import { clientPacket, ip, ipBuf, makeCtx } from '../../test/unit/dhcp/helpers.ts';
+
+const N = Number(process.argv[2] ?? 20000);
+const sync = process.argv[3] === 'full' ? 'FULL' : 'NORMAL';
+const t = await makeCtx([{ cidr: '10.77.0.0/16', mode: 'authoritative', ranges: ['10.77.1.0-10.77.255.250'] }]);
+const b = await buildDhcpHandler(t.ctx, {
+  writerThread: true, leaseSynchronous: sync, bootEvents: process.env.NO_EVENTS !== '1',
+  localAddresses: () => [{ ifname: 'eth0', address: ip('10.77.0.1'), mask: ip('255.255.0.0') }],
+});
+const from = { address: '10.77.0.2', port: 67 };
+const mac = (i: number) => `02:01:${[(i >>> 24) & 255, (i >>> 16) & 255, (i >>> 8) & 255, i & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+async function dora(i: number): Promise<void> {
+  const o = await b.handler.handle(clientPacket({ type: 1, mac: mac(i), xid: i, giaddr: '10.77.0.2' }), { from });
+  if (!o) throw new Error('no offer');
+  const yi = o.buf.readUInt32BE(16);
+  const a = await b.handler.handle(clientPacket({ type: 3, mac: mac(i), xid: i, giaddr: '10.77.0.2', options: [[54, ipBuf('10.77.0.1')], [50, Buffer.from([yi >>> 24, (yi >>> 16) & 255, (yi >>> 8) & 255, yi & 255])]] }), { from });
+  if (!a) throw new Error('no ack');
+}
+async function run(from: number, n: number): Promise<void> {
+  let next = from;
+  await Promise.all(Array.from({ length: 64 }, async () => { while (next < from + n) await dora(next++); }));
+}
+await run(1_000_000, 2000);
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+await run(0, N);
+const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+console.log(JSON.stringify({ sync, clients: N, perSecond: Math.round(N / ms * 1000), cpuUsPerDora: Math.round((cpu.user + cpu.system) / N), userUs: Math.round(cpu.user / N), sysUs: Math.round(cpu.system / N) }));
+await b.close();
+await t.close();
