@@ -14,14 +14,31 @@ const INFLIGHT = Number(process.env.BENCH_DHCP_INFLIGHT ?? 64);
 const ROUNDS = Number(process.env.BENCH_DHCP_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_DHCP_WARMUP ?? 2000);
 
-interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number }
+interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number; serverCpuUs?: number }
 
 if (!canUseNetns()) { console.error('bench:dhcp needs root and ip netns'); process.exit(1); }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const net = await createTestNet({ hosts: { server: { addr: '10.77.0.1/16' }, gen: { addr: '10.77.0.2/16' } } });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-bench-dhcp-'));
 
-async function load(gen: NetHost, clients: number, seed: number): Promise<Summary> {
+/** CPU time (µs) a process and all its threads used so far, from /proc (clock ticks of 10 ms). */
+function cpuUs(pid: number | undefined): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * (1e6 / 100);
+  } catch { return NaN; }
+}
+
+/** Runs the generator against the server `pid` and also reports the server's CPU per exchange (warm-up included). */
+async function load(gen: NetHost, clients: number, seed: number, pid?: number): Promise<Summary> {
+  const cpu0 = cpuUs(pid);
+  const s = await loadOnly(gen, clients, seed);
+  s.serverCpuUs = Math.round((cpuUs(pid) - cpu0) / (s.completed + WARMUP));
+  return s;
+}
+
+async function loadOnly(gen: NetHost, clients: number, seed: number): Promise<Summary> {
   const out = path.join(tmp, `out-${seed}-${clients}.json`);
   const r = await gen.run([process.execPath, ...(process.env.BENCH_DHCP_GEN_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', path.join(ROOT, 'bench/dhcp/loadgen.ts'), '--server', '10.77.0.1', '--local', '10.77.0.2',
     '--clients', String(clients), '--inflight', String(INFLIGHT), '--seed', String(seed), '--warmup', String(WARMUP), '--out', out], { timeoutMs: 600_000, cwd: ROOT });
@@ -33,7 +50,7 @@ type Runner = (clients: number, seed: number) => Promise<Summary>;
 
 const branchbootWith = (env: Record<string, string>): Runner => async (clients, seed) => {
   const s = await startServer(net.hosts.server!, [{ cidr: '10.77.0.0/16', mode: 'authoritative', ranges: ['10.77.1.0-10.77.255.250'], leaseSeconds: 3600 }], env);
-  try { return await load(net.hosts.gen!, clients, seed); } finally { await s.stop(); }
+  try { return await load(net.hosts.gen!, clients, seed, s.proc.pid); } finally { await s.stop(); }
 };
 const branchboot = branchbootWith({});
 // The same server with boot-event writes switched off: how much of its time the event log takes.
@@ -61,7 +78,7 @@ const kea: Runner = async (clients, seed) => {
   let err = ''; p.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
   await sleep(1500);
   if (p.exitCode !== null) throw new Error(`kea exited: ${err}`);
-  try { return await load(net.hosts.gen!, clients, seed); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
+  try { return await load(net.hosts.gen!, clients, seed, p.pid); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
 };
 
 const dnsmasq: Runner = async (clients, seed) => {
@@ -72,7 +89,7 @@ const dnsmasq: Runner = async (clients, seed) => {
   let err = ''; p.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
   await sleep(1000);
   if (p.exitCode !== null) throw new Error(`dnsmasq exited: ${err}`);
-  try { return await load(net.hosts.gen!, clients, seed); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
+  try { return await load(net.hosts.gen!, clients, seed, p.pid); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
 };
 
 const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-no-events', branchbootNoEvents], ['branchboot-sync-full', branchbootSyncFull], ['branchboot-worker', branchbootWorkerNormal], ['branchboot-events-on-worker', branchbootEventsOnWorker], ['kea', kea], ['dnsmasq', dnsmasq]];
@@ -90,7 +107,7 @@ try {
         // dnsmasq rewrites its whole lease file per change: one round is minutes at 10,000 clients.
         if (name === 'dnsmasq' && i > 0) continue;
         const s = await run(n, seed++);
-        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (generator ${s.genCpuUs} µs CPU per DORA)`);
+        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (CPU per DORA: server ${s.serverCpuUs} µs, generator ${s.genCpuUs} µs)`);
         collected.set(`${name}/${n}`, [...(collected.get(`${name}/${n}`) ?? []), s]);
       }
     }

@@ -25,14 +25,15 @@ if (role === 'checkpointer') {
   const timer = setInterval(() => {
     try { handle.sqlite.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy or closing: next round */ }
   }, checkpointMs ?? 250);
-  // Boot events may be written here too: small transactions, so the packet thread's lease
-  // commits never wait long for the write lock.
+  // Boot events and discovered machines may be written here too.
   handle.sqlite.pragma('synchronous = NORMAL');
   const w = prepareDhcpWrites(handle.sqlite);
   port.on('message', (req: WorkerRequest) => {
     try {
-      if (req.kind !== 'events') throw new Error(`checkpointer does not write ${req.kind}`);
-      for (let i = 0; i < req.rows.length; i += 64) w.events(req.rows.slice(i, i + 64));
+      if (req.kind === 'leases') throw new Error('the checkpointer does not write leases');
+      // Small transactions: the packet thread's lease commit waits at most one of them.
+      if (req.kind === 'events') for (let i = 0; i < req.rows.length; i += 256) w.events(req.rows.slice(i, i + 256));
+      else for (let i = 0; i < req.rows.length; i += 256) w.machines(req.rows.slice(i, i + 256));
       port.postMessage({ id: req.id, ok: true } satisfies WorkerReply);
     } catch (err) {
       port.postMessage({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WorkerReply);

@@ -120,22 +120,26 @@ export interface EncodeFields {
 export function encodePacket(p: EncodeFields, maxSize = MIN_MAX_MESSAGE - 28): Buffer | undefined {
   const limit = Math.max(maxSize, MIN_MAX_MESSAGE - 28);
   const opts = p.options;
-  const pieces: Buffer[] = [];
   let size = MIN_PACKET_LEN + 1; // + End
-  const relay = opts.find(([c]) => c === Opt.RelayAgentInfo);
-  const relayLen = relay ? optionWireLength(relay[1]) : 0;
+  let relay: Buffer | undefined;
+  for (const [c, v] of opts) if (c === Opt.RelayAgentInfo && !relay) relay = v;
+  const relayLen = relay ? optionWireLength(relay) : 0;
+  // First pass decides which options fit; the second writes them straight into the packet
+  // (one allocation per reply: this runs for every OFFER and ACK of a boot storm).
+  const keep: boolean[] = [];
   for (const [code, value] of opts) {
-    if (code === Opt.RelayAgentInfo) continue;
+    if (code === Opt.RelayAgentInfo) { keep.push(false); continue; }
     const n = optionWireLength(value);
     if (size + n + relayLen > limit) {
       // Message type and server id are not optional; without them the reply is useless.
       if (code === Opt.MessageType || code === Opt.ServerId) return undefined;
+      keep.push(false);
       continue;
     }
-    pieces.push(optionBytes(code, value));
+    keep.push(true);
     size += n;
   }
-  if (relay) { pieces.push(optionBytes(Opt.RelayAgentInfo, relay[1])); size += relayLen; }
+  size += relayLen;
   const out = Buffer.alloc(Math.max(size, 300)); // BOOTP relays and old clients expect ≥ 300 bytes
   out[0] = p.op; out[1] = p.htype; out[2] = p.hlen; out[3] = p.hops ?? 0;
   out.writeUInt32BE(p.xid >>> 0, 4);
@@ -150,7 +154,8 @@ export function encodePacket(p: EncodeFields, maxSize = MIN_MAX_MESSAGE - 28): B
   if (p.file) out.write(p.file.slice(0, 127), 108, 'latin1');
   out.writeUInt32BE(MAGIC_COOKIE, HEADER_LEN);
   let at = MIN_PACKET_LEN;
-  for (const b of pieces) { b.copy(out, at); at += b.length; }
+  for (let k = 0; k < opts.length; k++) if (keep[k]) at = writeOption(out, at, opts[k]![0], opts[k]![1]);
+  if (relay) at = writeOption(out, at, Opt.RelayAgentInfo, relay);
   out[at] = Opt.End;
   return out;
 }
@@ -161,16 +166,15 @@ function optionWireLength(v: Buffer): number {
   return v.length + 2 * parts;
 }
 
-function optionBytes(code: number, v: Buffer): Buffer {
-  const out = Buffer.alloc(optionWireLength(v));
-  let at = 0;
+/** Writes one option (split per RFC 3396 when long) at `at`; returns the offset after it. */
+function writeOption(out: Buffer, at: number, code: number, v: Buffer): number {
   let i = 0;
   do {
-    const part = v.subarray(i, i + 255);
-    out[at] = code; out[at + 1] = part.length;
-    part.copy(out, at + 2);
-    at += 2 + part.length;
+    const len = Math.min(255, v.length - i);
+    out[at] = code; out[at + 1] = len;
+    v.copy(out, at + 2, i, i + len);
+    at += 2 + len;
     i += 255;
   } while (i < v.length);
-  return out;
+  return at;
 }

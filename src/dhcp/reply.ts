@@ -28,21 +28,51 @@ export interface ReplySpec {
   message?: string;
 }
 
+// The options that are the same in every answer of a subnet (or for one lease time, message
+// type, server address) are built once: a boot storm answers thousands of clients a second.
+// encodePacket only reads these buffers.
+const scopeOptions = new WeakMap<Scope, Array<[number, Buffer]>>();
+const small = new Map<string, Buffer>();
+
+function subnetOptions(s: Scope): Array<[number, Buffer]> {
+  let o = scopeOptions.get(s);
+  if (!o) {
+    o = [[Opt.SubnetMask, ipBytes(s.cidr.mask)]];
+    if (s.gateway !== undefined) o.push([Opt.Router, ipBytes(s.gateway)]);
+    if (s.dns.length > 0) o.push([Opt.DnsServers, ipBytes(...s.dns)]);
+    if (s.domain) o.push([Opt.DomainName, Buffer.from(s.domain, 'latin1')]);
+    o.push([Opt.BroadcastAddress, ipBytes(s.cidr.broadcast)]);
+    scopeOptions.set(s, o);
+  }
+  return o;
+}
+
+function cached(key: string, make: () => Buffer): Buffer {
+  let b = small.get(key);
+  if (!b) {
+    if (small.size > 4096) small.clear();
+    b = make();
+    small.set(key, b);
+  }
+  return b;
+}
+
 export function buildReply(req: DhcpPacket, facts: ClientFacts, spec: ReplySpec): Buffer | undefined {
-  const opts: Array<[number, Buffer]> = [[Opt.MessageType, Buffer.from([spec.type])], [Opt.ServerId, ipBytes(spec.serverId)]];
+  const opts: Array<[number, Buffer]> = [
+    [Opt.MessageType, cached(`t${spec.type}`, () => Buffer.from([spec.type]))],
+    [Opt.ServerId, cached(`s${spec.serverId}`, () => ipBytes(spec.serverId))],
+  ];
   const nak = spec.type === MessageType.Nak;
   if (spec.leaseSeconds !== undefined && !nak) {
     const t = spec.leaseSeconds;
-    opts.push([Opt.LeaseTime, u32Bytes(t)], [Opt.RenewalTime, u32Bytes(t * 0.5)], [Opt.RebindingTime, u32Bytes(t * 0.875)]);
+    opts.push(
+      [Opt.LeaseTime, cached(`l${t}`, () => u32Bytes(t))],
+      [Opt.RenewalTime, cached(`r${t}`, () => u32Bytes(t * 0.5))],
+      [Opt.RebindingTime, cached(`b${t}`, () => u32Bytes(t * 0.875))],
+    );
   }
   const s = spec.scope;
-  if (s && !nak && !spec.proxy) {
-    opts.push([Opt.SubnetMask, ipBytes(s.cidr.mask)]);
-    if (s.gateway !== undefined) opts.push([Opt.Router, ipBytes(s.gateway)]);
-    if (s.dns.length > 0) opts.push([Opt.DnsServers, ipBytes(...s.dns)]);
-    if (s.domain) opts.push([Opt.DomainName, Buffer.from(s.domain, 'latin1')]);
-    opts.push([Opt.BroadcastAddress, ipBytes(s.cidr.broadcast)]);
-  }
+  if (s && !nak && !spec.proxy) opts.push(...subnetOptions(s));
   let siaddr = 0;
   let file: string | undefined;
   if (spec.boot && !nak) {

@@ -27,7 +27,9 @@ export class SightingRecorder {
     if (this.known.has(s.mac) || this.queue.has(s.mac)) return;
     if (this.queue.size >= this.opts.maxQueue) { this.dropped++; return; }
     this.queue.set(s.mac, s);
-    this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, this.opts.flushMs);
+    // A thousand rows at a time at most: the writer may be the packet thread.
+    if (this.queue.size >= 1000) void this.flush();
+    else this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, this.opts.flushMs);
   }
 
   flush(): Promise<void> {
