@@ -58,9 +58,8 @@ const branchbootNoEvents = branchbootWith({ DHCP_NO_EVENTS: '1' });
 // The default (dhcp.leaseSync normal) writes each lease to the OS before its ACK: safe against
 // kill -9, like Kea's memfile. leaseSync full also fsyncs before the ACK (safe against power loss).
 const branchbootSyncFull = branchbootWith({ DHCP_LEASE_SYNC: 'FULL' });
-// Where the writes happen: all on a writer thread (one hop per lease batch), or leases on the packet thread and boot events on a worker.
+// leaseSync normal with the writes on a writer thread (a thread hop per lease batch) instead of the packet thread.
 const branchbootWorkerNormal = branchbootWith({ DHCP_WRITER: 'worker' });
-const branchbootEventsOnWorker = branchbootWith({ DHCP_WRITER: 'packet-thread-events-on-worker' });
 
 const kea: Runner = async (clients, seed) => {
   const dir = fs.mkdtempSync(path.join(tmp, 'kea-'));
@@ -92,7 +91,7 @@ const dnsmasq: Runner = async (clients, seed) => {
   try { return await load(net.hosts.gen!, clients, seed, p.pid); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
 };
 
-const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-no-events', branchbootNoEvents], ['branchboot-sync-full', branchbootSyncFull], ['branchboot-worker', branchbootWorkerNormal], ['branchboot-events-on-worker', branchbootEventsOnWorker], ['kea', kea], ['dnsmasq', dnsmasq]];
+const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-no-events', branchbootNoEvents], ['branchboot-sync-full', branchbootSyncFull], ['branchboot-worker', branchbootWorkerNormal], ['kea', kea], ['dnsmasq', dnsmasq]];
 const only = process.env.BENCH_DHCP_SERVERS?.split(',');
 const results: Array<{ server: string; clients: number; s: Summary }> = [];
 const median = (xs: Summary[]) => [...xs].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(xs.length / 2)]!;

@@ -17,28 +17,23 @@ export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; er
 export interface WorkerData { file: string; role: 'writer' | 'checkpointer'; synchronous?: 'FULL' | 'NORMAL'; checkpointMs?: number }
 
 const { file, role, checkpointMs, synchronous } = workerData as WorkerData;
+/** 4096 pages of 4 KiB: 16 MiB of log. */
+const WAL_RESTART_PAGES = 4096;
 // The main connection has migrated already; this one only writes.
 const handle = openDatabase(file, { migrate: false });
 const port = parentPort!;
 if (role === 'checkpointer') {
-  // PASSIVE never takes the write lock: the packet thread's commits go on meanwhile.
+  // PASSIVE never takes the write lock: the packet thread's commits go on meanwhile. But under
+  // steady load it never finds the log fully copied at the moment a commit starts, so the WAL
+  // would only grow: past WAL_RESTART_PAGES a RESTART (what is left is little by then: a short
+  // hold of the write lock, the packet thread retries) lets the next commit start it over.
+  handle.sqlite.pragma('busy_timeout = 100');
   const timer = setInterval(() => {
-    try { handle.sqlite.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy or closing: next round */ }
-  }, checkpointMs ?? 250);
-  // Boot events and discovered machines may be written here too.
-  handle.sqlite.pragma('synchronous = NORMAL');
-  const w = prepareDhcpWrites(handle.sqlite);
-  port.on('message', (req: WorkerRequest) => {
     try {
-      if (req.kind === 'leases') throw new Error('the checkpointer does not write leases');
-      // Small transactions: the packet thread's lease commit waits at most one of them.
-      if (req.kind === 'events') for (let i = 0; i < req.rows.length; i += 256) w.events(req.rows.slice(i, i + 256));
-      else for (let i = 0; i < req.rows.length; i += 256) w.machines(req.rows.slice(i, i + 256));
-      port.postMessage({ id: req.id, ok: true } satisfies WorkerReply);
-    } catch (err) {
-      port.postMessage({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WorkerReply);
-    }
-  });
+      const [r] = handle.sqlite.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
+      if (r && r.log > WAL_RESTART_PAGES) handle.sqlite.pragma('wal_checkpoint(RESTART)');
+    } catch { /* busy or closing: next round */ }
+  }, checkpointMs ?? 250);
   port.on('close', () => { clearInterval(timer); void handle.close(); });
 } else {
   handle.sqlite.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);

@@ -22,8 +22,11 @@ export class DhcpEventLog {
     private readonly maxQueue = 50_000,
   ) {}
 
+  /** Takes `ev` over (callers build a fresh object per event): no copy per packet. */
   record(ev: BootEventInput): void {
-    const rec: BootEventRecord = { ...ev, at: ev.at ?? Date.now(), detail: ev.detail ?? {} };
+    ev.at ??= Date.now();
+    ev.detail ??= {};
+    const rec = ev as BootEventRecord;
     this.bus.emit('boot', rec);
     if (this.queue.length >= this.maxQueue) { this.dropped++; return; }
     this.queue.push(rec);

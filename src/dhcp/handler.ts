@@ -113,7 +113,7 @@ export class DhcpHandler {
     if (!loc) { this.d.log.debug({ mac: facts.mac, type: MESSAGE_NAMES[type] }, 'dhcp: no subnet for this request'); return undefined; }
     const { scope } = loc;
     if (scope.mode === 'off') return undefined;
-    this.d.sightings.saw({
+    if (!this.d.sightings.knows(facts.mac)) this.d.sightings.saw({
       mac: facts.mac, branchId: scope.branchId ?? null, arch: facts.arch, firmware: facts.firmware, uuid: facts.uuid,
       relayCircuit: facts.relay?.circuitId, relayRemote: facts.relay?.remoteId,
     });

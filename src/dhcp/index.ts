@@ -32,7 +32,7 @@ export interface DhcpServiceOptions {
   /** Record boot events (default true; the benchmark switches them off to show their cost). */
   bootEvents?: boolean;
   /** Benchmark variants of where writes happen (default: as leaseSync says). */
-  writer?: 'packet-thread' | 'packet-thread-events-on-worker' | 'worker';
+  writer?: 'packet-thread' | 'worker';
 }
 
 export interface DhcpService extends Service {
@@ -76,7 +76,7 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   const where = opts.writer ?? (sync === 'FULL' ? 'worker' : 'packet-thread');
   const writer = !ownConnection ? inlineWriter(ctx.db)
     : where === 'worker' ? await workerWriter(ctx.config.database, sync)
-    : await packetThreadWriter(ctx.config.database, { eventsOnWorker: where === 'packet-thread-events-on-worker' });
+    : await packetThreadWriter(ctx.config.database);
   const events = new DhcpEventLog(ctx.events, writer, log);
   const committer = new LeaseCommitter(writer, log, events);
   const sightings = new SightingRecorder(ctx.db, writer, log);

@@ -23,8 +23,13 @@ export class SightingRecorder {
     }
   }
 
+  /** Known already or queued: the caller need not build a sighting (checked for every packet). */
+  knows(mac: string): boolean {
+    return this.known.has(mac) || this.queue.has(mac);
+  }
+
   saw(s: NewSighting): void {
-    if (this.known.has(s.mac) || this.queue.has(s.mac)) return;
+    if (this.knows(s.mac)) return;
     if (this.queue.size >= this.opts.maxQueue) { this.dropped++; return; }
     this.queue.set(s.mac, s);
     // A thousand rows at a time at most: the writer may be the packet thread.

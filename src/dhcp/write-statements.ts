@@ -20,7 +20,7 @@ export function prepareDhcpWrites(sqlite: BetterSqlite3.Database): DhcpWrites {
   // rather than part-way; the packet thread then retries later instead of sleeping in SQLite.
   // Boot events ride in the lease transaction (better-sqlite3 nests theirs as a savepoint).
   const leases = sqlite.transaction((rows: LeaseWrite[], events: BootEventRecord[], now: number) => {
-    for (const r of rows) upsert.run(leaseParams(r, now));
+    for (const r of rows) upsert.run(...leaseParams(r, now));
     if (events.length > 0) insertEvents(events);
   });
   const machines = sqlite.transaction((rows: NewSighting[], now: number) => {
