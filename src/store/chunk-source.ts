@@ -7,6 +7,7 @@ import { hashChunk } from './chunk-id.ts';
 import { ChunkCodecError, decompressChunk } from './codec.ts';
 import { chunkPath } from './layout.ts';
 import { ByteLru } from './lru.ts';
+import { VerifyError, type VerifyPool, verifyPool } from './verify-pool.ts';
 import { errnoCode, errorMessage } from '../util/errors.ts';
 
 export class CorruptChunkError extends Error {
@@ -31,11 +32,36 @@ export interface ChunkSource {
   readonly cache: ByteLru<Buffer>;
 }
 
-export function createChunkSource(root: string, cacheBytes: number, log: Logger): ChunkSource {
+/**
+ * `pool`: where chunks are decompressed and hashed (default: the process's worker pool, so cold
+ * reads use every core); null does it on the calling thread.
+ */
+export function createChunkSource(root: string, cacheBytes: number, log: Logger, pool: VerifyPool | null = verifyPool()): ChunkSource {
   const cache = new ByteLru<Buffer>(cacheBytes);
   const inflight = new Map<string, Promise<Buffer>>();
 
+  function refuse(hex: string, why: string): never {
+    const e = new CorruptChunkError(hex, why);
+    log.error({ chunk: hex, err: e.message }, 'corrupt chunk refused');
+    throw e;
+  }
+
+  async function loadInWorker(hex: string, size: number, p: VerifyPool): Promise<Buffer> {
+    try {
+      return await p.load(chunkPath(root, hex), hex, size);
+    } catch (err) {
+      if (!(err instanceof VerifyError)) throw err;
+      if (err.failure.kind === 'corrupt') refuse(hex, err.failure.message);
+      if (err.failure.kind === 'missing') {
+        log.error({ chunk: hex }, 'chunk missing from the store');
+        throw new MissingChunkError(hex);
+      }
+      throw new Error(`chunk ${hex}: ${err.failure.message}`);
+    }
+  }
+
   async function load(hex: string, id: Buffer, size: number): Promise<Buffer> {
+    if (pool) return loadInWorker(hex, size, pool);
     let frame: Buffer;
     try {
       frame = await fs.readFile(chunkPath(root, hex));
@@ -48,22 +74,12 @@ export function createChunkSource(root: string, cacheBytes: number, log: Logger)
     }
     let data: Buffer;
     try {
-      data = decompressChunk(frame);
+      data = decompressChunk(frame, size);
     } catch (err) {
-      const e = new CorruptChunkError(hex, err instanceof ChunkCodecError ? err.message : errorMessage(err));
-      log.error({ chunk: hex, err: e.message }, 'corrupt chunk refused');
-      throw e;
+      refuse(hex, err instanceof ChunkCodecError ? err.message : errorMessage(err));
     }
-    if (data.length !== size) {
-      const e = new CorruptChunkError(hex, `decompressed to ${data.length} bytes, the index says ${size}`);
-      log.error({ chunk: hex, err: e.message }, 'corrupt chunk refused');
-      throw e;
-    }
-    if (!hashChunk(data).equals(id)) {
-      const e = new CorruptChunkError(hex, 'SHA-512/256 of its content does not match its id');
-      log.error({ chunk: hex, err: e.message }, 'corrupt chunk refused');
-      throw e;
-    }
+    if (data.length !== size) refuse(hex, `decompressed to ${data.length} bytes, the index says ${size}`);
+    if (!hashChunk(data).equals(id)) refuse(hex, 'SHA-512/256 of its content does not match its id');
     return data;
   }
 

@@ -1,31 +1,14 @@
 // A fixed pool of chunk workers with a bounded queue: `submit` waits when too many chunks are
 // in flight, which bounds an import's memory however large the image is.
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './start-worker.ts';
 import type { ChunkDone, ChunkJob } from './chunk-worker.ts';
 
 export interface ChunkResult {
   id: Buffer;
   stored: number;
   isNew: boolean;
-}
-
-// Under tsx this file is .ts, compiled it is .js: the worker must be the sibling with the same extension.
-const EXT = path.extname(fileURLToPath(import.meta.url));
-const WORKER_URL = new URL(`./chunk-worker${EXT}`, import.meta.url);
-
-/**
- * A .ts worker needs tsx inside the worker too. Inheriting `--import tsx` through execArgv
- * proved racy (the worker's entry sometimes loads before the hooks), so the worker registers
- * tsx itself and then imports its entry.
- */
-function startWorker(workerData: unknown): Worker {
-  if (EXT !== '.ts') return new Worker(WORKER_URL, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
-  return new Worker(boot, { eval: true, workerData, execArgv: [] });
 }
 
 const BATCH = 8;
@@ -48,7 +31,7 @@ export class ChunkPool {
     // Enough queued work that a worker never waits for the (descheduled) reader thread: 16 chunks per worker (buffers of the max chunk size: 8 MiB for 2 workers at 256 KiB).
     if (this.maxInFlight <= 0) this.maxInFlight = this.size * 16;
     for (let i = 0; i < this.size; i++) {
-      const w = startWorker({ root, level });
+      const w = startWorker('chunk-worker', { root, level });
       w.on('message', (m: ChunkDone[]) => this.onDone(w, m));
       w.on('error', (e) => this.fail(e));
       this.workers.push(w);
