@@ -2,7 +2,8 @@
 // (decompress + SHA-512/256 against its name: a chunk corrupted on disk becomes a 500 and a log
 // line, never bytes a client would reject or, worse, a cache would keep for a year), then kept
 // in a byte-budgeted LRU because chunks never change. A hit is one res.end(buffer): that is what
-// brings the chunk path near nginx.
+// brings the chunk path near nginx. The first-serve check runs in the verify pool's workers, so a
+// cold store (casync extracting an image nobody fetched yet) is served on every core.
 import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { hashChunk } from './chunk-id.ts';
@@ -10,6 +11,7 @@ import { decompressChunk } from './codec.ts';
 import { CorruptChunkError } from './chunk-source.ts';
 import { chunkPath } from './layout.ts';
 import { ByteLru } from './lru.ts';
+import { VerifyError, type VerifyPool, verifyPool } from './verify-pool.ts';
 import { errnoCode, errorMessage } from '../util/errors.ts';
 
 export interface ChunkFiles {
@@ -22,36 +24,63 @@ export interface ChunkFiles {
 /** Chunks verified by this process, by the first 64 bits of their id: a chunk that fell out of the cache is re-read, not re-verified. */
 const VERIFIED_MAX = 1_000_000;
 
-export function createChunkFiles(root: string, cacheBytes: number, log: Logger): ChunkFiles {
+/** `pool`: where a first-served chunk is verified (default: the process's worker pool); null: this thread. */
+export function createChunkFiles(root: string, cacheBytes: number, log: Logger, pool: VerifyPool | null = verifyPool()): ChunkFiles {
   const cache = new ByteLru<Buffer>(cacheBytes);
   const verified = new Set<string>();
+
+  function refuse(hex: string, why: string): never {
+    log.error({ chunk: hex, err: why }, 'corrupt chunk refused');
+    throw new CorruptChunkError(hex, why);
+  }
+
+  /** The frame, verified in a worker; undefined when there is no such file. */
+  async function verifiedInWorker(hex: string, p: VerifyPool): Promise<Buffer | undefined> {
+    try {
+      return await p.load(chunkPath(root, hex), hex, -1, 'frame');
+    } catch (err) {
+      if (!(err instanceof VerifyError)) throw err;
+      if (err.failure.kind === 'missing') return undefined;
+      if (err.failure.kind === 'corrupt') refuse(hex, err.failure.message);
+      throw new Error(`chunk ${hex}: ${err.failure.message}`);
+    }
+  }
+
+  async function readFrame(hex: string): Promise<Buffer | undefined> {
+    try {
+      return await fs.readFile(chunkPath(root, hex));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+      throw err;
+    }
+  }
+
   return {
     peek: (hex) => cache.get(hex),
     async get(hex) {
       const hit = cache.get(hex);
       if (hit) return hit;
-      let data: Buffer;
-      try {
-        data = await fs.readFile(chunkPath(root, hex));
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
-        throw err;
-      }
       const key = hex.slice(0, 16);
-      if (!verified.has(key)) {
-        let why: string | undefined;
-        try {
-          if (hashChunk(decompressChunk(data)).toString('hex') !== hex) why = 'SHA-512/256 of its content does not match its id';
-        } catch (err) {
-          why = errorMessage(err);
+      let data: Buffer | undefined;
+      if (verified.has(key)) {
+        data = await readFrame(hex);
+      } else if (pool) {
+        data = await verifiedInWorker(hex, pool);
+      } else {
+        data = await readFrame(hex);
+        if (data) {
+          let why: string | undefined;
+          try {
+            if (hashChunk(decompressChunk(data)).toString('hex') !== hex) why = 'SHA-512/256 of its content does not match its id';
+          } catch (err) {
+            why = errorMessage(err);
+          }
+          if (why) refuse(hex, why);
         }
-        if (why) {
-          log.error({ chunk: hex, err: why }, 'corrupt chunk refused');
-          throw new CorruptChunkError(hex, why);
-        }
-        if (verified.size >= VERIFIED_MAX) verified.clear();
-        verified.add(key);
       }
+      if (!data) return undefined;
+      if (verified.size >= VERIFIED_MAX) verified.clear();
+      verified.add(key);
       cache.set(hex, data);
       return data;
     },

@@ -49,12 +49,15 @@ export class VerifyPool {
     else if (slot.busy === 0) slot.worker.unref();
   }
 
-  /** Verified uncompressed bytes of chunk `hex` stored in `file`; rejects with VerifyError. */
-  load(file: string, hex: string, size: number): Promise<Buffer> {
+  /**
+   * Verified uncompressed bytes of chunk `hex` stored in `file` (or, with keep 'frame', the
+   * verified compressed file); `size` -1 when not known. Rejects with VerifyError.
+   */
+  load(file: string, hex: string, size: number, keep: VerifyJob['keep'] = 'data'): Promise<Buffer> {
     while (this.slots.length < this.size) this.slots.push(this.spawn());
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.busy < slot.busy) slot = s;
-    const job: VerifyJob = { seq: ++this.seq, file, hex, size };
+    const job: VerifyJob = { seq: ++this.seq, file, hex, size, keep };
     this.setBusy(slot, 1);
     return new Promise((resolve, reject) => {
       this.pending.set(job.seq, { slot, resolve, reject });

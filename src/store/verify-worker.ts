@@ -13,6 +13,8 @@ export interface VerifyJob {
   hex: string;
   /** Expected uncompressed length; -1 when unknown (then only the hash is checked). */
   size: number;
+  /** What comes back: the uncompressed bytes (readers) or the verified frame itself (HTTP chunk GETs). */
+  keep: 'data' | 'frame';
 }
 
 export interface VerifyDone {
@@ -45,11 +47,12 @@ function run(job: VerifyJob): { reply: VerifyDone; transfer: ArrayBuffer[] } {
   if (hashChunk(data).toString('hex') !== job.hex) {
     return { reply: { seq: job.seq, error: { kind: 'corrupt', message: 'SHA-512/256 of its content does not match its id' } }, transfer: [] };
   }
+  const keep = job.keep === 'frame' ? frame : data;
   // Transfer when the buffer owns its memory; a view into a shared pool must be copied.
-  const ab = data.buffer as ArrayBuffer;
-  const own = data.byteOffset === 0 && data.byteLength === ab.byteLength;
-  const out = own ? ab : new Uint8Array(data).buffer;
-  return { reply: { seq: job.seq, data: out, offset: 0, length: data.length }, transfer: [out] };
+  const ab = keep.buffer as ArrayBuffer;
+  const own = keep.byteOffset === 0 && keep.byteLength === ab.byteLength;
+  const out = own ? ab : new Uint8Array(keep).buffer;
+  return { reply: { seq: job.seq, data: out, offset: 0, length: keep.length }, transfer: [out] };
 }
 
 parentPort!.on('message', (job: VerifyJob) => {
