@@ -108,7 +108,7 @@ export class DhcpHandler {
       this.d.log.debug({ mac: facts.mac, giaddr: ipv4ToString(p.giaddr) }, 'dhcp: rate limited');
       return undefined;
     }
-    const snap = await this.d.scopes.get(now);
+    const snap = this.d.scopes.fresh(now) ?? await this.d.scopes.get(now);
     const loc = this.locate(p, meta, snap);
     if (!loc) { this.d.log.debug({ mac: facts.mac, type: MESSAGE_NAMES[type] }, 'dhcp: no subnet for this request'); return undefined; }
     const { scope } = loc;
@@ -220,7 +220,7 @@ export class DhcpHandler {
     if (!(held && held.mac === facts.mac && held.state === 'bound' && held.expiresAt > now)) {
       this.d.book.set(this.entry(loc, facts, ip, 'offered', now + OFFER_HOLD_MS));
     }
-    const boot = await this.bootInfo(facts, loc, undefined);
+    const boot = facts.pxe || facts.ipxe ? await this.bootInfo(facts, loc, undefined) : undefined;
     return this.reply(p, facts, loc, { type: MessageType.Offer, serverId: loc.serverId, yiaddr: ip, scope: loc.scope, leaseSeconds: loc.scope.leaseSeconds, boot });
   }
 
@@ -260,7 +260,7 @@ export class DhcpHandler {
     }
     const ok = await this.d.committer.commit(toRow(e));
     if (!ok) return undefined;
-    const boot = await this.bootInfo(facts, loc, ip);
+    const boot = facts.pxe || facts.ipxe ? await this.bootInfo(facts, loc, ip) : undefined;
     return this.reply(p, facts, loc, { type: MessageType.Ack, serverId: loc.serverId, yiaddr: ip, scope, leaseSeconds: scope.leaseSeconds, boot });
   }
 
@@ -296,7 +296,7 @@ export class DhcpHandler {
   private async proxyOffer(p: DhcpPacket, facts: ClientFacts, loc: Located, type: number): Promise<Outgoing | undefined> {
     if (type !== MessageType.Discover || (!facts.pxe && !facts.ipxe)) return undefined;
     this.recordEvent('dhcp.discover', facts, loc, p);
-    const boot = await this.bootInfo(facts, loc, undefined);
+    const boot = facts.pxe || facts.ipxe ? await this.bootInfo(facts, loc, undefined) : undefined;
     // A proxy answer carries nothing but the boot file: with none for this firmware, stay silent.
     if (!boot || boot.file.bootfile === '') return undefined;
     return this.reply(p, facts, loc, { type: MessageType.Offer, serverId: loc.serverId, boot, proxy: true });

@@ -106,7 +106,9 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   let committer: LeaseCommitter | undefined;
   let closeBuilt: (() => Promise<void>) | undefined;
   let bound = { port: 0, proxyPort: 0 };
-  const inflight = new Set<Promise<void>>();
+  // Replies still being decided (a lease commit): stop() gives them a grace period.
+  let inflight = 0;
+  let drained: (() => void) | undefined;
 
   const send = (sock: dgram.Socket, out: Outgoing) => {
     sock.send(out.buf, out.dest.port, ipv4ToString(out.dest.address), (err) => {
@@ -117,14 +119,14 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   const listen = (sock: dgram.Socket, meta: Omit<Incoming, 'from'>) => {
     sock.on('message', (msg, rinfo) => {
       if (!handler) return;
-      const p = handler.handle(msg, { ...meta, from: { address: rinfo.address, port: rinfo.port } }).then((out) => {
+      inflight++;
+      void handler.handle(msg, { ...meta, from: { address: rinfo.address, port: rinfo.port } }).then((out) => {
+        if (--inflight === 0) drained?.();
         if (!out) return;
         const via = meta.proxyPort ? sock : (out.via !== undefined && perAddress.get(out.via)) || sock;
         // The socket may have been closed by stop() while the lease was being committed.
         try { send(via, out); } catch (err) { log.debug({ err: errorMessage(err) }, 'dhcp: reply after stop dropped'); }
       });
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
     });
     sock.on('error', (err) => log.error({ err }, 'dhcp: socket error'));
   };
@@ -187,7 +189,9 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       perAddress.clear();
       main = proxy = undefined;
       const grace = new Promise((r) => setTimeout(r, graceMs).unref());
-      await Promise.race([Promise.all([...inflight]), grace]);
+      const idle = inflight === 0 ? Promise.resolve() : new Promise<void>((r) => { drained = r; });
+      await Promise.race([idle, grace]);
+      drained = undefined;
       await closeBuilt?.();
       closeBuilt = undefined;
       handler = undefined;

@@ -120,6 +120,11 @@ export class ScopeCache {
     return this.snap;
   }
 
+  /** The snapshot when it needs no reload (no promise per packet in the common case). */
+  fresh(now = Date.now()): ScopeSnapshot | undefined {
+    return !this.dirty && now - this.snap.at < this.ttlMs ? this.snap : undefined;
+  }
+
   /** The snapshot, reloaded first when stale. A failed reload keeps serving the old one. */
   async get(now = Date.now()): Promise<ScopeSnapshot> {
     if (!this.dirty && now - this.snap.at < this.ttlMs) return this.snap;
