@@ -232,7 +232,7 @@ async function updateSection(): Promise<void> {
     }
     const def = defaultChunker(kind === 'iso' ? 'iso-squashfs' : kind).kind;
     const f3 = (n: number) => (n / MB).toFixed(3);
-    rows.push([label, f3(res.fixed!), f3(res.cdc!), f3(res['casync-cdc']!), f3(res['casync-fixed']!), def, `${((res[def]! - res['casync-cdc']!) / 1000).toFixed(1)} kB`]);
+    rows.push([label, f3(res.fixed!), f3(res.cdc!), f3(res['casync-cdc']!), f3(res['casync-fixed']!), def, `${res[def]! - res['casync-cdc']!} B`]);
   }
   table(['change', 'bb fixed 256K MB', 'bb CDC MB', 'casync make (default CDC) MB', 'casync fixed 256K MB', 'bb default', 'bb default − casync'], rows);
   say('bb CDC cuts exactly where casync does (same chunks); the remaining difference is per-frame zstd output (both level 3).');
