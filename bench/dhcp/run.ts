@@ -14,27 +14,29 @@ const INFLIGHT = Number(process.env.BENCH_DHCP_INFLIGHT ?? 64);
 const ROUNDS = Number(process.env.BENCH_DHCP_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_DHCP_WARMUP ?? 2000);
 
-interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number; serverCpuUs?: number }
+interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number; serverCpuUs?: number; serverMainCpuUs?: number }
 
 if (!canUseNetns()) { console.error('bench:dhcp needs root and ip netns'); process.exit(1); }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const net = await createTestNet({ hosts: { server: { addr: '10.77.0.1/16' }, gen: { addr: '10.77.0.2/16' } } });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-bench-dhcp-'));
 
-/** CPU time (µs) a process and all its threads used so far, from /proc (clock ticks of 10 ms). */
-function cpuUs(pid: number | undefined): number {
+/** CPU time (µs) used so far from a /proc stat file (clock ticks of 10 ms). */
+function statCpuUs(file: string): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(file, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) * (1e6 / 100);
   } catch { return NaN; }
 }
 
-/** Runs the generator against the server `pid` and also reports the server's CPU per exchange (warm-up included). */
+/** Runs the generator against the server `pid`; also reports the server's CPU per exchange (warm-up included), all threads and the main one. */
 async function load(gen: NetHost, clients: number, seed: number, pid?: number): Promise<Summary> {
-  const cpu0 = cpuUs(pid);
+  const all0 = statCpuUs(`/proc/${pid}/stat`);
+  const main0 = statCpuUs(`/proc/${pid}/task/${pid}/stat`);
   const s = await loadOnly(gen, clients, seed);
-  s.serverCpuUs = Math.round((cpuUs(pid) - cpu0) / (s.completed + WARMUP));
+  s.serverCpuUs = Math.round((statCpuUs(`/proc/${pid}/stat`) - all0) / (s.completed + WARMUP));
+  s.serverMainCpuUs = Math.round((statCpuUs(`/proc/${pid}/task/${pid}/stat`) - main0) / (s.completed + WARMUP));
   return s;
 }
 
@@ -106,7 +108,7 @@ try {
         // dnsmasq rewrites its whole lease file per change: one round is minutes at 10,000 clients.
         if (name === 'dnsmasq' && i > 0) continue;
         const s = await run(n, seed++);
-        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (CPU per DORA: server ${s.serverCpuUs} µs, generator ${s.genCpuUs} µs)`);
+        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (CPU per DORA: server ${s.serverCpuUs} µs, its main thread ${s.serverMainCpuUs} µs, generator ${s.genCpuUs} µs)`);
         collected.set(`${name}/${n}`, [...(collected.get(`${name}/${n}`) ?? []), s]);
       }
     }

@@ -110,9 +110,14 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   let inflight = 0;
   let drained: (() => void) | undefined;
 
+  // A send callback costs a tick per reply; a failed send is a lost packet the client
+  // retransmits anyway, so it is only watched when debugging.
+  const watchSends = log.isLevelEnabled('debug');
   const send = (sock: dgram.Socket, out: Outgoing) => {
-    sock.send(out.buf, out.dest.port, ipv4ToString(out.dest.address), (err) => {
-      if (err) log.debug({ err: errorMessage(err), to: ipv4ToString(out.dest.address) }, 'dhcp: send failed');
+    const to = ipv4ToString(out.dest.address);
+    if (!watchSends) { sock.send(out.buf, out.dest.port, to); return; }
+    sock.send(out.buf, out.dest.port, to, (err) => {
+      if (err) log.debug({ err: errorMessage(err), to }, 'dhcp: send failed');
     });
   };
 
