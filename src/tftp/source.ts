@@ -12,6 +12,11 @@ export interface BlockSource {
   copy(pos: number, len: number, dst: Buffer, dstOff: number): boolean;
   load(pos: number): Promise<void>;
   close(): void;
+  /**
+   * Bytes that never change while the transfer runs (a file held in memory) can be sent as
+   * they are, behind a separate 4-byte header, instead of being copied into a packet first.
+   */
+  view?(pos: number, len: number): Buffer;
 }
 
 export class MemorySource implements BlockSource {
@@ -23,6 +28,9 @@ export class MemorySource implements BlockSource {
   }
   async load(): Promise<void> {}
   close(): void {}
+  view(pos: number, len: number): Buffer {
+    return this.data.subarray(pos, pos + len);
+  }
 }
 
 interface Slot { start: number; end: number; buf: Buffer | undefined; loading: Promise<void> | undefined }

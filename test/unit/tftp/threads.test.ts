@@ -12,14 +12,15 @@ const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 describe('tftp transfer threads', { timeout: 60_000 }, () => {
   for (const transferThreads of [0, 2]) {
     test(`${transferThreads} threads: 24 simultaneous transfers, cached and read in pieces, byte-identical`, async () => {
-      const small = randomBytes(200_000, 21);
+      // small: cached (memory, sent without a copy at 64 KiB blocks), ending with an empty block
+      // at 65464; big: read in pieces.
+      const small = randomBytes(65464 * 3, 21);
       const big = randomBytes(1_500_000, 22);
       const h = await startHarness({ transferThreads, cacheMaxFileBytes: 500_000, maxTransfersPerClient: 100 }, { 'small.bin': small, 'big.bin': big });
+      const options: Record<string, string>[] = [{ blksize: '1468', windowsize: '8' }, { blksize: '1468', tsize: '0' }, { blksize: '65464' }];
       try {
         const gets = Array.from({ length: 24 }, (_, i) => tftpGet({
-          port: h.port, file: i % 2 ? 'big.bin' : 'small.bin',
-          options: i % 3 ? { blksize: '1468', tsize: '0' } : { blksize: '1468', windowsize: '8' },
-          timeoutMs: 30_000,
+          port: h.port, file: i % 2 ? 'big.bin' : 'small.bin', options: options[i % 3], timeoutMs: 30_000,
         }));
         const res = await Promise.all(gets);
         res.forEach((r, i) => assert.equal(sha(r.data), sha(i % 2 ? big : small), `transfer ${i}`));
