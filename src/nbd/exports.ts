@@ -31,17 +31,22 @@ export function exportSize(reader: ImageReader): number {
   return Math.ceil(reader.size / SECTOR) * SECTOR;
 }
 
-/** Reads [offset, offset+length) of the padded export; the caller keeps it within exportSize(). */
-export async function readPadded(reader: ImageReader, offset: number, length: number): Promise<Buffer> {
+/**
+ * Reads [offset, offset+length) of the padded export as pieces (the reader's views when it
+ * offers them, so a read across chunks is written out without a copy); the caller keeps it
+ * within exportSize().
+ */
+export async function readPadded(reader: ImageReader, offset: number, length: number): Promise<Buffer[]> {
   const size = reader.size;
-  if (offset + length <= size) return checked(await reader.read(offset, length), length);
-  const out = Buffer.alloc(length);
-  if (offset < size) checked(await reader.read(offset, size - offset), size - offset).copy(out, 0);
-  return out;
+  const inside = Math.min(length, Math.max(0, size - offset));
+  const pieces = inside === 0 ? [] : reader.readPieces ? await reader.readPieces(offset, inside) : [await reader.read(offset, inside)];
+  checked(pieces, inside);
+  if (inside < length) pieces.push(Buffer.alloc(length - inside));
+  return pieces;
 }
 
 /** A reader that returns the wrong number of bytes would desynchronise the stream: refuse it. */
-function checked(buf: Buffer, length: number): Buffer {
-  if (buf.length !== length) throw new Error(`reader returned ${buf.length} bytes, expected ${length}`);
-  return buf;
+function checked(pieces: Buffer[], length: number): void {
+  const got = pieces.reduce((a, p) => a + p.length, 0);
+  if (got !== length) throw new Error(`reader returned ${got} bytes, expected ${length}`);
 }

@@ -357,9 +357,9 @@ export class NbdSession {
     const reader = this.reader!;
     this.inflight++;
     this.inflightBytes += length;
-    readPadded(reader, offset, length).then((data) => {
-      if (this.structured) this.send([R.offsetDataHeader(handle, offset, length), data]);
-      else this.send([R.simpleReply(handle, 0), data]);
+    readPadded(reader, offset, length).then((pieces) => {
+      if (this.structured) this.send([R.offsetDataHeader(handle, offset, length), ...pieces]);
+      else this.send([R.simpleReply(handle, 0), ...pieces]);
     }, (err: unknown) => {
       this.hooks.onReadError?.(this.exportName, offset, length, err);
       this.replyError(handle, EIO, 'read failed on the server (corrupt or missing data)');

@@ -12,7 +12,7 @@ export function storeExports(store: Pick<BlockStore, 'openExport' | 'listExports
       try {
         const reader = await store.openExport(name);
         const description = `${reader.row.name} version ${reader.row.version}`;
-        return { size: reader.size, read: (offset, length) => reader.read(offset, length), description };
+        return { size: reader.size, read: (offset, length) => reader.read(offset, length), readPieces: (offset, length) => reader.readPieces(offset, length), description };
       } catch (err) {
         if (err instanceof NotFoundError) return undefined;
         throw err;

@@ -51,6 +51,20 @@ export class IndexReader implements ImageReader {
     return out;
   }
 
+  async readPieces(offset: number, length: number): Promise<Buffer[]> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      throw new ReadRangeError(`read of ${length} bytes at ${offset} is outside the image (size ${this.size})`);
+    }
+    if (length === 0) return [];
+    const first = chunkAt(this.index, offset);
+    const last = chunkAt(this.index, offset + length - 1);
+    const parts = await Promise.all(Array.from({ length: last - first + 1 }, (_, k) => this.chunk(first + k)));
+    return parts.map((data, k) => {
+      const cs = chunkStart(this.index, first + k);
+      return data.subarray(Math.max(offset, cs) - cs, Math.min(offset + length, this.index.ends[first + k]!) - cs);
+    });
+  }
+
   /** Streams [offset, offset + length) chunk by chunk (HTTP bodies); `prefetch` chunks are read ahead. */
   async *stream(offset: number, length: number, prefetch = 2): AsyncGenerator<Buffer> {
     if (length === 0) return;
