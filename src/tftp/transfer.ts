@@ -250,7 +250,7 @@ export class Transfer {
     }
   }
 
-  /** Called by the server's ticker with its coarse clock. */
+  /** Called by its host's ticker (transfer-host.ts) with the coarse clock. */
   tick(now: number): void {
     if (this.done) return;
     if (now - this.startedAt > this.o.deadlineMs) { this.finish('deadline'); return; }
@@ -289,7 +289,8 @@ export class Transfer {
 const ERR_UNKNOWN_TID_PACKET = encodeError(ERR_UNKNOWN_TID, 'unknown transfer ID');
 
 /**
- * A coarse clock (ms) updated by the server's ticker and before each request: reading it costs
- * nothing on the per-packet path, and timers of a few tens of ms do not need better.
+ * A coarse clock (ms), one per thread, updated by the host's ticker and as a transfer starts:
+ * reading it costs nothing on the per-packet path, and timers of a few tens of ms do not need
+ * better.
  */
 export const clock = { now: performance.now() };
