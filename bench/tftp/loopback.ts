@@ -22,6 +22,8 @@ const RUNS = Number(arg('runs', '5'));
 const SIZE = Number(arg('size-mb', '20')) * 1_000_000;
 const BLKSIZES = arg('blksize', '512,1468').split(',').map(Number);
 const THREADS = Number(arg('threads', '2'));
+/** Files above this are read in pieces instead of held in memory whole. */
+const CACHE_MAX = Number(arg('cache-max-mb', '32')) * 1_000_000;
 const HPA_PORT = 16969;
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-tftp-lo-'));
@@ -30,7 +32,7 @@ fs.writeFileSync(path.join(root, 'f.bin'), crypto.randomBytes(SIZE));
 const server = new TftpServer({
   address: '127.0.0.1', port: 0, roots: [root], maxBlksize: 65464, maxTransfers: 10, maxTransfersPerClient: 10,
   generatedFile: async () => undefined, macForIp: async () => undefined, record: () => undefined,
-  log: pino({ level: 'silent' }), pathMtu: () => undefined, transferThreads: THREADS,
+  log: pino({ level: 'silent' }), pathMtu: () => undefined, transferThreads: THREADS, cacheMaxFileBytes: CACHE_MAX,
 });
 const { port } = await server.start();
 const hpa = spawn('in.tftpd', ['-L', '-s', root, '-a', `127.0.0.1:${HPA_PORT}`, '-u', 'root'], { stdio: 'ignore' });
