@@ -30,7 +30,11 @@ export const ConfigSchema = Type.Object({
     address: Type.String({ default: '0.0.0.0' }),
     port: Type.Integer({ minimum: 1, maximum: 65535, default: 67 }),
     proxyPort: Type.Integer({ minimum: 1, maximum: 65535, default: 4011 }),
-    /** Interfaces to bind one socket each (SO_BINDTODEVICE); empty = one socket on `address`. */
+    /**
+     * Interfaces to serve (default: all). Node cannot SO_BINDTODEVICE: broadcasts arrive on the
+     * 0.0.0.0 socket, each listed interface gets a socket on its address to reply from, and its
+     * attached subnet wins when a broadcast could belong to several.
+     */
     interfaces: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     /**
      * When an ACKed lease is on disk. normal: written to the OS before the ACK, so it survives
