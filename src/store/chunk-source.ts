@@ -1,6 +1,5 @@
-// Reading verified chunks: a chunk is decompressed and hashed before anyone sees its bytes
-// (hashed the first time this source reads it; later re-reads check frame and length), so a
-// chunk corrupted on disk becomes an error (HTTP 5xx, NBD EIO), not wrong data.
+// Reading verified chunks: every chunk is decompressed and hashed before anyone sees its bytes,
+// so a chunk corrupted on disk becomes an error (HTTP 5xx, NBD EIO), never wrong data.
 // Decompressed, verified chunks are shared by all readers through one LRU.
 import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -37,20 +36,9 @@ export interface ChunkSource {
  * `pool`: where chunks are decompressed and hashed (default: the process's worker pool, so cold
  * reads use every core); null does it on the calling thread.
  */
-const VERIFIED_MAX = 1_000_000;
-
 export function createChunkSource(root: string, cacheBytes: number, log: Logger, pool: VerifyPool | null = verifyPool()): ChunkSource {
   const cache = new ByteLru<Buffer>(cacheBytes);
   const inflight = new Map<string, Promise<Buffer>>();
-  // Chunks whose SHA-512/256 this source has checked, by the first 64 bits of the id. One that
-  // falls out of the LRU is decompressed again (its length checked) but not re-hashed: the HTTP
-  // chunk path's policy (chunk-files.ts); hashing is a third or more of a cold read's CPU.
-  const verified = new Set<string>();
-
-  function remember(hex: string): void {
-    if (verified.size >= VERIFIED_MAX) verified.clear();
-    verified.add(hex.slice(0, 16));
-  }
 
   function refuse(hex: string, why: string): never {
     const e = new CorruptChunkError(hex, why);
@@ -60,9 +48,7 @@ export function createChunkSource(root: string, cacheBytes: number, log: Logger,
 
   async function loadInWorker(hex: string, size: number, p: VerifyPool): Promise<Buffer> {
     try {
-      const data = await p.load(chunkPath(root, hex), hex, size, 'data', verified.has(hex.slice(0, 16)));
-      remember(hex);
-      return data;
+      return await p.load(chunkPath(root, hex), hex, size);
     } catch (err) {
       if (!(err instanceof VerifyError)) throw err;
       if (err.failure.kind === 'corrupt') refuse(hex, err.failure.message);
@@ -93,8 +79,7 @@ export function createChunkSource(root: string, cacheBytes: number, log: Logger,
       refuse(hex, err instanceof ChunkCodecError ? err.message : errorMessage(err));
     }
     if (data.length !== size) refuse(hex, `decompressed to ${data.length} bytes, the index says ${size}`);
-    if (!verified.has(hex.slice(0, 16)) && !hashChunk(data).equals(id)) refuse(hex, 'SHA-512/256 of its content does not match its id');
-    remember(hex);
+    if (!hashChunk(data).equals(id)) refuse(hex, 'SHA-512/256 of its content does not match its id');
     return data;
   }
 

@@ -53,11 +53,11 @@ export class VerifyPool {
    * Verified uncompressed bytes of chunk `hex` stored in `file` (or, with keep 'frame', the
    * verified compressed file); `size` -1 when not known. Rejects with VerifyError.
    */
-  load(file: string, hex: string, size: number, keep: VerifyJob['keep'] = 'data', trusted = false): Promise<Buffer> {
+  load(file: string, hex: string, size: number, keep: VerifyJob['keep'] = 'data'): Promise<Buffer> {
     while (this.slots.length < this.size) this.slots.push(this.spawn());
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.busy < slot.busy) slot = s;
-    const job: VerifyJob = { seq: ++this.seq, file, hex, size, keep, trusted };
+    const job: VerifyJob = { seq: ++this.seq, file, hex, size, keep };
     this.setBusy(slot, 1);
     return new Promise((resolve, reject) => {
       this.pending.set(job.seq, { slot, resolve, reject });

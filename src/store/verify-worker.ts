@@ -15,8 +15,6 @@ export interface VerifyJob {
   size: number;
   /** What comes back: the uncompressed bytes (readers) or the verified frame itself (HTTP chunk GETs). */
   keep: 'data' | 'frame';
-  /** Already verified by this reader once: decompress and check the length, skip the hash. */
-  trusted?: boolean;
 }
 
 export interface VerifyDone {
@@ -46,7 +44,7 @@ function run(job: VerifyJob): { reply: VerifyDone; transfer: ArrayBuffer[] } {
   if (job.size >= 0 && data.length !== job.size) {
     return { reply: { seq: job.seq, error: { kind: 'corrupt', message: `decompressed to ${data.length} bytes, the index says ${job.size}` } }, transfer: [] };
   }
-  if (!job.trusted && hashChunk(data).toString('hex') !== job.hex) {
+  if (hashChunk(data).toString('hex') !== job.hex) {
     return { reply: { seq: job.seq, error: { kind: 'corrupt', message: 'SHA-512/256 of its content does not match its id' } }, transfer: [] };
   }
   const keep = job.keep === 'frame' ? frame : data;
