@@ -5,9 +5,8 @@ import type { Flavor } from '../db/schema.ts';
 import { FLAVORS } from '../db/schema.ts';
 import { UserError, errorMessage } from '../util/errors.ts';
 import { parseChunker } from '../store/chunker.ts';
-import { importImage, type ImportProgress } from '../store/importer.ts';
-import { ImageInputError } from '../store/probe.ts';
-import { IndexFormatError } from '../store/caibx.ts';
+// The importer (and what it pulls in) is loaded by `image import` alone: `image list` stays cheap.
+import type { ImportProgress } from '../store/importer.ts';
 import { imageUrls, nbdExportName } from '../store/urls.ts';
 import { getVersion, listVersions, markRemoved, parseVersionRef, type VersionRow } from '../model/image-versions.ts';
 import type { Command, CliEnv } from './types.ts';
@@ -60,6 +59,9 @@ const importCmd: Command = async (args, env) => {
   if (Boolean(values.kernel) !== Boolean(values.initrd)) throw new UserError('image import: give --kernel and --initrd together', 2);
   const chunker = values.chunker === undefined ? undefined : parseChunker(values.chunker);
   if (values.chunker !== undefined && !chunker) throw new UserError('image import: --chunker must be fixed, cdc, fixed:SIZE or cdc:MIN:AVG:MAX', 2);
+  const [{ importImage }, { ImageInputError }, { IndexFormatError }] = await Promise.all([
+    import('../store/importer.ts'), import('../store/probe.ts'), import('../store/caibx.ts'),
+  ]);
   const handle = env.openDb();
   const bar = progressBar(env, `${values.name}`);
   let mbps = '';

@@ -1,16 +1,12 @@
 // The `branchboot` command. Every subcommand reads the same config as `serve` (--config FILE
 // or BRANCHBOOT_CONFIG, plus BRANCHBOOT_* overrides). A user mistake prints one line and exits
 // non-zero; a bug prints its stack.
-import { loadConfig } from '../config.ts';
-import { openDatabase } from '../db/index.ts';
-import { createLogger } from '../log.ts';
+//
+// Nothing heavy is imported at the top: each command's module (and config, database, logger) is
+// loaded when that command runs. Static imports made every command, even `--help` and
+// `image list`, load fastify, ajv and the rest: about 1 s of CPU before any work.
 import { UserError } from '../util/errors.ts';
 import type { CliEnv, Command } from './types.ts';
-import { serveCommand } from './serve.ts';
-import { migrateCommand } from './migrate.ts';
-import { adminCommand } from './admin.ts';
-import { tokenCommand } from './token.ts';
-import { applyCommand, exportCommand } from './inventory.ts';
 
 const USAGE = `usage: branchboot <command> [--config FILE] …
   serve                      run DHCP, TFTP, HTTP and NBD (as configured) until SIGTERM
@@ -23,29 +19,21 @@ const USAGE = `usage: branchboot <command> [--config FILE] …
   store verify [--quarantine] | store gc [--grace HOURS]
   plan MAC [--arch N] [--ipxe] [--json]   show what a machine boots`;
 
-/** Commands other modules provide, loaded on use so `serve` does not pay for them. */
-const lazy: Record<string, [string, string]> = {
-  image: ['./image.ts', 'imageCommand'],
-  store: ['./store.ts', 'storeCommand'],
-  plan: ['./plan.ts', 'planCommand'],
-};
-
-const commands: Record<string, Command> = {
-  serve: serveCommand,
-  migrate: migrateCommand,
-  admin: adminCommand,
-  token: tokenCommand,
-  apply: applyCommand,
-  export: exportCommand,
+/** Every command, loaded on use: a command pays only for the modules it needs. */
+const lazy: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.ts')).serveCommand,
+  migrate: async () => (await import('./migrate.ts')).migrateCommand,
+  admin: async () => (await import('./admin.ts')).adminCommand,
+  token: async () => (await import('./token.ts')).tokenCommand,
+  apply: async () => (await import('./inventory.ts')).applyCommand,
+  export: async () => (await import('./inventory.ts')).exportCommand,
+  image: async () => (await import('./image.ts')).imageCommand,
+  store: async () => (await import('./store.ts')).storeCommand,
+  plan: async () => (await import('./plan.ts')).planCommand,
 };
 
 export async function resolveCommand(name: string): Promise<Command | undefined> {
-  if (commands[name]) return commands[name];
-  const entry = lazy[name];
-  if (!entry) return undefined;
-  const spec: string = new URL(entry[0], import.meta.url).href.replace(/\.ts$/, import.meta.url.endsWith('.ts') ? '.ts' : '.js');
-  const mod = (await import(spec)) as Record<string, Command>;
-  return mod[entry[1]];
+  return Object.hasOwn(lazy, name) ? lazy[name]!() : undefined;
 }
 
 /** Takes --config FILE / --config=FILE out of argv, wherever it stands. */
@@ -72,6 +60,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = await resolveCommand(name);
   if (!command) throw new UserError(`unknown command "${name}" (branchboot help lists them)`, 2);
+  const [{ loadConfig }, { openDatabase }, { createLogger }] = await Promise.all([
+    import('../config.ts'), import('../db/index.ts'), import('../log.ts'),
+  ]);
   const config = loadConfig({ file });
   const log = createLogger(config);
   const env: CliEnv = {
