@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hashChunk } from './chunk-id.ts';
-import { compressChunk } from './codec.ts';
+import { compressChunkView } from './codec.ts';
 import { chunkPath, TMP_SUFFIX } from './layout.ts';
 
 export interface StoredChunk {
@@ -15,7 +15,22 @@ export interface StoredChunk {
   isNew: boolean;
 }
 
-const madeDirs = new Set<string>();
+// Temp names: a random prefix per thread and a counter, unique across threads and concurrent
+// imports without drawing random bytes per chunk.
+const tmpPrefix = randomBytes(6).toString('hex');
+let tmpCount = 0;
+
+function writeNew(file: string, tmp: string, frame: Uint8Array): void {
+  try {
+    fs.writeFileSync(tmp, frame);
+  } catch (err) {
+    // The chunk's folder is made when first needed: one failed open instead of a mkdir per chunk.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(tmp, frame);
+  }
+  fs.renameSync(tmp, file);
+}
 
 export function storeChunk(root: string, data: Uint8Array, level: number): StoredChunk {
   const id = hashChunk(data);
@@ -30,15 +45,10 @@ export function storeChunk(root: string, data: Uint8Array, level: number): Store
     fs.utimesSync(file, now, now);
     return { id, stored: st.size, isNew: false };
   }
-  const frame = compressChunk(data, level);
-  const dir = path.dirname(file);
-  if (!madeDirs.has(dir)) {
-    fs.mkdirSync(dir, { recursive: true });
-    madeDirs.add(dir);
-  }
+  // A view into this thread's compression buffer: written out before the next chunk reuses it.
+  const frame = compressChunkView(data, level);
   // The temp name starts with a dot so castr readers listing the folder skip it; gc removes stale ones.
-  const tmp = path.join(dir, `.${hex}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`);
-  fs.writeFileSync(tmp, frame);
-  fs.renameSync(tmp, file);
+  const tmp = `${file.slice(0, file.length - hex.length - 6)}.${hex}.${tmpPrefix}${(tmpCount++).toString(36)}${TMP_SUFFIX}`;
+  writeNew(file, tmp, frame);
   return { id, stored: frame.length, isNew: true };
 }
