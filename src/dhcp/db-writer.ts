@@ -6,7 +6,7 @@
 // - writer thread (leaseSync full): the worker owns the connection and fsyncs every commit,
 //   off the packet thread.
 // - inline on the shared Kysely instance (tests, ':memory:' databases).
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Db } from '../db/index.ts';
 import { openDatabase } from '../db/index.ts';
 import { writeLeases, type LeaseWrite } from '../model/leases.ts';
@@ -15,6 +15,7 @@ import { insertBootEvents, type BootEventRecord } from '../model/events.ts';
 import { errnoCode } from '../util/errors.ts';
 import type { WorkerData, WorkerReply, WorkerRequest } from './db-worker.ts';
 import { prepareDhcpWrites } from './write-statements.ts';
+import { startSiblingWorker } from '../util/worker.ts';
 
 export interface DbWriter {
   /** Leases and the boot events queued meanwhile, in one transaction. */
@@ -132,13 +133,7 @@ function talkTo(worker: Worker): (job: Job) => Promise<void> {
 }
 
 async function startWorker(data: WorkerData): Promise<Worker> {
-  // Under tsx the sources are .ts; the build rewrites imports but not this URL.
-  const self = new URL(import.meta.url);
-  const entry = new URL(self.pathname.endsWith('.ts') ? './db-worker.ts' : './db-worker.js', self);
-  // Node 20 does not carry tsx's loader hooks into workers: register them in the worker first.
-  const worker = entry.pathname.endsWith('.ts')
-    ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData: data })
-    : new Worker(entry, { workerData: data });
+  const worker = startSiblingWorker(import.meta.url, 'db-worker', { workerData: data });
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('message', (m: WorkerReply) => { if ('ready' in m) { worker.off('error', reject); resolve(); } });

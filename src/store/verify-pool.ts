@@ -4,7 +4,7 @@
 // Workers are unref'd: an idle pool never keeps a process alive.
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from './start-worker.ts';
+import { startSiblingWorker } from '../util/worker.ts';
 import type { VerifyDone, VerifyJob } from './verify-worker.ts';
 
 export type VerifyFailure = NonNullable<VerifyDone['error']>;
@@ -35,7 +35,7 @@ export class VerifyPool {
   constructor(readonly size: number) {}
 
   private spawn(): Slot {
-    const slot: Slot = { worker: startWorker('verify-worker', null), busy: 0 };
+    const slot: Slot = { worker: startSiblingWorker(import.meta.url, 'verify-worker', { workerData: null }), busy: 0 };
     slot.worker.unref();
     slot.worker.on('message', (m: VerifyDone) => this.onDone(m));
     slot.worker.on('error', (e) => this.onCrash(slot, e));

@@ -2,7 +2,7 @@
 // in flight, which bounds an import's memory however large the image is.
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from './start-worker.ts';
+import { startSiblingWorker } from '../util/worker.ts';
 import type { ChunkDone, ChunkJob } from './chunk-worker.ts';
 
 export interface ChunkResult {
@@ -31,7 +31,7 @@ export class ChunkPool {
     // Enough queued work that a worker never waits for the (descheduled) reader thread: 16 chunks per worker (buffers of the max chunk size: 8 MiB for 2 workers at 256 KiB).
     if (this.maxInFlight <= 0) this.maxInFlight = this.size * 16;
     for (let i = 0; i < this.size; i++) {
-      const w = startWorker('chunk-worker', { root, level });
+      const w = startSiblingWorker(import.meta.url, 'chunk-worker', { workerData: { root, level } });
       w.on('message', (m: ChunkDone[]) => this.onDone(w, m));
       w.on('error', (e) => this.fail(e));
       this.workers.push(w);

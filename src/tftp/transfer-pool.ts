@@ -3,9 +3,8 @@
 // one thread, fifty simultaneous lock-step transfers are bound by that one core. Each worker
 // opens and owns its transfers' sockets; the main thread keeps the request socket, decides,
 // and hands a transfer over as a TransferSpec.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../util/worker.ts';
 import { TransferHost } from './transfer-host.ts';
 import { PortClaims } from './ports.ts';
 import type { RunOutcome, TransferSpec } from './transfer-spec.ts';
@@ -37,20 +36,12 @@ export class InlineRunner implements TransferRunner {
   async close(): Promise<void> {}
 }
 
-// Under tsx this file is .ts, compiled it is .js: the worker is the sibling with the same extension.
-const EXT = path.extname(fileURLToPath(import.meta.url));
-const WORKER_URL = new URL(`./transfer-worker${EXT}`, import.meta.url);
-
 /**
- * Node 20 does not carry tsx's loader hooks into workers: a .ts worker registers them first.
  * Big files arrive as descriptors the main thread opened and the worker closes: fd tracking
  * (which would warn about each) is off.
  */
 function spawn(init: WorkerInit): Worker {
-  if (EXT !== '.ts') return new Worker(WORKER_URL, { workerData: init, trackUnmanagedFds: false });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: init, execArgv: [], trackUnmanagedFds: false });
+  return startSiblingWorker(import.meta.url, 'transfer-worker', { workerData: init, trackUnmanagedFds: false });
 }
 
 interface Slot {
