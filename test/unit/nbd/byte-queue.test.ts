@@ -19,10 +19,13 @@ test('take and skip across segments give the bytes in order', () => {
 test('a million one-byte segments are consumed in linear time', () => {
   const q = new ByteQueue();
   const one = Buffer.from([0x25]);
-  const t0 = Date.now();
+  // CPU time, not wall time: other sessions' load on the shared CI machine stretches the wall
+  // clock, not the work. Linear is ~0.1 s here; quadratic would be minutes.
+  const t0 = process.cpuUsage();
   for (let i = 0; i < 1_000_000; i++) q.push(one);
   let n = 0;
   while (q.length >= 28) { q.take(28); n++; }
   assert.equal(n, Math.floor(1_000_000 / 28));
-  assert.ok(Date.now() - t0 < 5000);
+  const cpu = process.cpuUsage(t0);
+  assert.ok((cpu.user + cpu.system) / 1000 < 5000, `${Math.round((cpu.user + cpu.system) / 1000)} ms of CPU`);
 });
