@@ -8,6 +8,7 @@ import { createPlanner } from '../../../src/boot/planner.ts';
 import type { HttpContext } from '../../../src/http/server.ts';
 import type { BootEventInput, EventBus } from '../../../src/events.ts';
 import { addBranch, addImage, addMachine, silentLog, tempDb, testConfig } from './fixtures.ts';
+import { until } from '../../helpers/until.ts';
 
 test('GET /boot/:mac.ipxe, /boot/bin/*, and image fetch events from routes registered later', { timeout: 20_000 }, async () => {
   const t = tempDb();
@@ -53,7 +54,9 @@ test('GET /boot/:mac.ipxe, /boot/bin/*, and image fetch events from routes regis
     for (const f of ['vmlinuz', 'initrd.img', 'filesystem.squashfs', 'filesystem.squashfs']) {
       assert.equal((await app.inject({ method: 'GET', url: `/images/debian/2/${f}` })).statusCode, 200);
     }
-    await new Promise((res) => setTimeout(res, 100));
+    // Fetch events are recorded after the response (onResponse, then database lookups): wait for
+    // the last one of the chain rather than a fixed 100 ms, which a loaded machine can overrun.
+    await until(() => ['http.kernel', 'http.initrd', 'boot.once-done'].every((s) => events.some((e) => e.stage === s)), 'the image fetch events');
     const stages = events.map((e) => e.stage);
     assert.deepEqual(stages.filter((s) => s.startsWith('http.') && s !== 'http.script' && s !== 'http.bootfile'), ['http.kernel', 'http.initrd', 'http.root'], 'one root event per boot, not per request');
     assert.ok(stages.includes('boot.once-done'));
