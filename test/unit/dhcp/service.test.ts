@@ -21,7 +21,7 @@ test('relayed DORA over loopback sockets, lease committed by the writer thread',
     assert.equal(svc.health().state, 'running');
     const port = svc.ports().port;
     const ask = (pkt: Buffer) => new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no reply')), 5000);
+      const timer = setTimeout(() => reject(new Error('no reply')), 15_000);
       relay.once('message', (m) => { clearTimeout(timer); resolve(m); });
       relay.send(pkt, port, '127.0.0.1');
     });
