@@ -11,6 +11,7 @@ import { NbdServer } from '../../../src/nbd/server.ts';
 import * as P from '../../../src/nbd/protocol.ts';
 import { fileExports } from './file-exports.ts';
 import { PYTHON, have, havePythonNbd, run } from './run.ts';
+import { until } from '../../helpers/until.ts';
 import { clientFlags, infoData, option, request } from '../../unit/nbd/wire.ts';
 
 const tools = ['nbdinfo', 'nbdcopy', 'qemu-img'].filter((t) => !have(t));
@@ -191,7 +192,8 @@ h.shutdown()
     assert.equal(r.code, 0, r.stderr);
     assert.ok((await fs.readFile(path.join(dir, 'copy2.img'))).equals(await fs.readFile(files.disk)));
     // Every rude connection is gone; the server still answers.
-    for (let i = 0; i < 50 && server.connections > before; i++) await new Promise((res) => setTimeout(res, 20));
+    // 100 sockets torn down mid-reply take a while to be noticed on a loaded machine (1 s was not always enough).
+    await until(() => server.connections <= before, 'the rude connections gone').catch(() => {});
     assert.equal(server.connections, before);
     const again = await run('nbdinfo', ['--size', `${uri}/odd`]);
     assert.equal(again.stdout.trim(), '1000448');
@@ -203,6 +205,7 @@ h.shutdown()
     s.resume(); // read (and drop) the greeting, so the FIN is seen
     s.write(clientFlags());
     const closedIn = await new Promise<number>((resolve) => { const t0 = Date.now(); s.on('close', () => resolve(Date.now() - t0)); });
-    assert.ok(closedIn >= 4000 && closedIn < 10_000, `closed after ${closedIn} ms`);
+    // handshakeTimeoutMs is 5 s; the upper bound only says "cut", with room for a stalled timer under load.
+    assert.ok(closedIn >= 4000 && closedIn < 30_000, `closed after ${closedIn} ms`);
   });
 });

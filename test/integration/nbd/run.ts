@@ -3,9 +3,10 @@ import { execFile, spawnSync } from 'node:child_process';
 
 export interface RunResult { code: number | null; stdout: string; stderr: string }
 
-export function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<RunResult> {
+/** `signal` ends the client early (SIGKILL), for one that would otherwise sit out its own sleep. */
+export function run(cmd: string, args: string[], timeoutMs = 60_000, signal?: AbortSignal): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', ...(signal && { signal }) }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
       resolve({ code, stdout, stderr });
     });
