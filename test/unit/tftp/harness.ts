@@ -36,7 +36,9 @@ export async function startHarness(over: Partial<TftpServerOptions> = {}, files:
   return {
     server, port, root, events,
     async settle() {
-      for (let i = 0; i < 500 && server.getStats().active > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      // Transfers run on worker threads: 5 s was not always enough on a loaded machine.
+      const end = Date.now() + 30_000;
+      while (server.getStats().active > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     },
     async close() {
       await server.stop(0);

@@ -9,11 +9,16 @@ import path from 'node:path';
 import { startHarness, randomBytes, prng } from './harness.ts';
 import { tftpGet } from './client.ts';
 import { encodeAck, encodeRequest, parsePacket } from '../../../src/tftp/packet.ts';
+import { until } from '../../helpers/until.ts';
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-/** Sends raw packets from one socket and collects what comes back for `waitMs`. */
-async function exchange(port: number, packets: Buffer[], waitMs = 300, gapMs = 0): Promise<{ from: number; packet: ReturnType<typeof parsePacket>; raw: Buffer }[]> {
+/**
+ * Sends raw packets from one socket, waits for `want` replies (one per packet by default; a
+ * loaded machine can take longer than the window to answer at all), then collects for `waitMs`
+ * more, so extra packets (amplification, duplicates) are still seen.
+ */
+async function exchange(port: number, packets: Buffer[], waitMs = 300, gapMs = 0, want = packets.length): Promise<{ from: number; packet: ReturnType<typeof parsePacket>; raw: Buffer }[]> {
   const sock = dgram.createSocket('udp4');
   const got: { from: number; packet: ReturnType<typeof parsePacket>; raw: Buffer }[] = [];
   sock.on('message', (m, r) => got.push({ from: r.port, packet: parsePacket(m), raw: m }));
@@ -22,6 +27,7 @@ async function exchange(port: number, packets: Buffer[], waitMs = 300, gapMs = 0
     sock.send(p, port, '127.0.0.1');
     if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
   }
+  await until(() => got.length >= want, `${want} replies`, { timeoutMs: 10_000 }).catch(() => {});
   await new Promise((r) => setTimeout(r, waitMs));
   sock.close();
   return got;
@@ -178,8 +184,8 @@ describe('tftp server (in-process)', { timeout: 60_000 }, () => {
       // A repeated request gets one packet per request.
       const twice = await exchange(h.port, [encodeRequest('rrq', 'f.bin', 'octet', [{ name: 'tsize', value: '0' }]), encodeRequest('rrq', 'f.bin', 'octet', [{ name: 'tsize', value: '0' }])], 600, 200);
       assert.equal(twice.length, 2);
-      await new Promise((r) => setTimeout(r, 1000));
-      await h.settle();
+      // Forgotten after handshakeMs (1.2 s here, 12 s by default, the deadline 30 min): poll, not a fixed 1 s.
+      await until(() => h.server.getStats().active === 0, 'unverified transfers forgotten', { timeoutMs: 10_000 }).catch(() => {});
       assert.equal(h.server.getStats().active, 0, 'unverified transfers are forgotten');
     } finally { await h.close(); }
   });
@@ -200,7 +206,7 @@ describe('tftp server (in-process)', { timeout: 60_000 }, () => {
   test('a client that stops acknowledging is dropped after bounded retries', async () => {
     const h = await startHarness({ maxRetries: 2 }, { 'f.bin': randomBytes(100_000, 10) });
     try {
-      const r = tftpGet({ port: h.port, file: 'f.bin', options: { blksize: '1468' }, stallAfter: 10, timeoutMs: 5000 });
+      const r = tftpGet({ port: h.port, file: 'f.bin', options: { blksize: '1468' }, stallAfter: 10, timeoutMs: 30_000 });
       const res = await r;
       assert.equal(res.error?.code, 0, 'the server says why it gave up');
       await h.settle();
@@ -211,25 +217,28 @@ describe('tftp server (in-process)', { timeout: 60_000 }, () => {
   test('a transfer that outlives its deadline is cut, and ACKs for blocks never sent are ignored', async () => {
     const h = await startHarness({ deadlineMs: 400, maxRetries: 100 }, { 'f.bin': randomBytes(100_000, 11) });
     try {
-      const res = await tftpGet({ port: h.port, file: 'f.bin', stallAfter: 5, timeoutMs: 5000 });
+      const res = await tftpGet({ port: h.port, file: 'f.bin', stallAfter: 5, timeoutMs: 30_000 });
       assert.equal(res.error?.code, 0);
       assert.match(res.error?.message ?? '', /took too long/);
       await h.settle();
       assert.ok(h.events.some((e) => e.detail.outcome === 'deadline'));
-      const sock = dgram.createSocket('udp4');
-      try {
-        await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-        const got: ReturnType<typeof parsePacket>[] = [];
-        let from = 0;
-        sock.on('message', (m, r) => { from = r.port; got.push(parsePacket(m)); });
-        sock.send(encodeRequest('rrq', 'f.bin', 'octet'), h.port, '127.0.0.1');
-        await new Promise((r) => setTimeout(r, 100));
-        // ACK 500 before block 500 exists: ignored. ACK 1: block 2 follows.
-        sock.send(encodeAck(500), from, '127.0.0.1');
-        sock.send(encodeAck(1), from, '127.0.0.1');
-        await new Promise((r) => setTimeout(r, 100));
-        assert.deepEqual(got.map((p) => (p.op === 'data' ? p.block : p.op)), [1, 2]);
-      } finally { sock.close(); }
     } finally { await h.close(); }
+    // A server without the 400 ms deadline: under load the two 100 ms sleeps here used to eat it
+    // (an error instead of block 2), or DATA 1 had not come yet and the ACKs went to port 0.
+    const h2 = await startHarness({}, { 'f.bin': randomBytes(100_000, 11) });
+    const sock = dgram.createSocket('udp4');
+    try {
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      const got: ReturnType<typeof parsePacket>[] = [];
+      let from = 0;
+      sock.on('message', (m, r) => { from = r.port; got.push(parsePacket(m)); });
+      sock.send(encodeRequest('rrq', 'f.bin', 'octet'), h2.port, '127.0.0.1');
+      await until(() => got.length >= 1, 'DATA 1');
+      // ACK 500 before block 500 exists: ignored. ACK 1: block 2 follows.
+      sock.send(encodeAck(500), from, '127.0.0.1');
+      sock.send(encodeAck(1), from, '127.0.0.1');
+      await until(() => got.length >= 2, 'a reply to the ACKs');
+      assert.deepEqual(got.map((p) => (p.op === 'data' ? p.block : p.op)), [1, 2]);
+    } finally { sock.close(); await h2.close(); }
   });
 });

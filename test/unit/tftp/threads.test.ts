@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { startHarness, randomBytes } from './harness.ts';
 import { tftpGet } from './client.ts';
+import { until } from '../../helpers/until.ts';
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
@@ -35,8 +36,10 @@ describe('tftp transfer threads', { timeout: 60_000 }, () => {
       const h = await startHarness({ transferThreads }, { 'f.bin': randomBytes(100_000, 23) });
       let closed = false;
       try {
-        const r = tftpGet({ port: h.port, file: 'f.bin', stallAfter: 5, timeoutMs: 5000 });
-        await new Promise((res) => setTimeout(res, 200));
+        const r = tftpGet({ port: h.port, file: 'f.bin', stallAfter: 5, timeoutMs: 30_000 });
+        // Stop once the transfer runs: after a fixed 200 ms a loaded machine (a worker thread to
+        // start) sometimes had not begun it, and the client heard nothing at all.
+        await until(() => h.server.getStats().active > 0, 'the transfer running');
         await h.close();
         closed = true;
         const res = await r;
