@@ -89,7 +89,8 @@ export class TftpServer {
     this.o = {
       maxWindowBytes: 64 * 1024,
       maxRetries: 8,
-      handshakeMs: 5000,
+      // tftp-hpa's client and most firmware re-send every 4-5 s: room for two retries.
+      handshakeMs: 12_000,
       deadlineMs: 30 * 60 * 1000,
       cacheMaxFileBytes: 32 * 1024 * 1024,
       cacheMaxTotalBytes: 256 * 1024 * 1024,
@@ -294,7 +295,10 @@ export class TftpServer {
       tsizeAsked: neg.oack.some((o) => o.name.toLowerCase() === 'tsize'),
       timeoutMs: neg.timeoutMs,
       maxRetries: this.o.maxRetries,
-      handshakeMs: Math.max(this.o.handshakeMs, neg.timeoutMs ?? 0),
+      // After an OACK only the client re-sends (a lost ACK 0 is re-sent at its timeout, and
+      // we send nothing twice before the handshake): stay for at least three of its timeouts,
+      // or curl, re-sending at exactly 5 s, races a 5 s window and then talks to a closed port.
+      handshakeMs: Math.max(this.o.handshakeMs, 3 * (neg.timeoutMs ?? 0)),
       deadlineMs: this.o.deadlineMs,
       source: opened.share(),
     };

@@ -107,9 +107,12 @@ describe('tftp with real clients', { timeout: 240_000 }, () => {
     try {
       const out = path.join(work, 'lossy');
       const small = path.join(work, 'root', 'small.bin');
-      // curl re-sends its request or last ACK every timeout/retries seconds (72 s by default,
-      // and it also bounds the whole transfer by the connect timeout): 10 s makes that 3 s.
-      await fetch(['curl', '-sS', '--fail', '--connect-timeout', '10', '--tftp-blksize', '1468', '-o', out, `tftp://${SERVER}/small.bin`], out, 120_000);
+      // curl re-sends its request or last ACK every timeout/retries seconds (tftp.c: retries =
+      // timeout/5 clamped to 3..50; the connect timeout before the OACK, the transfer's
+      // remaining time after it, 72 s without --max-time). The server sends nothing twice
+      // before the handshake (no amplification), so a lost RRQ, OACK or ACK 0 costs one curl
+      // retry: 90 s gives 18 retries of 5 s (25 runs here took 7-48 s, the test file as a whole).
+      await fetch(['curl', '-sS', '--fail', '--connect-timeout', '90', '--max-time', '90', '--tftp-blksize', '1468', '-o', out, `tftp://${SERVER}/small.bin`], out, 120_000);
       assert.equal(sha(out), sha(small));
       await fetch(['atftp', '--tftp-timeout', '1', '--option', 'blksize 1468', '--option', 'windowsize 8', '-g', '-r', 'small.bin', '-l', out, SERVER], out, 120_000);
       assert.equal(sha(out), sha(small));
