@@ -1,37 +1,50 @@
-// Worker thread: hash, compress and write chunks (the CPU-heavy part of an import) so an
-// import uses every core while the main thread reads and finds boundaries.
+// Worker thread: the CPU-heavy part of an import. It scans blocks of the stream for candidate
+// chunk ends (boundary-scan.ts) and hashes, compresses and writes chunks, reading both straight
+// from the pool's shared block buffers: nothing is copied between threads.
 import { parentPort, workerData } from 'node:worker_threads';
+import { markCandidates } from './boundary-scan.ts';
 import { storeChunk } from './chunk-writer.ts';
 
-export interface ChunkJob {
-  seq: number;
-  /** A pooled buffer; the chunk is its first `length` bytes. It travels back with the reply. */
-  buf: ArrayBuffer;
-  length: number;
+/** A block buffer and its candidate bitmap, shared by the main thread and every worker. */
+export interface SharedSlot {
+  buf: SharedArrayBuffer;
+  bits: SharedArrayBuffer;
 }
 
+export type ChunkJob =
+  | { kind: 'scan'; id: number; slot: number; from: number; to: number; d: number }
+  | { kind: 'store'; id: number; slot: number; off: number; length: number };
+
 export interface ChunkDone {
-  seq: number;
-  buf: ArrayBuffer;
-  id?: Uint8Array;
+  id: number;
+  chunkId?: Uint8Array;
   stored?: number;
   isNew?: boolean;
   error?: string;
 }
 
-const { root, level } = workerData as { root: string; level: number };
+const { root, level, slots } = workerData as { root: string; level: number; slots: SharedSlot[] };
+const bufs = slots.map((s) => new Uint8Array(s.buf));
+const bits = slots.map((s) => new Uint32Array(s.bits));
+
+function run(job: ChunkJob): ChunkDone {
+  if (job.kind === 'scan') {
+    markCandidates(bufs[job.slot]!, job.from, job.to, job.d, bits[job.slot]!);
+    return { id: job.id };
+  }
+  const r = storeChunk(root, bufs[job.slot]!.subarray(job.off, job.off + job.length), level);
+  return { id: job.id, chunkId: r.id, stored: r.stored, isNew: r.isNew };
+}
 
 // Jobs come in batches: one message per several chunks halves the main thread's postMessage cost.
 parentPort!.on('message', (jobs: ChunkJob[]) => {
   const replies: ChunkDone[] = [];
   for (const job of jobs) {
     try {
-      const r = storeChunk(root, new Uint8Array(job.buf, 0, job.length), level);
-      replies.push({ seq: job.seq, buf: job.buf, id: r.id, stored: r.stored, isNew: r.isNew });
+      replies.push(run(job));
     } catch (err) {
-      replies.push({ seq: job.seq, buf: job.buf, error: err instanceof Error ? err.message : String(err) });
+      replies.push({ id: job.id, error: err instanceof Error ? err.message : String(err) });
     }
   }
-  // Handing the buffers back keeps the import allocation-free in steady state (and its RSS flat).
-  parentPort!.postMessage(replies, replies.map((r) => r.buf));
+  parentPort!.postMessage(replies);
 });

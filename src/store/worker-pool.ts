@@ -1,9 +1,11 @@
-// A fixed pool of chunk workers with a bounded queue: `submit` waits when too many chunks are
-// in flight, which bounds an import's memory however large the image is.
+// A fixed pool of chunk workers and a fixed set of shared block buffers ("slots"). The reader
+// fills a slot, the workers scan it for candidate cuts and then store the chunks that end in
+// it, all in place. An import holds at most `slots` blocks, which bounds its memory however
+// large the image is: the reader waits for a free slot.
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startSiblingWorker } from '../util/worker.ts';
-import type { ChunkDone, ChunkJob } from './chunk-worker.ts';
+import type { ChunkDone, ChunkJob, SharedSlot } from './chunk-worker.ts';
 
 export interface ChunkResult {
   id: Buffer;
@@ -11,27 +13,52 @@ export interface ChunkResult {
   isNew: boolean;
 }
 
+export interface PoolOptions {
+  /** New stream bytes per block (default 2 MiB). */
+  blockSize?: number;
+  /** Block buffers (default 4 per worker, at least 3). */
+  slots?: number;
+}
+
 const BATCH = 8;
+
+type Pending = { resolve: (r: ChunkDone) => void; reject: (e: Error) => void };
 
 export class ChunkPool {
   private workers: Worker[] = [];
   private idle: Worker[] = [];
-  private queue: { job: ChunkJob; resolve: (r: ChunkResult) => void; reject: (e: Error) => void }[] = [];
-  private pending = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
-  private inFlight = 0;
-  private waiters: (() => void)[] = [];
-  private seq = 0;
+  private scans: ChunkJob[] = [];
+  private stores: ChunkJob[] = [];
+  private pending = new Map<number, Pending>();
+  private nextId = 0;
   private failed: Error | undefined;
-  private free: ArrayBuffer[] = [];
+  private flushQueued = false;
+  private freeSlots: number[] = [];
+  private slotWaiters: ((slot: number) => void)[] = [];
   readonly size: number;
+  readonly blockSize: number;
+  /** Bytes of the previous block each block starts with: a chunk lies wholly in the block where it ends. */
+  readonly overlap: number;
+  readonly views: Uint8Array[] = [];
+  readonly bits: Uint32Array[] = [];
 
-  /** `bufSize` is the largest chunk that will be submitted. */
-  constructor(root: string, level: number, workers: number, private readonly bufSize: number, private maxInFlight = 0) {
+  /** `maxChunk` is the largest chunk that will be stored. */
+  constructor(root: string, level: number, workers: number, maxChunk: number, opts: PoolOptions = {}) {
     this.size = workers > 0 ? workers : Math.max(1, os.availableParallelism());
-    // Enough queued work that a worker never waits for the (descheduled) reader thread: 16 chunks per worker (buffers of the max chunk size: 8 MiB for 2 workers at 256 KiB).
-    if (this.maxInFlight <= 0) this.maxInFlight = this.size * 16;
+    this.blockSize = opts.blockSize ?? 2 * 1024 * 1024;
+    this.overlap = maxChunk;
+    const n = Math.max(3, opts.slots ?? this.size * 4);
+    const slots: SharedSlot[] = [];
+    const cap = this.overlap + this.blockSize;
+    for (let i = 0; i < n; i++) {
+      const s = { buf: new SharedArrayBuffer(cap), bits: new SharedArrayBuffer((Math.floor(cap / 32) + 1) * 4) };
+      slots.push(s);
+      this.views.push(new Uint8Array(s.buf));
+      this.bits.push(new Uint32Array(s.bits));
+      this.freeSlots.push(i);
+    }
     for (let i = 0; i < this.size; i++) {
-      const w = startSiblingWorker(import.meta.url, 'chunk-worker', { workerData: { root, level } });
+      const w = startSiblingWorker(import.meta.url, 'chunk-worker', { workerData: { root, level, slots } });
       w.on('message', (m: ChunkDone[]) => this.onDone(w, m));
       w.on('error', (e) => this.fail(e));
       this.workers.push(w);
@@ -39,64 +66,80 @@ export class ChunkPool {
     }
   }
 
+  /** Fails every job in flight and every waiter: after a failed import nothing more will be read. */
+  abort(e: Error): void {
+    this.fail(e);
+  }
+
   private fail(e: Error): void {
     this.failed ??= e;
-    for (const w of this.waiters.splice(0)) w();
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
-    for (const q of this.queue) q.reject(e);
-    this.queue = [];
+    this.scans = [];
+    this.stores = [];
+    for (const w of this.slotWaiters.splice(0)) w(-1);
   }
 
   private onDone(w: Worker, batch: ChunkDone[]): void {
-    for (const m of batch) {
-      const p = this.pending.get(m.seq);
-      this.pending.delete(m.seq);
-      this.inFlight--;
-      if (m.buf.byteLength === this.bufSize) this.free.push(m.buf);
-      this.waiters.shift()?.();
-      if (!p) continue;
-      if (m.error !== undefined || !m.id) p.reject(new Error(m.error ?? 'chunk worker returned no id'));
-      else p.resolve({ id: Buffer.from(m.id), stored: m.stored ?? 0, isNew: m.isNew ?? false });
-    }
     this.idle.push(w);
+    for (const m of batch) {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (!p) continue;
+      if (m.error !== undefined) p.reject(new Error(m.error));
+      else p.resolve(m);
+    }
     this.flush();
   }
 
-  /** Hands queued chunks to idle workers, several per message. */
-  flush(): void {
-    while (this.queue.length && this.idle.length) {
+  /** Hands queued jobs to idle workers: a scan alone (the cut finder waits for it), stores several per message. */
+  private flush(): void {
+    this.flushQueued = false;
+    while (this.idle.length && (this.scans.length || this.stores.length)) {
       const w = this.idle.pop()!;
-      // Split what is queued fairly across the idle workers, at most BATCH per message.
-      const n = Math.min(BATCH, Math.ceil(this.queue.length / (this.idle.length + 1)));
-      const items = this.queue.splice(0, n);
-      for (const it of items) this.pending.set(it.job.seq, it);
-      w.postMessage(items.map((it) => it.job), items.map((it) => it.job.buf));
+      let jobs: ChunkJob[];
+      if (this.scans.length) jobs = this.scans.splice(0, 1);
+      else jobs = this.stores.splice(0, Math.min(BATCH, Math.ceil(this.stores.length / (this.idle.length + 1))));
+      w.postMessage(jobs);
     }
   }
 
-  /** Resolves once fewer than maxInFlight chunks are in flight (backpressure for the reader); sends what is queued first. */
-  async waitForRoom(): Promise<void> {
-    this.flush();
-    while (this.inFlight >= this.maxInFlight && !this.failed) await new Promise<void>((r) => this.waiters.push(r));
-    if (this.failed) throw this.failed;
+  private submit(job: ChunkJob, queue: ChunkJob[]): Promise<ChunkDone> {
+    if (this.failed) return Promise.reject(this.failed);
+    const done = new Promise<ChunkDone>((resolve, reject) => this.pending.set(job.id, { resolve, reject }));
+    queue.push(job);
+    // Jobs queued in one turn go out together (a block's chunks are submitted in one go).
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+    return done;
   }
 
-  /** Copies `data` (the caller may reuse it at once) into a pooled buffer and queues it; `done` resolves when it is stored. */
-  enqueue(data: Uint8Array): { done: Promise<ChunkResult> } {
+  /** Marks candidate cuts for positions [from, to] of a slot (boundary-scan.ts). */
+  async scan(slot: number, from: number, to: number, d: number): Promise<void> {
+    await this.submit({ kind: 'scan', id: this.nextId++, slot, from, to, d }, this.scans);
+  }
+
+  /** Stores the chunk at [off, off + length) of a slot; the slot must not change until this settles. */
+  async store(slot: number, off: number, length: number): Promise<ChunkResult> {
+    const m = await this.submit({ kind: 'store', id: this.nextId++, slot, off, length }, this.stores);
+    if (!m.chunkId) throw new Error('chunk worker returned no id');
+    return { id: Buffer.from(m.chunkId), stored: m.stored ?? 0, isNew: m.isNew ?? false };
+  }
+
+  /** A free block buffer (waits for one: the reader's backpressure). */
+  async acquireSlot(): Promise<number> {
     if (this.failed) throw this.failed;
-    if (data.length > this.bufSize) throw new Error(`chunk of ${data.length} bytes exceeds the pool's ${this.bufSize}`);
-    this.inFlight++;
-    const buf = this.free.pop() ?? new ArrayBuffer(this.bufSize);
-    new Uint8Array(buf, 0, data.length).set(data);
-    const job: ChunkJob = { seq: this.seq++, buf, length: data.length };
-    const done = new Promise<ChunkResult>((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
-    });
-    // The first chunks go out at once; later ones wait for flush() (after a chunker push) or a returning worker.
-    if (this.idle.length === this.size) this.flush();
-    done.catch(() => {});
-    return { done };
+    const s = this.freeSlots.pop() ?? await new Promise<number>((r) => this.slotWaiters.push(r));
+    if (this.failed) throw this.failed;
+    return s;
+  }
+
+  releaseSlot(slot: number): void {
+    const w = this.slotWaiters.shift();
+    if (w) w(slot);
+    else this.freeSlots.push(slot);
   }
 
   async close(): Promise<void> {
