@@ -9,6 +9,7 @@ import { consoleTail } from './console.ts';
 import { formatEvent, TimelineReader, type TimelineEvent } from './timeline.ts';
 import type { ServeOptions } from './branchboot.ts';
 import { vmSkipReason } from './prerequisites.ts';
+import { until } from '../until.ts';
 import { createScenario, NotReady, procCmdlineArgs, scriptKernelArgs, type ImageToImport, type Scenario, type VmSpec } from './scenario.ts';
 
 export interface CaseVm extends VmSpec {
@@ -63,9 +64,16 @@ export async function runCase(t: TestContext, spec: CaseSpec): Promise<void> {
     const setupMs = Date.now() - t0;
     const bootStart = Date.now();
     const runs = await Promise.all(spec.vms.map((vm) => sc.boot(vm)));
-    await new Promise((res) => setTimeout(res, 300));   // boot events reach the database in 100 ms batches
+    // Boot events reach the database in 100 ms batches (from worker threads too): wait until every
+    // machine's expected stages are there; a fixed 300 ms was not always enough on a loaded machine.
     const reader = new TimelineReader(path.join(sc.out, 'var', 'branchboot.db'));
-    const events = reader.next();
+    const events: TimelineEvent[] = [];
+    const complete = () => spec.vms.every((vm) => {
+      const stages = new Set(machineTimeline(events, vm.mac, bootStart).events.map((e) => e.stage));
+      return (vm.expectEvents ?? []).every((s) => stages.has(s));
+    });
+    await until(() => { events.push(...reader.next()); return complete(); }, 'the expected boot events', { timeoutMs: 15_000, everyMs: 100 }).catch(() => {});
+    events.push(...reader.next());
     reader.close();
     spec.vms.forEach((vm, i) => {
       const { result, outcome } = runs[i]!;
