@@ -2,6 +2,7 @@
 // book and SQLite writer of `serve`, driven in-process with 64 exchanges in flight. Shows what
 // the packet thread spends per client, apart from the kernel and the noise of a shared host.
 //   node --import tsx bench/dhcp/cpu.ts [clients] [full|normal]     (add --cpu-prof to see where)
+//   BENCH_SQL='DROP INDEX …' runs SQL on the fresh database first (A/B of a schema change).
 import fs from 'node:fs';
 import { buildDhcpHandler } from '../../src/dhcp/index.ts';
 import { clientPacket, ip, ipBuf, makeCtx } from '../../test/unit/dhcp/helpers.ts';
@@ -10,6 +11,7 @@ const N = Number(process.argv[2] ?? 20000);
 const sync = process.argv[3] === 'full' ? 'FULL' : 'NORMAL';
 const locals = [{ ifname: 'eth0', address: ip('10.77.0.1'), mask: ip('255.255.0.0') }];
 const t = await makeCtx([{ cidr: '10.77.0.0/16', mode: 'authoritative', ranges: ['10.77.1.0-10.77.255.250'] }]);
+if (process.env.BENCH_SQL) t.handle.sqlite.exec(process.env.BENCH_SQL);
 const b = await buildDhcpHandler(t.ctx, {
   writerThread: true, leaseSynchronous: sync, bootEvents: process.env.NO_EVENTS !== '1',
   localAddresses: () => locals,

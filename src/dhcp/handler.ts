@@ -176,27 +176,36 @@ export class DhcpHandler {
     }
   }
 
-  private reply(p: DhcpPacket, facts: ClientFacts, loc: Located, spec: ReplySpec, dest?: Destination): Outgoing | undefined {
+  /**
+   * `answers`: the DISCOVER this OFFER answers. Its facts go into the offer's event, one row for
+   * the pair instead of two (a row costs the packet thread ~10 µs with its indexes, a third of
+   * the events' cost per DORA); a DISCOVER that gets no offer still has its own row.
+   */
+  private reply(p: DhcpPacket, facts: ClientFacts, loc: Located, spec: ReplySpec, dest?: Destination, answers?: boolean): Outgoing | undefined {
     const buf = buildReply(p, facts, spec);
-    if (!buf) { this.d.log.warn({ mac: facts.mac }, 'dhcp: reply does not fit the client\'s maximum size'); return undefined; }
+    if (!buf) {
+      if (answers) this.recordEvent('dhcp.discover', facts, loc, p);
+      this.d.log.warn({ mac: facts.mac }, 'dhcp: reply does not fit the client\'s maximum size');
+      return undefined;
+    }
     const stage = spec.type === MessageType.Offer ? 'dhcp.offer' : spec.type === MessageType.Ack ? 'dhcp.ack' : spec.type === MessageType.Nak ? 'dhcp.nak' : undefined;
     if (stage) {
-      this.d.events.record({
-        stage, mac: facts.mac, ip: spec.yiaddr ? ipv4ToString(spec.yiaddr) : null, branchId: loc.scope.branchId,
-        detail: {
-          xid: p.xid, ...(spec.boot && { file: spec.boot.file.bootfile }), ...(spec.proxy && { proxy: true }),
-          ...(p.giaddr !== 0 && { relay: ipv4ToString(p.giaddr) }), ...(spec.message && { message: spec.message }),
-        },
-      });
+      const detail: Record<string, unknown> = { xid: p.xid };
+      if (answers) { detail.discover = true; detail.firmware = facts.firmware; if (facts.vendorClass) detail.vendorClass = facts.vendorClass; }
+      if (spec.boot) detail.file = spec.boot.file.bootfile;
+      if (spec.proxy) detail.proxy = true;
+      if (p.giaddr !== 0) detail.relay = ipv4ToString(p.giaddr);
+      if (spec.message) detail.message = spec.message;
+      this.d.events.record({ stage, mac: facts.mac, ip: spec.yiaddr ? ipv4ToString(spec.yiaddr) : null, branchId: loc.scope.branchId, detail });
     }
     return { buf, dest: dest ?? replyDestination(p, spec.type, this.d.relayPort ?? SERVER_PORT), via: loc.serverId, type: spec.type };
   }
 
   private recordEvent(stage: string, facts: ClientFacts, loc: Located, p: DhcpPacket, ip?: number): void {
-    this.d.events.record({
-      stage, mac: facts.mac, ip: ip ? ipv4ToString(ip) : null, branchId: loc.scope.branchId,
-      detail: { xid: p.xid, firmware: facts.firmware, ...(facts.vendorClass && { vendorClass: facts.vendorClass }), ...(p.giaddr !== 0 && { relay: ipv4ToString(p.giaddr) }) },
-    });
+    const detail: Record<string, unknown> = { xid: p.xid, firmware: facts.firmware };
+    if (facts.vendorClass) detail.vendorClass = facts.vendorClass;
+    if (p.giaddr !== 0) detail.relay = ipv4ToString(p.giaddr);
+    this.d.events.record({ stage, mac: facts.mac, ip: ip ? ipv4ToString(ip) : null, branchId: loc.scope.branchId, detail });
   }
 
   private entry(loc: Located, facts: ClientFacts, ip: number, state: LeaseState, expiresAt: number): LeaseEntry {
@@ -207,10 +216,10 @@ export class DhcpHandler {
   }
 
   private async discover(p: DhcpPacket, facts: ClientFacts, loc: Located, now: number): Promise<Outgoing | undefined> {
-    this.recordEvent('dhcp.discover', facts, loc, p);
     const ip = this.d.book.choose(loc.scope, facts.mac, readIp(p.options, Opt.RequestedIp), now);
     if (ip === undefined) {
       this.counters.exhausted++;
+      this.recordEvent('dhcp.discover', facts, loc, p);
       // RFC 2131 §4.3.1: no address → no offer. Logged, not answered.
       this.warnOnce(`exhausted:${loc.scope.id}`, { subnet: loc.scope.cidr.text, mac: facts.mac }, 'dhcp: pool exhausted; not answering');
       return undefined;
@@ -221,7 +230,7 @@ export class DhcpHandler {
       this.d.book.set(this.entry(loc, facts, ip, 'offered', now + OFFER_HOLD_MS));
     }
     const boot = facts.pxe || facts.ipxe ? await this.bootInfo(facts, loc, undefined) : undefined;
-    return this.reply(p, facts, loc, { type: MessageType.Offer, serverId: loc.serverId, yiaddr: ip, scope: loc.scope, leaseSeconds: loc.scope.leaseSeconds, boot });
+    return this.reply(p, facts, loc, { type: MessageType.Offer, serverId: loc.serverId, yiaddr: ip, scope: loc.scope, leaseSeconds: loc.scope.leaseSeconds, boot }, undefined, true);
   }
 
   private async request(p: DhcpPacket, facts: ClientFacts, loc: Located, now: number): Promise<Outgoing | undefined> {
@@ -295,11 +304,10 @@ export class DhcpHandler {
   /** proxyDHCP on 67: answer PXE clients' DISCOVERs with boot information and no address. */
   private async proxyOffer(p: DhcpPacket, facts: ClientFacts, loc: Located, type: number): Promise<Outgoing | undefined> {
     if (type !== MessageType.Discover || (!facts.pxe && !facts.ipxe)) return undefined;
-    this.recordEvent('dhcp.discover', facts, loc, p);
     const boot = facts.pxe || facts.ipxe ? await this.bootInfo(facts, loc, undefined) : undefined;
     // A proxy answer carries nothing but the boot file: with none for this firmware, stay silent.
-    if (!boot || boot.file.bootfile === '') return undefined;
-    return this.reply(p, facts, loc, { type: MessageType.Offer, serverId: loc.serverId, boot, proxy: true });
+    if (!boot || boot.file.bootfile === '') { this.recordEvent('dhcp.discover', facts, loc, p); return undefined; }
+    return this.reply(p, facts, loc, { type: MessageType.Offer, serverId: loc.serverId, boot, proxy: true }, undefined, true);
   }
 
   /** Port 4011 (PXE spec §2.2.6): the client already has an address; answer to where it asked from. */

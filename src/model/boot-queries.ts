@@ -4,6 +4,7 @@
 import type { Db } from '../db/index.ts';
 import type { Branch, Image, ImageVersion, Machine } from '../db/schema.ts';
 import { cidrContains, parseCidr, parseIpv4 } from '../util/net.ts';
+import { idsFrom } from './events.ts';
 
 export function getMachine(db: Db, mac: string): Promise<Machine | undefined> {
   return db.selectFrom('machines').selectAll().where('mac', '=', mac).executeTakeFirst();
@@ -48,9 +49,10 @@ export async function macForIp(db: Db, ip: string, now = Date.now()): Promise<st
   if (fixed) return fixed.mac;
   // Proxy mode: another server leased the address, but the client named its MAC when it asked
   // for /boot/MAC.ipxe (or in a DHCP packet) from this IP within the hour.
+  const since = now - 3_600_000;
   const seen = await db.selectFrom('boot_events').select('mac')
-    .where('at', '>', now - 3_600_000).where('ip', '=', ip).where('mac', 'is not', null)
-    .orderBy('at', 'desc').limit(1).executeTakeFirst();
+    .where('at', '>', since).where('id', '>', idsFrom(since)).where('ip', '=', ip).where('mac', 'is not', null)
+    .orderBy('id', 'desc').limit(1).executeTakeFirst();
   return seen?.mac ?? undefined;
 }
 

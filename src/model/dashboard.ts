@@ -2,6 +2,7 @@
 // latest boot event within a window) and recent failures, limited to the caller's branches.
 import { sql } from 'kysely';
 import type { Db } from '../db/index.ts';
+import { idsFrom } from './events.ts';
 import type { BranchScope } from './scope.ts';
 
 export interface RecentEvent { id: number; at: number; mac: string | null; ip: string | null; branchId: number | null; stage: string; detail: string }
@@ -14,7 +15,7 @@ function scoped(db: Db, scope: BranchScope) {
 
 /** The newest event of each MAC seen since `since`, newest first. */
 export async function bootingNow(db: Db, scope: BranchScope, since: number, limit = 50): Promise<RecentEvent[]> {
-  const rows = await scoped(db, scope).where('at', '>=', since).where('mac', 'is not', null).orderBy('id', 'desc').limit(2000).execute();
+  const rows = await scoped(db, scope).where('at', '>=', since).where('id', '>', idsFrom(since)).where('mac', 'is not', null).orderBy('id', 'desc').limit(2000).execute();
   const seen = new Set<string>();
   const out: RecentEvent[] = [];
   for (const r of rows) {
@@ -28,7 +29,7 @@ export async function bootingNow(db: Db, scope: BranchScope, since: number, limi
 
 /** Failures: plan errors, DHCP NAK/DECLINE and any stage that says error. */
 export function recentFailures(db: Db, scope: BranchScope, since: number, limit = 20): Promise<RecentEvent[]> {
-  return scoped(db, scope).where('at', '>=', since)
+  return scoped(db, scope).where('at', '>=', since).where('id', '>', idsFrom(since))
     .where((eb) => eb.or([eb('stage', 'like', '%error%'), eb('stage', 'in', ['dhcp.nak', 'dhcp.decline', 'error'])]))
     .orderBy('id', 'desc').limit(limit).execute();
 }

@@ -1,5 +1,6 @@
 // Boot events: the timeline of each machine's boot (DHCP → TFTP → HTTP → kernel → root).
 import type BetterSqlite3 from 'better-sqlite3';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { BootEvent } from '../db/schema.ts';
 
@@ -46,11 +47,26 @@ export interface EventQuery {
   limit?: number | undefined;
 }
 
+/**
+ * How far out of time order rows may be written: the writers (DHCP's event log, the event bus)
+ * each queue rows for up to half a second, so id order is time order only to within that.
+ */
+const ORDER_SLACK_MS = 60_000;
+
+/**
+ * A lower bound for the ids of rows with `at >= since` (migration 0004 dropped the index on at):
+ * the id of the newest row older than since minus the slack. Found by reading rows backwards
+ * from the newest, as many as the window (plus the slack) holds; use with `at >= since`.
+ */
+export function idsFrom(since: number): RawBuilder<number> {
+  return sql<number>`coalesce((SELECT id FROM boot_events WHERE at < ${since - ORDER_SLACK_MS} ORDER BY id DESC LIMIT 1), 0)`;
+}
+
 export async function queryBootEvents(db: Db, q: EventQuery): Promise<BootEvent[]> {
   let sel = db.selectFrom('boot_events').selectAll();
   if (q.mac) sel = sel.where('mac', '=', q.mac);
   if (q.branchIds) sel = sel.where('branch_id', 'in', q.branchIds.length ? q.branchIds : [-1]);
-  if (q.since !== undefined) sel = sel.where('at', '>=', q.since);
+  if (q.since !== undefined) sel = sel.where('at', '>=', q.since).where('id', '>', idsFrom(q.since));
   if (q.until !== undefined) sel = sel.where('at', '<', q.until);
   if (q.beforeId !== undefined) sel = sel.where('id', '<', q.beforeId);
   return sel.orderBy('id', 'desc').limit(Math.min(q.limit ?? 100, 1000)).execute();

@@ -64,8 +64,11 @@ describe('dhcp handler (authoritative)', () => {
       assert.equal(offer.p.options.has(67), false);
       // Boot events: live to listeners, and written by DHCP's writer with the lease batches.
       await r.b.committer.flushed(); await r.b.events.flush();
-      const stages = await r.t.handle.db.selectFrom('boot_events').select('stage').where('mac', '=', '52:54:00:00:00:01').orderBy('id').execute();
-      assert.deepEqual(stages.map((e) => e.stage), ['dhcp.discover', 'dhcp.offer', 'dhcp.ack']);
+      const stages = await r.t.handle.db.selectFrom('boot_events').select(['stage', 'detail']).where('mac', '=', '52:54:00:00:00:01').orderBy('id').execute();
+      // An answered DISCOVER is recorded in its OFFER's row (detail.discover): one row for the pair.
+      assert.deepEqual(stages.map((e) => e.stage), ['dhcp.offer', 'dhcp.ack']);
+      assert.equal((JSON.parse(stages[0]!.detail) as { discover?: boolean }).discover, true);
+      assert.equal(typeof (JSON.parse(stages[0]!.detail) as { firmware?: string }).firmware, 'string');
     } finally { await r.close(); }
   });
 
@@ -77,6 +80,9 @@ describe('dhcp handler (authoritative)', () => {
       assert.equal(new Set(got).size, 9);
       assert.ok(!got.includes(S(105)));
       assert.equal(await r.send({ type: 1, mac: '52:54:00:00:02:00' }), undefined, 'pool exhausted: no answer');
+      await r.b.committer.flushed(); await r.b.events.flush();
+      const unanswered = await r.t.handle.db.selectFrom('boot_events').select('stage').where('mac', '=', '52:54:00:00:02:00').execute();
+      assert.deepEqual(unanswered.map((e) => e.stage), ['dhcp.discover'], 'a DISCOVER nobody answers has a row of its own');
       const again = await r.send({ type: 1, mac: '52:54:00:00:01:03' });
       assert.equal(again?.p.yiaddr, got[3]);
     } finally { await r.close(); }
