@@ -16,17 +16,25 @@ const view = (b: Buffer) => { const c = Buffer.from(b); c[0] = 1; const d = deco
 const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
 await new Promise<void>((r) => sock.bind(68, r));
 sock.setBroadcast(true);
-const offers: unknown[] = [];
-sock.on('message', (m) => { const v = view(m); if (v) offers.push(v); });
-sock.send(pkt(1), 67, '255.255.255.255');
-await new Promise((r) => setTimeout(r, 2000));
+// Collect until both kinds of offer are in (ours without an address, the address server's with
+// one), resending every 2 s as a ROM does, for at most 10 s: one DISCOVER and a fixed 2 s window
+// sometimes missed an offer on a loaded machine.
+const offers: NonNullable<ReturnType<typeof view>>[] = [];
+const haveBoth = () => offers.some((o) => o.serverId === server) && offers.some((o) => o.serverId !== server && o.yiaddr !== '0.0.0.0');
+await new Promise<void>((resolve) => {
+  const again = setInterval(() => sock.send(pkt(1), 67, '255.255.255.255'), 2000);
+  const end = setTimeout(() => { clearInterval(again); resolve(); }, 10_000);
+  sock.on('message', (m) => { const v = view(m); if (v) offers.push(v); if (haveBoth()) { clearInterval(again); clearTimeout(end); resolve(); } });
+  sock.send(pkt(1), 67, '255.255.255.255');
+});
 sock.removeAllListeners('message');
-// PXE spec: with an address in hand, ask the proxy's port 4011 for the boot file.
+// PXE spec: with an address in hand, ask the proxy's port 4011 for the boot file (resent every 2 s, up to 10 s).
 const myIp = process.argv[4]!;
 const ci = myIp.split('.').reduce((n, x) => (n << 8) + Number(x), 0) >>> 0;
 const ack = await new Promise<unknown>((resolve) => {
-  const t = setTimeout(() => resolve(undefined), 3000);
-  sock.on('message', (m) => { clearTimeout(t); resolve(view(m)); });
+  const again = setInterval(() => sock.send(pkt(3, ci), 4011, server), 2000);
+  const t = setTimeout(() => { clearInterval(again); resolve(undefined); }, 10_000);
+  sock.on('message', (m) => { clearInterval(again); clearTimeout(t); resolve(view(m)); });
   sock.send(pkt(3, ci), 4011, server);
 });
 process.stdout.write(`${JSON.stringify({ offers, ack })}\n`);

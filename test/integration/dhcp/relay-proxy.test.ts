@@ -46,7 +46,7 @@ describe('relay and proxy', { skip: !canUseNetns() && 'needs root and ip netns' 
     } finally { await net.destroy(); await srv?.stop(); }
   });
 
-  test('proxy mode next to dnsmasq: address from dnsmasq, boot file from us (67 and 4011)', { timeout: 60_000 }, async () => {
+  test('proxy mode next to dnsmasq: address from dnsmasq, boot file from us (67 and 4011)', { timeout: 90_000 }, async () => {
     const mac = '52:54:00:78:00:02';
     const net = await createTestNet({ hosts: { server: { addr: '10.77.0.1/24' }, dnsmasq: { addr: '10.77.0.2/24' }, client: { mac } } });
     let srv: RunningServer | undefined;
@@ -65,7 +65,7 @@ case "$1" in bound|renew) ip addr replace "$ip/$mask" dev "$interface"; ip route
       assert.match(bound, /ip=10\.77\.0\.15\d .*serverid=10\.77\.0\.2/);
       const myIp = /ip=(\S+)/.exec(bound)![1]!;
       // Now as a PXE ROM: both offers arrive; ours has no address and the boot file.
-      const r = await net.hosts.client!.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'test/integration/dhcp/pxe-probe.ts'), mac, '10.77.0.1', myIp], { timeoutMs: 20_000, cwd: ROOT });
+      const r = await net.hosts.client!.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'test/integration/dhcp/pxe-probe.ts'), mac, '10.77.0.1', myIp], { timeoutMs: 40_000, cwd: ROOT });
       const out = JSON.parse(r.stdout) as { offers: Array<{ yiaddr: string; serverId: string; file?: string; vendorClass?: string }>; ack?: { type: number; file?: string; yiaddr: string } };
       const fromDnsmasq = out.offers.find((o) => o.serverId === '10.77.0.2');
       const fromUs = out.offers.find((o) => o.serverId === '10.77.0.1');
