@@ -140,6 +140,7 @@ export class Transfer {
    */
   repeatFirst(): void {
     if (this.done || this.verified) return;
+    this.retransmitted = true;
     if (this.phase === 'oack') this.socket.send(this.o.oack!);
     else this.startWindow(1);
   }
@@ -158,7 +159,11 @@ export class Transfer {
       if (n !== 0) return;
       this.phase = 'data';
       this.verified = true;
-      this.sample();
+      // We never repeat an OACK on our own, so an ACK 0 later than the initial timeout is the
+      // client's repeat after a loss (curl's comes 5 s later): as a round trip it would hold
+      // the timer at seconds for the rest of the transfer. Karn's rule, from the other side.
+      if (clock.now - this.sentAt < INITIAL_RTO_MS) this.sample();
+      else this.retransmitted = false;
       this.startWindow(1);
       return;
     }
