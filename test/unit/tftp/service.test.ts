@@ -2,7 +2,6 @@
 // generated files from the planner, a boot event per request, a clear error for a busy port.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,14 +13,6 @@ import { createTftpService } from '../../../src/tftp/index.ts';
 import { macForLeasedIp } from '../../../src/model/lease-lookup.ts';
 import type { BootPlanner } from '../../../src/boot/types.ts';
 import { tftpGet } from './client.ts';
-
-async function freePort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  s.close();
-  return port;
-}
 
 describe('tftp service', { timeout: 30_000 }, () => {
   test('disabled by default; serves generated files with the leased MAC and records events', async () => {
@@ -52,19 +43,24 @@ describe('tftp service', { timeout: 30_000 }, () => {
       await handle.db.updateTable('leases').set({ state: 'bound', expires_at: now + 60_000 }).where('ip', '=', '127.0.0.1').execute();
       assert.equal(await macForLeasedIp(handle.db, '127.0.0.1'), 'aa:aa:aa:aa:aa:01');
 
-      const port = await freePort();
-      const config = loadConfig({ env: {}, overrides: { 'tftp.enabled': true, 'tftp.address': '127.0.0.1', 'tftp.port': port, 'tftp.roots': [dir] } });
+      const config = loadConfig({ env: {}, overrides: { 'tftp.enabled': true, 'tftp.address': '127.0.0.1', 'tftp.roots': [dir] } });
+      // Port 0 (test-only; the schema wants 1-65535): a UDP port probed free and closed again
+      // could be taken by another test's transfer socket before the service bound it.
+      config.tftp.port = 0;
       const svc = createTftpService({ config, db: handle.db, log, events, planner });
       await svc.start();
       try {
-        assert.deepEqual(svc.health().listen, [`127.0.0.1:${port}`]);
+        const listen = svc.health().listen ?? [];
+        assert.match(listen[0] ?? '', /^127\.0\.0\.1:\d+$/);
+        const port = Number(listen[0]!.split(':')[1]);
+        assert.ok(port > 0);
         const r = await tftpGet({ port, file: 'boot.ipxe', options: { tsize: '0' } });
         assert.equal(r.data.toString(), '#!ipxe\nchain http://x/\n');
         assert.deepEqual(seen[0], { ip: '127.0.0.1', mac: 'aa:aa:aa:aa:aa:01', serverAddress: '127.0.0.1' }, 'the planner learns the MAC and the address the request reached');
         const missing = await tftpGet({ port, file: 'nothing.here' });
         assert.equal(missing.error?.code, 1);
         // A second server on the same port says so in one line.
-        const twin = createTftpService({ config, db: handle.db, log, events, planner });
+        const twin = createTftpService({ config: { ...config, tftp: { ...config.tftp, port } }, db: handle.db, log, events, planner });
         await assert.rejects(twin.start(), /is in use/);
       } finally {
         await svc.stop(0);
