@@ -61,7 +61,8 @@ describe('httpfs2 mounts the assembled image over HTTP Range', { skip, timeout: 
     // -f: stay in the foreground so we own the PID; -c /dev/null: its default console is /dev/console.
     child = spawn('httpfs2', ['-f', '-c', '/dev/null', '-t', '10', `${base}/images/fs/1/root.img`, mnt, '-o', 'ro'], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const deadline = Date.now() + 10_000;
+    // httpfs2 fetches the size before it mounts: on a loaded machine that took longer than 10 s.
+    const deadline = Date.now() + 30_000;
     while (!isFuseMount(mnt) && Date.now() < deadline && child.exitCode === null) await sleep(50);
     if (!isFuseMount(mnt)) {
       const why = `httpfs2 did not mount (exit ${child.exitCode}): ${stderr.trim() || 'no message'}`;
