@@ -101,13 +101,15 @@ export function createBranchboot(vn: VmNet, dir: string, opts: ServeOptions = {}
       p.stdout?.on('data', take);
       p.stderr?.on('data', take);
       p.on('close', () => sink.end());
-      const deadline = Date.now() + 30_000;
+      // From source through tsx, serve took 6-7 s to answer at load 10 without a VM running
+      // next to it: 30 s left too little room on the loaded CI machine.
+      const deadline = Date.now() + 90_000;
       while (Date.now() < deadline) {
         if (p.exitCode !== null) throw new Error(`branchboot serve exited ${p.exitCode}:\n${output.slice(-4000)}`);
         if (get('/healthz').status === 200) return;
         await new Promise((res) => setTimeout(res, 250));
       }
-      throw new Error(`branchboot serve did not answer /healthz within 30 s:\n${output.slice(-4000)}`);
+      throw new Error(`branchboot serve did not answer /healthz within 90 s:\n${output.slice(-4000)}`);
     },
     async stop() {
       const p = proc;
