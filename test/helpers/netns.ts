@@ -3,6 +3,7 @@
 // exist only inside the namespaces. Everything is torn down on destroy(), and on process exit
 // if a test forgot or crashed.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 
 export interface Attachment {
   segment: string;
@@ -66,7 +67,10 @@ let counter = 0;
 export async function createTestNet(spec: NetSpec): Promise<TestNet> {
   if (!canUseNetns()) throw new Error('test networks need root and iproute2 (ip netns)');
   sweepStaleNamespaces();
-  const id = `bbt${process.pid}-${counter++}`;
+  // The random part: a run killed outright (SIGKILL, runner timeout) leaves its namespaces behind,
+  // and with pid_max 32768 a later test process can get the same pid; the sweep spares those
+  // (that pid is alive again) and `ip netns add` would then fail with "File exists".
+  const id = `bbt${process.pid}-${counter++}${randomBytes(2).toString('hex')}`;
   const sw = `${id}-sw`;
   const namespaces: string[] = [];
   const procs = new Set<ChildProcess>();
