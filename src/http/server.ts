@@ -7,13 +7,15 @@ import { bootRoutes } from './routes/boot.ts';
 import { storeRoutes } from './routes/store.ts';
 import { apiRoutes } from './routes/api.ts';
 import { uiRoutes } from './routes/ui.ts';
+import type { LoginLimiter } from './ui/login-limit.ts';
 
 export interface HttpContext extends AppContext {
   /** Health of every service, for /healthz. */
   health(): Record<string, ServiceHealth>;
 }
 
-export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
+/** `limiter`: the console's login limiter with a test's clock (tests only). */
+export async function buildHttpApp(ctx: HttpContext, opts: { limiter?: LoginLimiter } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ svc: 'http' }) as FastifyBaseLogger,
     // One log line per request would drown the boot events; errors are still logged.
@@ -27,7 +29,7 @@ export async function buildHttpApp(ctx: HttpContext): Promise<FastifyInstance> {
   await app.register(bootRoutes, { ctx });
   await app.register(storeRoutes, { ctx });
   await app.register(apiRoutes, { ctx, prefix: '/api' });
-  await app.register(uiRoutes, { ctx });
+  await app.register(uiRoutes, { ctx, ...(opts.limiter && { limiter: opts.limiter }) });
   return app;
 }
 

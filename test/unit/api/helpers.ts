@@ -10,6 +10,7 @@ import { openDatabase, type DatabaseHandle } from '../../../src/db/index.ts';
 import { EventBus } from '../../../src/events.ts';
 import { createPlanner } from '../../../src/boot/planner.ts';
 import { buildHttpApp, type HttpContext } from '../../../src/http/server.ts';
+import { LoginLimiter } from '../../../src/http/ui/login-limit.ts';
 import { createToken } from '../../../src/model/tokens.ts';
 import { createUser } from '../../../src/model/users.ts';
 
@@ -23,6 +24,8 @@ export interface Fixture {
   tokens: { admin: string; read: string; writeA: string; readA: string; adminA: string };
   /** Passwords of the seeded console users admin, alice (branch admin of A), victor (viewer). */
   password: string;
+  /** The login limiter's clock: set `frozenAt` to hold it still (its first lock lasts 1 s), undefined = real time. */
+  loginClock: { frozenAt: number | undefined };
   close(): Promise<void>;
   req(method: string, url: string, opts?: { token?: string | undefined; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
 }
@@ -75,9 +78,10 @@ export async function makeFixture(opts: { machinesPerBranch?: number; users?: bo
     await createUser(db, 'alice', PASSWORD, 'branch_admin', [branchA]);
     await createUser(db, 'victor', PASSWORD, 'viewer');
   }
-  const app = await buildHttpApp(ctx);
+  const loginClock: Fixture['loginClock'] = { frozenAt: undefined };
+  const app = await buildHttpApp(ctx, { limiter: new LoginLimiter(() => loginClock.frozenAt ?? Date.now()) });
   return {
-    app, ctx, handle, dir, branchA, branchB, tokens, password: PASSWORD,
+    app, ctx, handle, dir, branchA, branchB, tokens, password: PASSWORD, loginClock,
     async close() {
       await app.close();
       await events.flush();
