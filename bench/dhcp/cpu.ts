@@ -39,6 +39,6 @@ const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 // The checkpointer keeps the WAL from growing without bound while the packet thread writes.
 const walMB = Math.round(fs.statSync(`${t.handle.file}-wal`).size / 1e5) / 10;
-console.log(JSON.stringify({ walMB, sync, clients: N, perSecond: Math.round(N / ms * 1000), cpuUsPerDora: Math.round((cpu.user + cpu.system) / N), userUs: Math.round(cpu.user / N), sysUs: Math.round(cpu.system / N) }));
+console.log(JSON.stringify({ walMB, sync, clients: N, perSecond: Math.round(N / ms * 1000), cpuUsPerDora: Math.round((cpu.user + cpu.system) / N), leaseRowsPerCommit: Math.round(b.committer.rows / b.committer.batches * 10) / 10, userUs: Math.round(cpu.user / N), sysUs: Math.round(cpu.system / N) }));
 await b.close();
 await t.close();

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestNet, canUseNetns, type NetHost } from '../../test/helpers/netns.ts';
-import { startServer } from '../../test/integration/dhcp/harness.ts';
+import { startServer, type RunningServer } from '../../test/integration/dhcp/harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SIZES = (process.env.BENCH_DHCP_SIZES ?? '1000,10000').split(',').map(Number);
@@ -14,7 +14,7 @@ const INFLIGHT = Number(process.env.BENCH_DHCP_INFLIGHT ?? 64);
 const ROUNDS = Number(process.env.BENCH_DHCP_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_DHCP_WARMUP ?? 2000);
 
-interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number; serverCpuUs?: number; serverMainCpuUs?: number }
+interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number; serverCpuUs?: number; serverMainCpuUs?: number; leaseRowsPerCommit?: number | undefined }
 
 if (!canUseNetns()) { console.error('bench:dhcp needs root and ip netns'); process.exit(1); }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,8 +52,21 @@ type Runner = (clients: number, seed: number) => Promise<Summary>;
 
 const branchbootWith = (env: Record<string, string>): Runner => async (clients, seed) => {
   const s = await startServer(net.hosts.server!, [{ cidr: '10.77.0.0/16', mode: 'authoritative', ranges: ['10.77.1.0-10.77.255.250'], leaseSeconds: 3600 }], env);
-  try { return await load(net.hosts.gen!, clients, seed, s.proc.pid); } finally { await s.stop(); }
+  try {
+    const r = await load(net.hosts.gen!, clients, seed, s.proc.pid);
+    r.leaseRowsPerCommit = await rowsPerCommit(s);
+    return r;
+  } finally { await s.stop(); }
 };
+
+/** Lease rows per commit (the runner prints its counters on SIGUSR2): how well the group commit batches. */
+async function rowsPerCommit(s: RunningServer): Promise<number | undefined> {
+  s.proc.kill('SIGUSR2');
+  await sleep(300);
+  const line = s.stderr().split('\n').reverse().find((l) => l.includes('"health"'));
+  const d = line ? (JSON.parse(line) as { health: { detail?: { commits?: number; leaseRows?: number } } }).health.detail : undefined;
+  return d?.commits ? Math.round((d.leaseRows ?? 0) / d.commits * 10) / 10 : undefined;
+}
 const branchboot = branchbootWith({});
 // The same server with boot-event writes switched off: how much of its time the event log takes.
 const branchbootNoEvents = branchbootWith({ DHCP_NO_EVENTS: '1' });
@@ -108,7 +121,7 @@ try {
         // dnsmasq rewrites its whole lease file per change: one round is minutes at 10,000 clients.
         if (name === 'dnsmasq' && i > 0) continue;
         const s = await run(n, seed++);
-        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (CPU per DORA: server ${s.serverCpuUs} µs, its main thread ${s.serverMainCpuUs} µs, generator ${s.genCpuUs} µs)`);
+        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (CPU per DORA: server ${s.serverCpuUs} µs, its main thread ${s.serverMainCpuUs} µs, generator ${s.genCpuUs} µs${s.leaseRowsPerCommit !== undefined ? `; lease rows per commit ${s.leaseRowsPerCommit}` : ''})`);
         collected.set(`${name}/${n}`, [...(collected.get(`${name}/${n}`) ?? []), s]);
       }
     }
