@@ -17,7 +17,10 @@ test('kill -9 under load, restart: ACKed leases renew to the same address, none 
     srv = await startServer(net.hosts.server!, [{ cidr: '10.77.0.0/16', mode: 'authoritative', ranges: ['10.77.1.0-10.77.40.255'] }]);
     const out = path.join(srv.t.dir, 'load.json');
     const gen = (args: string[]) => net.hosts.gen!.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'bench/dhcp/loadgen.ts'), '--server', '10.77.0.1', '--local', '10.77.0.2', '--inflight', '64', ...args], { timeoutMs: 90_000, cwd: ROOT });
-    const load = gen(['--clients', '3000', '--retries', '15', '--timeout', '500', '--out', out]);
+    // 60 tries of 500 ms: the clients in flight must outlast the restart. With 15 (8 s) a restart
+    // slowed by load (a tsx start took 6-7 s at load 10) could lose whole rounds of 64 in-flight
+    // clients, more than the 100 the ACK count below allows.
+    const load = gen(['--clients', '3000', '--retries', '60', '--timeout', '500', '--out', out]);
     await waitFor(() => (fs.existsSync(`${out}.acks`) && fs.readFileSync(`${out}.acks`, 'utf8').split('\n').length > 300 ? true : undefined), 30_000, 'some ACKs');
     await srv.kill9();
     await srv.restart();
