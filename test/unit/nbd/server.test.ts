@@ -52,7 +52,8 @@ class Client {
     await this.waitFor(18 + 20 + 32 + 34 + 20);
     this.buf = this.buf.subarray(124);
   }
-  async waitFor(n: number, ms = 5000): Promise<void> {
+  // A deadline, not an expectation: replies queue behind other clients' 32 MiB reads on a loaded machine.
+  async waitFor(n: number, ms = 30_000): Promise<void> {
     const t0 = Date.now();
     while (this.buf.length < n) {
       if (Date.now() - t0 > ms) throw new Error(`waited for ${n} bytes, have ${this.buf.length}`);
