@@ -65,6 +65,9 @@ const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize:
 // from its own address on port 67) so no send resolves an address.
 const waiting = new Map<number, { deadline: number; done: (r: Reply | undefined) => void }>();
 sock.on('message', (m) => { const r = parseReply(m); if (r) { const w = waiting.get(r.xid); if (w) { waiting.delete(r.xid); w.done(r); } } });
+// A connected socket hears the ICMP "port unreachable" of a server that is down (the kill -9
+// test restarts it under load) as ECONNREFUSED: a lost exchange the retries cover, not a crash.
+sock.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'ECONNREFUSED') throw err; });
 const sweep = setInterval(() => {
   const now = performance.now();
   for (const [xid, w] of waiting) if (w.deadline <= now) { waiting.delete(xid); w.done(undefined); }
