@@ -165,8 +165,9 @@ export class TftpServer {
       while (this.transfers.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     }
     for (const t of this.transfers.values()) t.run.stop();
-    // Stopped transfers report back (and tell their clients) within a few ticks.
-    for (let i = 0; i < 100 && this.transfers.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // Stopped transfers report back (and tell their clients) within a few ticks; one handed to a
+    // worker thread that is still starting (seconds on a loaded host) needs that thread first.
+    for (let i = 0; i < 300 && this.transfers.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
     await this.runner.close();
     for (const [key, t] of [...this.transfers]) this.onDone(key, t, { ok: true, result: { outcome: 'shutdown', bytes: 0, ms: 0, retransmits: 0 } });
   }
