@@ -32,9 +32,27 @@ function writeNew(file: string, tmp: string, frame: Uint8Array): void {
   fs.renameSync(tmp, file);
 }
 
+// Chunks this thread stored or touched lately (id → size on disk), so a chunk repeated within an
+// import (zero runs: every 256 KiB chunk of an empty region has one id) costs no stat + utimes
+// after its first time. Bounded: emptied when full. A chunk pool (and its threads) lives for one import.
+const recent = new Map<string, number>();
+const RECENT_MAX = 4096;
+let recentRoot = '';
+
+function remember(hex: string, stored: number): void {
+  if (recent.size >= RECENT_MAX) recent.clear();
+  recent.set(hex, stored);
+}
+
 export function storeChunk(root: string, data: Uint8Array, level: number): StoredChunk {
   const id = hashChunk(data);
   const hex = id.toString('hex');
+  if (root !== recentRoot) {
+    recent.clear();
+    recentRoot = root;
+  }
+  const known = recent.get(hex);
+  if (known !== undefined) return { id, stored: known, isNew: false };
   const file = chunkPath(root, hex);
   // throwIfNoEntry: an absent chunk is the common case of a first import, and a thrown ENOENT costs more than the lookup.
   const st = fs.statSync(file, { throwIfNoEntry: false });
@@ -43,6 +61,7 @@ export function storeChunk(root: string, data: Uint8Array, level: number): Store
     // in flight that reuses an unreferenced chunk must not lose it before its index is published.
     const now = new Date();
     fs.utimesSync(file, now, now);
+    remember(hex, st.size);
     return { id, stored: st.size, isNew: false };
   }
   // A view into this thread's compression buffer: written out before the next chunk reuses it.
@@ -50,5 +69,6 @@ export function storeChunk(root: string, data: Uint8Array, level: number): Store
   // The temp name starts with a dot so castr readers listing the folder skip it; gc removes stale ones.
   const tmp = `${file.slice(0, file.length - hex.length - 6)}.${hex}.${tmpPrefix}${(tmpCount++).toString(36)}${TMP_SUFFIX}`;
   writeNew(file, tmp, frame);
+  remember(hex, frame.length);
   return { id, stored: frame.length, isNew: true };
 }
