@@ -2,7 +2,7 @@
 // chunk ends (boundary-scan.ts) and hashes, compresses and writes chunks, reading both straight
 // from the pool's shared block buffers: nothing is copied between threads.
 import { parentPort, workerData } from 'node:worker_threads';
-import { markCandidates } from './boundary-scan.ts';
+import { markCandidatesWasm } from './boundary-scan-wasm.ts';
 import { storeChunk } from './chunk-writer.ts';
 
 /** A block buffer and its candidate bitmap, shared by the main thread and every worker. */
@@ -29,7 +29,7 @@ const bits = slots.map((s) => new Uint32Array(s.bits));
 
 function run(job: ChunkJob): ChunkDone {
   if (job.kind === 'scan') {
-    markCandidates(bufs[job.slot]!, job.from, job.to, job.d, bits[job.slot]!);
+    markCandidatesWasm(bufs[job.slot]!, job.from, job.to, job.d, bits[job.slot]!);
     return { id: job.id };
   }
   const r = storeChunk(root, bufs[job.slot]!.subarray(job.off, job.off + job.length), level);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createChunker, DEFAULT_CDC, discriminator, type ChunkerSpec, chunkerSizes } from '../../../src/store/chunker.ts';
 import { markCandidates, firstCandidate, WINDOW } from '../../../src/store/boundary-scan.ts';
 import { CutFinder } from '../../../src/store/cut-finder.ts';
+import { markCandidatesWasm } from '../../../src/store/boundary-scan-wasm.ts';
 import { ingest } from '../../../src/store/ingest.ts';
 import { ChunkPool } from '../../../src/store/worker-pool.ts';
 import { decodeIndex, chunkId } from '../../../src/store/caibx.ts';
@@ -72,6 +73,21 @@ test('the zero-run spec really makes zero runs all candidates', () => {
   const bits = new Uint32Array(10);
   markCandidates(new Uint8Array(300), WINDOW, 300, d, bits);
   for (let p = WINDOW; p <= 300; p++) assert.equal(firstCandidate(bits, p, p), p);
+});
+
+test('the WebAssembly scan marks exactly the bits of the JS scan', () => {
+  for (const [name, data] of inputs()) {
+    if (data.length < 100) continue;
+    for (const d of [49535, 3943, 75, 192]) {
+      for (const [from, to] of [[WINDOW, data.length], [WINDOW + 1, Math.min(data.length, 70_001)], [Math.floor(data.length / 3), data.length - 1], [500, 499], [1000, 1000]] as const) {
+        const a = new Uint32Array(Math.floor(data.length / 32) + 1).fill(0xdeadbeef);
+        const b = new Uint32Array(a.length).fill(0xdeadbeef);
+        markCandidates(data, from, to, d, a);
+        markCandidatesWasm(data, from, to, d, b);
+        assert.deepEqual(b, a, `${name} d=${d} [${from}, ${to}]`);
+      }
+    }
+  }
 });
 
 test('firstCandidate finds the first set bit in a range', () => {
