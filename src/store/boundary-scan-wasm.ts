@@ -37,7 +37,15 @@ const T_OUT_AT = 1024;
 const BITS_AT = 4096;
 
 // scan(buf, from, to, d, bits): for p in [from, to], if hash(buf[p-48, p)) rem d == d-1, set bit p of the words at `bits`.
-// Locals: 0 buf, 1 from, 2 to, 3 d, 4 bits, 5 h, 6 p, 7 want, 8 i, 9 addr.
+// Locals: 0 buf, 1 from, 2 to, 3 d, 4 bits, 5 h, 6 p, 7 want, 8 i, 9 addr. The code below, read
+// back (T_IN is the buzhash table, T_OUT the same rotated by 48 mod 32 = 16 for the byte leaving):
+//   want = d - 1
+//   for (i = from - 48; !(i >=u from); i++) h = rotl(h, 1) ^ T_IN[buf[i]]   ; the first window
+//   for (p = from; ; p++) {
+//     if (h %u d == want) { addr = bits + (p >>> 5) * 4; mem32[addr] |= 1 << p }  ; shl takes p mod 32
+//     if (p == to) break
+//     h = rotl(h, 1) ^ T_OUT[buf[p - 48]] ^ T_IN[buf[p]]
+//   }
 function scanBody(): number[] {
   const code = [
     GET, 3, CONST, ...sleb(1), SUB, SET, 7,
