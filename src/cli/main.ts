@@ -6,6 +6,7 @@
 // loaded when that command runs. Static imports made every command, even `--help` and
 // `image list`, load fastify, ajv and the rest: about 1 s of CPU before any work.
 import { UserError } from '../util/errors.ts';
+import type { Config } from '../config.ts';
 import type { CliEnv, Command } from './types.ts';
 
 const USAGE = `usage: branchboot <command> [--config FILE] …
@@ -30,6 +31,16 @@ const lazy: Record<string, () => Promise<Command>> = {
   image: async () => (await import('./image.ts')).imageCommand,
   store: async () => (await import('./store.ts')).storeCommand,
   plan: async () => (await import('./plan.ts')).planCommand,
+};
+
+/**
+ * Work a command can start before its own modules load (~0.3 s, mostly Kysely's ~260 ES
+ * modules): an import's worker threads then boot on the other core meanwhile.
+ */
+const warmers: Record<string, (args: string[], config: Config) => Promise<void>> = {
+  image: async (args, config) => {
+    if (args[0] === 'import') (await import('../store/worker-pool.ts')).prestartChunkWorkers(config.store.workers);
+  },
 };
 
 export async function resolveCommand(name: string): Promise<Command | undefined> {
@@ -58,12 +69,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return name ? 0 : 2;
   }
-  const command = await resolveCommand(name);
-  if (!command) throw new UserError(`unknown command "${name}" (branchboot help lists them)`, 2);
-  const [{ loadConfig }, { openDatabase }, { createLogger }] = await Promise.all([
-    import('../config.ts'), import('../db/index.ts'), import('../log.ts'),
-  ]);
+  if (!Object.hasOwn(lazy, name)) throw new UserError(`unknown command "${name}" (branchboot help lists them)`, 2);
+  const { loadConfig } = await import('../config.ts');
   const config = loadConfig({ file });
+  if (Object.hasOwn(warmers, name)) await warmers[name]!(args, config);
+  const [command, { openDatabase }, { createLogger }] = await Promise.all([
+    resolveCommand(name), import('../db/index.ts'), import('../log.ts'),
+  ]);
+  if (!command) throw new UserError(`unknown command "${name}" (branchboot help lists them)`, 2);
   const log = createLogger(config);
   const env: CliEnv = {
     config, log,

@@ -23,9 +23,27 @@ export interface ChunkDone {
   error?: string;
 }
 
-const { root, level, slots } = workerData as { root: string; level: number; slots: SharedSlot[] };
-const bufs = slots.map((s) => new Uint8Array(s.buf));
-const bits = slots.map((s) => new Uint32Array(s.bits));
+/** The pool's data: as workerData, or as the first message to a worker started ahead (prestartChunkWorkers). */
+export interface ChunkWorkerInit {
+  root: string;
+  level: number;
+  slots: SharedSlot[];
+}
+
+let root = '';
+let level = 0;
+let bufs: Uint8Array[] = [];
+let bits: Uint32Array[] = [];
+let ready = false;
+
+function init(d: ChunkWorkerInit): void {
+  ({ root, level } = d);
+  bufs = d.slots.map((s) => new Uint8Array(s.buf));
+  bits = d.slots.map((s) => new Uint32Array(s.bits));
+  ready = true;
+}
+
+if (workerData) init(workerData as ChunkWorkerInit);
 
 function run(job: ChunkJob): ChunkDone {
   if (job.kind === 'scan') {
@@ -37,7 +55,9 @@ function run(job: ChunkJob): ChunkDone {
 }
 
 // Jobs come in batches: one message per several chunks halves the main thread's postMessage cost.
-parentPort!.on('message', (jobs: ChunkJob[]) => {
+parentPort!.on('message', (jobs: ChunkJob[] | ChunkWorkerInit) => {
+  if (!ready) return init(jobs as ChunkWorkerInit);
+  if (!Array.isArray(jobs)) return;
   const replies: ChunkDone[] = [];
   for (const job of jobs) {
     try {

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startSiblingWorker } from '../util/worker.ts';
-import type { ChunkDone, ChunkJob, SharedSlot } from './chunk-worker.ts';
+import type { ChunkDone, ChunkJob, ChunkWorkerInit, SharedSlot } from './chunk-worker.ts';
 
 export interface ChunkResult {
   id: Buffer;
@@ -21,6 +21,30 @@ export interface PoolOptions {
 }
 
 const BATCH = 8;
+
+/** Workers started ahead of their pool (prestartChunkWorkers), not yet given a pool's data. */
+const spares: Worker[] = [];
+
+function poolSize(workers: number): number {
+  return workers > 0 ? workers : Math.max(1, os.availableParallelism());
+}
+
+/**
+ * Starts the chunk workers a pool of `workers` will take, so that their thread start (~0.1 s of
+ * Node bootstrap and module loading each) overlaps the caller's own start (the CLI loading the
+ * database modules). Spares do not keep the process alive; a pool sends them its data.
+ */
+export function prestartChunkWorkers(workers: number): void {
+  while (spares.length < poolSize(workers)) {
+    const w = startSiblingWorker(import.meta.url, 'chunk-worker');
+    w.unref();
+    // A spare that dies before it is taken is dropped; its error is the pool's only once taken.
+    const drop = () => { const i = spares.indexOf(w); if (i >= 0) spares.splice(i, 1); };
+    w.once('error', drop);
+    w.once('exit', drop);
+    spares.push(w);
+  }
+}
 
 type Pending = { resolve: (r: ChunkDone) => void; reject: (e: Error) => void };
 
@@ -44,7 +68,7 @@ export class ChunkPool {
 
   /** `maxChunk` is the largest chunk that will be stored. */
   constructor(root: string, level: number, workers: number, maxChunk: number, opts: PoolOptions = {}) {
-    this.size = workers > 0 ? workers : Math.max(1, os.availableParallelism());
+    this.size = poolSize(workers);
     this.blockSize = opts.blockSize ?? 2 * 1024 * 1024;
     this.overlap = maxChunk;
     const n = Math.max(3, opts.slots ?? this.size * 4);
@@ -58,7 +82,13 @@ export class ChunkPool {
       this.freeSlots.push(i);
     }
     for (let i = 0; i < this.size; i++) {
-      const w = startSiblingWorker(import.meta.url, 'chunk-worker', { workerData: { root, level, slots } });
+      const init: ChunkWorkerInit = { root, level, slots };
+      const spare = spares.shift();
+      if (spare) {
+        spare.ref();
+        spare.postMessage(init);
+      }
+      const w = spare ?? startSiblingWorker(import.meta.url, 'chunk-worker', { workerData: init });
       w.on('message', (m: ChunkDone[]) => this.onDone(w, m));
       w.on('error', (e) => this.fail(e));
       this.workers.push(w);
