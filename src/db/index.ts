@@ -2,12 +2,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import type { Kysely as KyselyDb } from 'kysely';
+import { Kysely, SqliteDialect } from './kysely.ts';
 import type { DB } from './schema.ts';
 import { migrate } from './migrate.ts';
 import { UserError, errnoCode, errorMessage } from '../util/errors.ts';
 
-export type Db = Kysely<DB>;
+export type Db = KyselyDb<DB>;
 
 export interface DatabaseHandle {
   db: Db;

@@ -2,7 +2,7 @@
 // servers, create/update/delete in one transaction with its audit row. Input is the inventory
 // file's branch shape, validated by the inventory parser, so the file and the API accept the
 // same things and say the same things about mistakes.
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.ts';
 import type { Db } from '../db/index.ts';
 import type { Branch, Subnet } from '../db/schema.ts';
 import { UserError } from '../util/errors.ts';

@@ -1,6 +1,6 @@
 // What the console's dashboard shows besides branches: machines booting right now (their
 // latest boot event within a window) and recent failures, limited to the caller's branches.
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.ts';
 import type { Db } from '../db/index.ts';
 import { idsFrom } from './events.ts';
 import type { BranchScope } from './scope.ts';

@@ -1,6 +1,7 @@
 // Boot events: the timeline of each machine's boot (DHCP → TFTP → HTTP → kernel → root).
 import type BetterSqlite3 from 'better-sqlite3';
-import { sql, type RawBuilder } from 'kysely';
+import type { RawBuilder } from 'kysely';
+import { sql } from '../db/kysely.ts';
 import type { Db } from '../db/index.ts';
 import type { BootEvent } from '../db/schema.ts';
 

@@ -1,7 +1,7 @@
 // Image versions: one row per import. A version is visible to readers (HTTP, NBD, planner)
 // only once it is 'ready'; the importer creates it 'importing' and publishes its index before
 // flipping it, so an interrupted import never shows.
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.ts';
 import type { Db } from '../db/index.ts';
 import type { Flavor, VersionState } from '../db/schema.ts';
 import type { VersionRef } from '../store/urls.ts';

@@ -5,7 +5,7 @@
 // sees the last commit, so a page shown after a change shows it. Inside a transaction the
 // callers pass the transaction, which has no reader attached: they stay on its connection.
 import Database from 'better-sqlite3';
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery } from '../db/kysely.ts';
 import type { Db } from '../db/index.ts';
 
 interface Reader { conn: Database.Database; statements: Map<string, Database.Statement>; users: number }
