@@ -22,7 +22,7 @@ export interface App {
 }
 
 export function createApp(config: Config, log: Logger = createLogger(config)): App {
-  const database: DatabaseHandle = openDatabase(config.database);
+  const database: DatabaseHandle = openDatabase(config.database, { integrityCheck: true });
   const db = database.db;
   const events = new EventBus(db, log, 100, database.sqlite);
   const planner = createPlanner({ config, db, log, events });

@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
   const env: CliEnv = {
     config, log,
     out: process.stdout, err: process.stderr,
-    openDb: () => openDatabase(config.database),
+    openDb: (opts) => openDatabase(config.database, opts),
     interactive: Boolean(process.stderr.isTTY),
   };
   return command(args, env);

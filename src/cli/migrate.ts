@@ -5,7 +5,7 @@ import { parse } from './args.ts';
 
 export const migrateCommand: Command = async (args, env) => {
   parse('migrate', args, {});
-  const handle = env.openDb();
+  const handle = env.openDb({ integrityCheck: true });
   try {
     env.out.write(`database ${handle.file} at schema version ${appliedVersion(handle.sqlite)}\n`);
   } finally {

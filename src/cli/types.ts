@@ -1,6 +1,6 @@
 // What a subcommand gets from the `branchboot` dispatcher (src/cli.ts).
 import type { Config } from '../config.ts';
-import type { DatabaseHandle } from '../db/index.ts';
+import type { DatabaseHandle, OpenOptions } from '../db/index.ts';
 import type { Logger } from '../log.ts';
 
 export interface CliEnv {
@@ -9,7 +9,7 @@ export interface CliEnv {
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
   /** Opens (and migrates) the database; the command closes it. */
-  openDb(): DatabaseHandle;
+  openDb(opts?: OpenOptions): DatabaseHandle;
   /** True when stderr is a terminal (progress bars). */
   interactive: boolean;
 }
