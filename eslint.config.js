@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'var/**', '.test-artifacts/**', 'web/vendor/**'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'var/**', '.test-artifacts/**', 'web/vendor/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -32,7 +32,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   let source = file ? `config ${path.resolve(file)}` : 'config';
   const fromEnv = new Map<string, string>();
   for (const [key, value] of Object.entries(env)) {
-    if (!key.startsWith('BRANCHBOOT_') || key === 'BRANCHBOOT_CONFIG' || value === undefined) continue;
+    if (!key.startsWith('BRANCHBOOT_') || NOT_CONFIG_KEYS.has(key) || value === undefined) continue;
     const keyPath = envKeyToPath(key);
     fromEnv.set(keyPath.join('.'), key);
     setPath(raw, keyPath, parseEnvValue(value));
@@ -80,8 +80,11 @@ function readConfigFile(file: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
+/** BRANCHBOOT_ variables that are not config keys: the file itself, and src/udp's switch to dgram. */
+const NOT_CONFIG_KEYS = new Set(['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP']);
+
 function fromEnvKey(env: NodeJS.ProcessEnv, topKey: string): boolean {
-  return Object.keys(env).some((k) => k.startsWith('BRANCHBOOT_') && envKeyToPath(k)[0] === topKey);
+  return Object.keys(env).some((k) => k.startsWith('BRANCHBOOT_') && !NOT_CONFIG_KEYS.has(k) && envKeyToPath(k)[0] === topKey);
 }
 
 /** BRANCHBOOT_HTTP_PORT → http.port; BRANCHBOOT_DATA_DIR → dataDir; BRANCHBOOT_TFTP_MAX_BLKSIZE → tftp.maxBlksize. */

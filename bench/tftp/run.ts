@@ -25,14 +25,16 @@ const CONC = arg('concurrent', 50);
 const CONC_MB = arg('concurrent-mb', 10);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : undefined;
 
-interface Server { name: string; addr: string; threads?: number }
-// branchboot-inline (only with --only): branchboot with every transfer in its main thread, for A/B.
+interface Server { name: string; addr: string; threads?: number; env?: Record<string, string> }
+// Only with --only, for A/B: branchboot-inline runs every transfer in its main thread;
+// branchboot-dgram uses Node's dgram instead of the native sockets (src/udp).
 const SERVERS: Server[] = [
   { name: 'branchboot', addr: '10.79.0.1' },
   { name: 'tftpd-hpa', addr: '10.79.0.3' },
   { name: 'dnsmasq', addr: '10.79.0.4' },
   { name: 'branchboot-inline', addr: '10.79.0.5', threads: 0 },
-].filter((s) => (only ? only.includes(s.name) : s.name !== 'branchboot-inline'));
+  { name: 'branchboot-dgram', addr: '10.79.0.6', env: { BRANCHBOOT_UDP: 'dgram' } },
+].filter((s) => (only ? only.includes(s.name) : !['branchboot-inline', 'branchboot-dgram'].includes(s.name)));
 const rowFilter = args.includes('--rows') ? args[args.indexOf('--rows') + 1]!.split(',') : undefined;
 
 interface Row { name: string; argv: (addr: string, file: string, out: string) => string[] }
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
   const srv = net.hosts.server!;
   const cli = net.hosts.client!;
   try {
-    for (const a of ['10.79.0.3/24', '10.79.0.4/24', '10.79.0.5/24']) execFileSync('ip', ['-n', srv.ns, 'addr', 'add', a, 'dev', 'eth0']);
+    for (const a of ['10.79.0.3/24', '10.79.0.4/24', '10.79.0.5/24', '10.79.0.6/24']) execFileSync('ip', ['-n', srv.ns, 'addr', 'add', a, 'dev', 'eth0']);
     const started: Promise<void>[] = [];
     for (const s of SERVERS) {
       if (s.name.startsWith('branchboot')) {
@@ -99,7 +101,8 @@ async function main(): Promise<void> {
           address: s.addr, port: 69, roots: [root], db: path.join(work, `${s.name}.db`), maxTransfers: 500, maxTransfersPerClient: 100,
           ...(s.threads !== undefined && { transferThreads: s.threads }),
         };
-        const p = srv.spawn(['node', '--import', 'tsx', path.resolve('test/integration/tftp/runner.ts'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const p = srv.spawn(['node', '--import', 'tsx', path.resolve('test/integration/tftp/runner.ts'), JSON.stringify(cfg)],
+          { stdio: ['ignore', 'pipe', 'inherit'], ...(s.env && { env: { ...process.env, ...s.env } }) });
         started.push(new Promise((res, rej) => {
           let out = '';
           p.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('ready')) res(); });

@@ -4,6 +4,7 @@ import type { AppContext, Service, ServiceHealth } from '../service.ts';
 import { TftpServer, type TftpServerOptions } from './server.ts';
 import { macForLeasedIp } from '../model/lease-lookup.ts';
 import { UserError, errnoCode } from '../util/errors.ts';
+import { warnIfDgram } from '../udp/socket.ts';
 
 /** `tuning`: server options the config does not carry (tests and the benchmark). */
 export function createTftpService(ctx: AppContext, tuning: Pick<TftpServerOptions, 'transferThreads'> = {}): Service {
@@ -31,11 +32,12 @@ export function createTftpService(ctx: AppContext, tuning: Pick<TftpServerOption
     name: 'tftp',
     async start() {
       state = 'starting';
+      const udp = warnIfDgram(log, 'tftp');
       try {
         const a = await server.start();
         listen = [`${a.address}:${a.port}`];
         state = 'running';
-        log.info({ listen, roots: cfg.roots }, 'tftp listening');
+        log.info({ listen, roots: cfg.roots, udp }, 'tftp listening');
       } catch (err) {
         state = 'failed';
         const code = errnoCode(err);

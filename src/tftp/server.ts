@@ -2,7 +2,6 @@
 // whether a request gets a transfer (limits, path safety, where the bytes come from) and
 // reports each request as a boot event. Knows nothing of which names are generated: it asks
 // the planner first, then the static roots.
-import dgram from 'node:dgram';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import {
@@ -15,7 +14,8 @@ import { FileCache, lookupInRoots, memoryFile, openFile, type OpenedFile } from 
 import { toNetascii } from './source.ts';
 import type { TransferResult } from './transfer.ts';
 import { pathMtuTo } from './mtu.ts';
-import { syncLookup } from './sockets.ts';
+import { openUdp, type UdpSocket } from '../udp/socket.ts';
+import { ipv4ToString, parseIpv4 } from '../util/net.ts';
 import type { RunOutcome, TransferSpec } from './transfer-spec.ts';
 import { InlineRunner, WorkerRunner, type RunningTransfer, type TransferRunner } from './transfer-pool.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -62,7 +62,7 @@ export interface TftpStats {
 
 interface Active {
   run: RunningTransfer;
-  file: string; mac: string | undefined; ip: string; port: number; sock: dgram.Socket;
+  file: string; mac: string | undefined; ip: string; port: number; sock: UdpSocket;
   blksize: number; windowsize: number; size: number; started: number;
 }
 
@@ -72,7 +72,7 @@ export function defaultTransferThreads(): number {
 }
 
 export class TftpServer {
-  private readonly sockets: dgram.Socket[] = [];
+  private readonly sockets: UdpSocket[] = [];
   private stopped = false;
   private readonly transfers = new Map<string, Active>();
   private readonly perIp = new Map<string, number>();
@@ -116,7 +116,7 @@ export class TftpServer {
       return await this.bindAll();
     } catch (err) {
       // Threads would keep the process alive after a failed start.
-      for (const sock of this.sockets.splice(0)) try { sock.close(); } catch { /* closed */ }
+      for (const sock of this.sockets.splice(0)) sock.close();
       await this.runner.close();
       throw err;
     }
@@ -129,10 +129,10 @@ export class TftpServer {
       // port with another TFTP server without noticing: claim it exclusively first.
       const probe = await this.bindRequestSocket(this.o.address, this.o.port, false);
       this.sockets.splice(this.sockets.indexOf(probe), 1);
-      await new Promise<void>((r) => probe.close(() => r()));
+      probe.close();
     }
     const main = await this.bindRequestSocket(this.o.address, this.o.port, wildcard);
-    const port = main.address().port;
+    const port = main.port;
     if (wildcard) {
       const locals = Object.values(os.networkInterfaces()).flat()
         .filter((i): i is os.NetworkInterfaceInfoIPv4 => !!i && i.family === 'IPv4').map((i) => i.address);
@@ -145,21 +145,17 @@ export class TftpServer {
     return { address: this.o.address, port };
   }
 
-  private async bindRequestSocket(address: string, port: number, reuseAddr: boolean): Promise<dgram.Socket> {
-    const sock = dgram.createSocket({ type: 'udp4', lookup: syncLookup, reuseAddr });
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind({ port, address, exclusive: true }, () => { sock.off('error', reject); resolve(); });
-    }).catch((err: unknown) => { try { sock.close(); } catch { /* not bound */ } throw err; });
-    sock.on('error', (err) => this.o.log.error({ err }, 'tftp socket error'));
-    sock.on('message', (msg, rinfo) => this.onRequest(sock, address, msg, rinfo.address, rinfo.port));
+  private async bindRequestSocket(address: string, port: number, reuseAddr: boolean): Promise<UdpSocket> {
+    // A request is a file name and options: RFC 2347 keeps it within 512 bytes; allow more.
+    const sock = await openUdp({ address, port, reuseAddr, maxPacket: 4096, batch: 8 });
+    sock.onMessage((msg, ip, rport) => this.onRequest(sock, address, msg, ipv4ToString(ip), rport));
     this.sockets.push(sock);
     return sock;
   }
 
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
-    for (const sock of this.sockets.splice(0)) try { sock.close(); } catch { /* closed */ }
+    for (const sock of this.sockets.splice(0)) sock.close();
     if (this.transfers.size > 0 && graceMs > 0) {
       const until = Date.now() + graceMs;
       while (this.transfers.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
@@ -176,7 +172,7 @@ export class TftpServer {
     return { ...this.stats, active: this.transfers.size, cache: this.cache.stats() };
   }
 
-  private onRequest(sock: dgram.Socket, local: string, msg: Buffer, ip: string, port: number): void {
+  private onRequest(sock: UdpSocket, local: string, msg: Buffer, ip: string, port: number): void {
     // Replies to stray DATA/ACK/ERROR/OACK on port 69 would let anyone bounce packets off us.
     if (msg.length < 2 || msg[0] !== 0 || msg[1] === OP_DATA || msg[1] === OP_ACK || msg[1] === OP_ERROR || msg[1] === OP_OACK) return;
     this.stats.requests++;
@@ -227,7 +223,7 @@ export class TftpServer {
     if (n <= 0) this.perIp.delete(ip); else this.perIp.set(ip, n);
   }
 
-  private async serve(sock: dgram.Socket, local: string, p: RequestPacket, ip: string, port: number, key: string, started: number): Promise<void> {
+  private async serve(sock: UdpSocket, local: string, p: RequestPacket, ip: string, port: number, key: string, started: number): Promise<void> {
     const file = p.filename;
     const check = checkName(file);
     if (!check.ok) {
@@ -345,15 +341,16 @@ export class TftpServer {
     try { this.o.record({ mac, ip, detail }); } catch (err) { this.warn({ err: errorMessage(err) }, 'tftp: could not record event'); }
   }
 
-  private refuse(sock: dgram.Socket, ip: string, port: number, code: number, message: string, detail: Record<string, unknown>, asEvent = false): void {
+  private refuse(sock: UdpSocket, ip: string, port: number, code: number, message: string, detail: Record<string, unknown>, asEvent = false): void {
     this.stats.refused++;
     this.sendError(sock, ip, port, code, message);
     // Under a flood the event stream gets the same budget as the log.
     if (this.warn({ ip, ...detail }, `tftp: refused: ${message}`) && asEvent) this.event(undefined, ip, { bytes: 0, ms: 0, ...detail });
   }
 
-  private sendError(sock: dgram.Socket, ip: string, port: number, code: number, message: string): void {
-    try { sock.send(encodeError(code, message), port, ip); } catch { /* socket closed during shutdown */ }
+  private sendError(sock: UdpSocket, ip: string, port: number, code: number, message: string): void {
+    const to = parseIpv4(ip);
+    if (to !== undefined) sock.send(to, port, encodeError(code, message));
   }
 
   /** Warnings about bad requests, at most 20 a second: a flood must not become a log flood. */

@@ -4,51 +4,41 @@
 // lock-step transfer costs us per block. A second, unconnected socket on the same port
 // (SO_REUSEADDR) receives what the connected one does not match, packets from a wrong TID,
 // so they can get error 5 without ever reaching the transfer.
-import dgram from 'node:dgram';
+import { openUdp, type UdpSocket } from '../udp/socket.ts';
+import { parseIpv4 } from '../util/net.ts';
 import type { PortClaims } from './ports.ts';
 
 export interface TransferSockets {
-  main: dgram.Socket;
-  stray: dgram.Socket;
+  main: UdpSocket;
+  stray: UdpSocket;
   port: number;
   close(): void;
 }
 
-function bind(sock: dgram.Socket, port: number, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind({ port, address, exclusive: true }, () => { sock.off('error', reject); resolve(); });
-  });
-}
+// What a client sends a transfer: 4-byte ACKs, ERRORs with a short message (RFC 1350 §5).
+// Anything longer is not TFTP; a small buffer keeps thousands of transfers cheap.
+const MAIN = { maxPacket: 2048, batch: 4 };
+const STRAY = { maxPacket: 1024, batch: 1 };
 
 export async function openTransferSockets(address: string, peerAddress: string, peerPort: number, ports: PortClaims): Promise<TransferSockets> {
+  const peer = parseIpv4(peerAddress);
+  if (peer === undefined) throw new Error(`not an IPv4 address: ${peerAddress}`);
   for (let attempt = 0; ; attempt++) {
-    const main = dgram.createSocket({ type: 'udp4', reuseAddr: true, lookup: syncLookup });
-    main.on('error', () => undefined);
-    try {
-      await bind(main, 0, address);
-    } catch (err) {
-      main.close();
-      throw err;
-    }
-    const port = main.address().port;
+    const main = await openUdp({ address, port: 0, reuseAddr: true, ...MAIN });
+    const port = main.port;
     if (!ports.claim(port)) {
       main.close();
       if (attempt < 20) continue;
       throw new Error('no free transfer port');
     }
-    const stray = dgram.createSocket({ type: 'udp4', reuseAddr: true, lookup: syncLookup });
-    stray.on('error', () => undefined);
+    let stray: UdpSocket | undefined;
     try {
-      await bind(stray, port, address);
-      await new Promise<void>((resolve, reject) => {
-        main.once('error', reject);
-        main.connect(peerPort, peerAddress, () => { main.off('error', reject); resolve(); });
-      });
+      stray = await openUdp({ address, port, reuseAddr: true, ...STRAY });
+      await main.connect(peer, peerPort);
     } catch (err) {
       ports.release(port);
       main.close();
-      try { stray.close(); } catch { /* not bound */ }
+      stray?.close();
       throw err;
     }
     let closed = false;
@@ -58,17 +48,9 @@ export async function openTransferSockets(address: string, peerAddress: string, 
         if (closed) return;
         closed = true;
         ports.release(port);
-        try { main.close(); } catch { /* closed */ }
-        try { stray.close(); } catch { /* closed */ }
+        main.close();
+        stray.close();
       },
     };
   }
-}
-
-/**
- * dgram resolves the destination of every unconnected send through dns.lookup, which answers
- * even an IP literal only on the next tick. Our peers are always IP literals: answer at once.
- */
-export function syncLookup(address: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
-  cb(null, address, 4);
 }

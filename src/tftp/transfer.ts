@@ -115,10 +115,10 @@ export class Transfer {
     }
     this.maxRto = o.timeoutMs ?? MAX_BACKOFF_MS;
     this.rto = Math.min(INITIAL_RTO_MS, this.maxRto);
-    this.socket.on('message', (msg) => this.onMessage(msg));
+    this.socket.onMessage((msg) => this.onMessage(msg));
     // RFC 1350 §4: a packet from a wrong TID gets error 5 and the transfer carries on.
-    o.sockets.stray.on('message', (_msg, rinfo) => {
-      if (!this.done) o.sockets.stray.send(ERR_UNKNOWN_TID_PACKET, rinfo.port, rinfo.address);
+    o.sockets.stray.onMessage((_msg, address, port) => {
+      if (!this.done) o.sockets.stray.send(address, port, ERR_UNKNOWN_TID_PACKET);
     });
   }
 
@@ -127,7 +127,7 @@ export class Transfer {
     this.sentAt = now;
     if (this.o.oack) {
       this.phase = 'oack';
-      this.socket.send(this.o.oack);
+      this.socket.sendConnected(this.o.oack);
     } else {
       this.startWindow(1);
     }
@@ -141,7 +141,7 @@ export class Transfer {
   repeatFirst(): void {
     if (this.done || this.verified) return;
     this.retransmitted = true;
-    if (this.phase === 'oack') this.socket.send(this.o.oack!);
+    if (this.phase === 'oack') this.socket.sendConnected(this.o.oack!);
     else this.startWindow(1);
   }
 
@@ -225,7 +225,8 @@ export class Transfer {
         const hdr = this.slots[block % this.slots.length]!;
         hdr[2] = (block >>> 8) & 0xff;
         hdr[3] = block & 0xff;
-        this.socket.send(len > 0 ? [hdr, this.source.view!(pos, len)] : hdr);
+        if (len > 0) this.socket.sendConnected(hdr, this.source.view!(pos, len));
+        else this.socket.sendConnected(hdr);
         if (block > this.maxSent) this.maxSent = block;
         this.nextSend = block + 1;
         continue;
@@ -249,7 +250,7 @@ export class Transfer {
       }
       pkt[2] = (block >>> 8) & 0xff;
       pkt[3] = block & 0xff;
-      this.socket.send(pkt);
+      this.socket.sendConnected(pkt);
       if (block > this.maxSent) this.maxSent = block;
       this.nextSend = block + 1;
     }
@@ -277,10 +278,9 @@ export class Transfer {
     this.done = true;
     if (this.verified && (outcome === 'timeout' || outcome === 'deadline' || outcome === 'read-error' || outcome === 'shutdown')) {
       const why = outcome === 'timeout' ? 'timed out' : outcome === 'deadline' ? 'transfer took too long' : outcome === 'shutdown' ? 'server shutting down' : 'read error';
-      this.socket.send(encodeError(ERR_UNDEFINED, why), () => this.close());
-    } else {
-      this.close();
+      this.socket.sendConnected(encodeError(ERR_UNDEFINED, why));
     }
+    this.close();
     this.source.close();
     const bytes = Math.min(this.acked * this.blksize, this.source.size);
     this.o.onDone(this, { outcome, bytes, ms: clock.now - this.startedAt, clientError, retransmits: this.retransmits });

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "branchboot_udp",
+      "sources": ["native/udp.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

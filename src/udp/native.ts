@@ -1,0 +1,30 @@
+// The compiled half of src/udp (native/udp.c, built by `npm install` through binding.gyp).
+import { createRequire } from 'node:module';
+
+/** An open socket of the addon: opaque outside native.ts and socket.ts. */
+export type NativeHandle = { readonly __udp: unique symbol };
+
+export interface NativeUdp {
+  open(address: number, port: number, reuseAddr: boolean, broadcast: boolean, recvBuffer: number, sendBuffer: number, batch: number, maxPacket: number): NativeHandle;
+  onMessage(h: NativeHandle, fn: (msg: Buffer, address: number, port: number) => void): void;
+  connect(h: NativeHandle, address: number, port: number): void;
+  /** Bytes sent, 0 when queued until the socket is writable, or a negative errno. */
+  send(h: NativeHandle, address: number, port: number, buf: Buffer, buf2?: Buffer): number;
+  /** [local port, bytes queued, datagrams dropped as larger than maxPacket] */
+  info(h: NativeHandle): [number, number, number];
+  close(h: NativeHandle): void;
+  ref(h: NativeHandle, on: boolean): void;
+}
+
+let loaded: NativeUdp | Error | undefined;
+
+/** The addon, or why it cannot be loaded (not built: `npm install` builds it). */
+export function nativeUdp(): NativeUdp | Error {
+  if (loaded) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('../../build/Release/branchboot_udp.node') as NativeUdp;
+  } catch (err) {
+    loaded = err instanceof Error ? err : new Error(String(err));
+  }
+  return loaded;
+}

@@ -1,0 +1,125 @@
+// The UDP socket DHCP and TFTP use: the native one (native/udp.c) when it is built, Node's
+// dgram otherwise or when BRANCHBOOT_UDP=dgram asks for it (to compare the two, or to rule
+// the addon out when a site reports a problem). Both behave alike: bound at open, datagrams
+// delivered as (buffer, IPv4 as a number, port), sends that never throw for network reasons.
+import dgram from 'node:dgram';
+import { ipv4ToString, parseIpv4 } from '../util/net.ts';
+import { nativeUdp, type NativeHandle, type NativeUdp } from './native.ts';
+
+export interface UdpOpenOptions {
+  address: string;
+  port: number;
+  reuseAddr?: boolean;
+  broadcast?: boolean;
+  /** SO_RCVBUF / SO_SNDBUF in bytes (0: the kernel's default). */
+  recvBuffer?: number;
+  sendBuffer?: number;
+  /**
+   * The largest datagram this socket's protocol can receive; longer ones are dropped unread
+   * (they are garbage for it). Default 65536.
+   */
+  maxPacket?: number;
+  /** Datagrams a native socket reads per wake-up (its buffer is batch x maxPacket). Default 16. */
+  batch?: number;
+}
+
+export type MessageListener = (msg: Buffer, address: number, port: number) => void;
+
+export interface UdpSocket {
+  readonly kind: 'native' | 'dgram';
+  /** The bound local port. */
+  readonly port: number;
+  onMessage(fn: MessageListener): void;
+  /** Only that peer's datagrams arrive from now on, and sendConnected goes to it. */
+  connect(address: number, port: number): Promise<void>;
+  /** Sends one datagram (the concatenation of buf and body); a network error is a lost datagram. */
+  send(address: number, port: number, buf: Buffer, body?: Buffer): void;
+  sendConnected(buf: Buffer, body?: Buffer): void;
+  /** Bytes waiting for room in the kernel's send buffer. */
+  queuedBytes(): number;
+  /** Whether the open socket keeps the process alive (dgram's ref/unref). */
+  ref(on: boolean): void;
+  close(): void;
+}
+
+export type UdpKind = 'native' | 'dgram';
+
+/** Which implementation openUdp uses, and why when it is not the native one. */
+export function udpKind(env: NodeJS.ProcessEnv = process.env): { kind: UdpKind; why?: string } {
+  if (env.BRANCHBOOT_UDP === 'dgram') return { kind: 'dgram', why: 'BRANCHBOOT_UDP=dgram' };
+  const n = nativeUdp();
+  return n instanceof Error ? { kind: 'dgram', why: `native UDP addon not built (${n.message.split('\n')[0]})` } : { kind: 'native' };
+}
+
+export async function openUdp(o: UdpOpenOptions, kind: UdpKind = udpKind().kind): Promise<UdpSocket> {
+  const n = kind === 'native' ? nativeUdp() : undefined;
+  if (n && !(n instanceof Error)) return openNative(n, o);
+  return openDgram(o);
+}
+
+function addressOf(o: UdpOpenOptions): number {
+  const a = parseIpv4(o.address);
+  if (a === undefined) throw new Error(`not an IPv4 address: ${o.address}`);
+  return a;
+}
+
+function openNative(n: NativeUdp, o: UdpOpenOptions): UdpSocket {
+  const h: NativeHandle = n.open(addressOf(o), o.port, o.reuseAddr ?? false, o.broadcast ?? false,
+    o.recvBuffer ?? 0, o.sendBuffer ?? 0, o.batch ?? 16, o.maxPacket ?? 65536);
+  const port = n.info(h)[0];
+  let closed = false;
+  return {
+    kind: 'native',
+    port,
+    onMessage: (fn) => n.onMessage(h, fn),
+    connect: async (address, p) => n.connect(h, address, p),
+    send: (address, p, buf, body) => { if (!closed) void (body ? n.send(h, address, p, buf, body) : n.send(h, address, p, buf)); },
+    sendConnected: (buf, body) => { if (!closed) void (body ? n.send(h, 0, 0, buf, body) : n.send(h, 0, 0, buf)); },
+    queuedBytes: () => (closed ? 0 : n.info(h)[1]),
+    ref: (on) => n.ref(h, on),
+    close: () => { closed = true; n.close(h); },
+  };
+}
+
+/** dgram resolves even an IP literal through dns.lookup, on the next tick: answer at once. */
+function syncLookup(address: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void): void {
+  cb(null, address, 4);
+}
+
+async function openDgram(o: UdpOpenOptions): Promise<UdpSocket> {
+  const s = dgram.createSocket({
+    type: 'udp4', lookup: syncLookup, reuseAddr: o.reuseAddr ?? false,
+    ...(o.recvBuffer && { recvBufferSize: o.recvBuffer }), ...(o.sendBuffer && { sendBufferSize: o.sendBuffer }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind({ address: o.address, port: o.port, exclusive: true }, () => { s.off('error', reject); resolve(); });
+  });
+  // An asynchronous send error (ICMP unreachable, EPERM from a firewall) is a lost datagram.
+  s.on('error', () => undefined);
+  if (o.broadcast) s.setBroadcast(true);
+  const max = o.maxPacket ?? 65536;
+  let closed = false;
+  const guard = (f: () => void) => { if (closed) return; try { f(); } catch { /* closed under us: lost */ } };
+  return {
+    kind: 'dgram',
+    port: s.address().port,
+    onMessage: (fn) => s.on('message', (msg, r) => { if (msg.length <= max) fn(msg, parseIpv4(r.address) ?? 0, r.port); }),
+    connect: (address, p) => new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.connect(p, ipv4ToString(address), () => { s.off('error', reject); resolve(); });
+    }),
+    send: (address, p, buf, body) => guard(() => s.send(body ? [buf, body] : buf, p, ipv4ToString(address))),
+    sendConnected: (buf, body) => guard(() => s.send(body ? [buf, body] : buf)),
+    queuedBytes: () => (closed ? 0 : s.getSendQueueSize()),
+    ref: (on) => { if (on) s.ref(); else s.unref(); },
+    close: () => { if (closed) return; closed = true; try { s.close(); } catch { /* closed */ } },
+  };
+}
+
+/** One warning per service start when the slower dgram path is in use, saying why. */
+export function warnIfDgram(log: { warn(obj: object, msg: string): void }, svc: string): UdpKind {
+  const k = udpKind();
+  if (k.why) log.warn({ why: k.why }, `${svc}: using Node's dgram sockets, not the native ones (slower)`);
+  return k.kind;
+}

@@ -1,0 +1,102 @@
+// The contract DHCP and TFTP rely on, for both implementations of src/udp: the native sockets
+// and the dgram fallback must behave alike, so that BRANCHBOOT_UDP=dgram changes speed only.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openUdp, udpKind, type UdpKind, type UdpSocket } from '../../../src/udp/socket.ts';
+import { until } from '../../helpers/until.ts';
+
+const LO = 0x7f000001;
+
+test('the native addon is built (npm install builds it) and chosen by default', () => {
+  assert.equal(udpKind({}).kind, 'native', udpKind({}).why);
+  assert.deepEqual(udpKind({ BRANCHBOOT_UDP: 'dgram' }), { kind: 'dgram', why: 'BRANCHBOOT_UDP=dgram' });
+});
+
+for (const kind of ['native', 'dgram'] as UdpKind[]) {
+  const open = (o: Partial<Parameters<typeof openUdp>[0]> = {}) => openUdp({ address: '127.0.0.1', port: 0, ...o }, kind);
+  const inbox = (s: UdpSocket) => {
+    const got: { msg: Buffer; address: number; port: number }[] = [];
+    s.onMessage((msg, address, port) => got.push({ msg, address, port }));
+    return got;
+  };
+
+  test(`${kind}: datagrams both ways, with the sender's address and port; two pieces make one datagram`, async () => {
+    const [a, b] = [await open(), await open()];
+    try {
+      assert.equal(a.kind, kind);
+      const ga = inbox(a); const gb = inbox(b);
+      a.send(LO, b.port, Buffer.from('hello'));
+      a.send(LO, b.port, Buffer.from('hea'), Buffer.from('der+body'));
+      await until(() => gb.length === 2, 'two datagrams at b');
+      assert.deepEqual(gb.map((g) => g.msg.toString()), ['hello', 'header+body']);
+      assert.equal(gb[0]!.address, LO);
+      assert.equal(gb[0]!.port, a.port);
+      b.send(gb[0]!.address, gb[0]!.port, Buffer.from('back'));
+      await until(() => ga.length === 1, 'reply at a');
+      assert.equal(ga[0]!.msg.toString(), 'back');
+      // A received buffer is the caller's to keep: later datagrams do not overwrite it.
+      for (let i = 0; i < 40; i++) a.send(LO, b.port, Buffer.from(`m${i}`));
+      await until(() => gb.length === 42, 'a burst at b');
+      assert.deepEqual(gb.slice(2).map((g) => g.msg.toString()), Array.from({ length: 40 }, (_, i) => `m${i}`));
+    } finally { a.close(); b.close(); }
+  });
+
+  test(`${kind}: a connected socket hears only its peer and sends to it`, async () => {
+    const [a, peer, other] = [await open(), await open(), await open()];
+    try {
+      const ga = inbox(a); const gp = inbox(peer);
+      await a.connect(LO, peer.port);
+      other.send(LO, a.port, Buffer.from('stranger'));
+      peer.send(LO, a.port, Buffer.from('peer'));
+      a.sendConnected(Buffer.from('to '), Buffer.from('peer'));
+      await until(() => ga.length >= 1 && gp.length === 1, 'peer exchange');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(ga.map((g) => g.msg.toString()), ['peer']);
+      assert.equal(gp[0]!.msg.toString(), 'to peer');
+    } finally { a.close(); peer.close(); other.close(); }
+  });
+
+  test(`${kind}: a datagram longer than maxPacket is dropped; the socket goes on`, async () => {
+    const [a, b] = [await open(), await open({ maxPacket: 100, batch: 2 })];
+    try {
+      const gb = inbox(b);
+      a.send(LO, b.port, Buffer.alloc(101, 1));
+      a.send(LO, b.port, Buffer.alloc(100, 2));
+      await until(() => gb.length === 1, 'the short one');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(gb.length, 1);
+      assert.equal(gb[0]!.msg.length, 100);
+    } finally { a.close(); b.close(); }
+  });
+
+  test(`${kind}: sends never throw (unreachable, closed, after close); bind errors name the address`, async () => {
+    const a = await open();
+    const b = await open({ reuseAddr: false });
+    const port = b.port;
+    // Nobody on this port now: ICMP port unreachable comes back, and is a lost datagram.
+    b.close();
+    a.send(LO, port, Buffer.from('x'));
+    await a.connect(LO, port);
+    a.sendConnected(Buffer.from('x'));
+    await new Promise((r) => setTimeout(r, 50));
+    a.sendConnected(Buffer.from('x'));
+    a.close();
+    a.close();
+    a.send(LO, port, Buffer.from('after close'));
+    const holder = await open({ reuseAddr: false });
+    await assert.rejects(open({ port: holder.port, reuseAddr: false }), (err: Error & { code?: string }) => err.code === 'EADDRINUSE');
+    holder.close();
+  });
+
+  test(`${kind}: closing inside the message listener stops delivery`, async () => {
+    const [a, b] = [await open(), await open()];
+    try {
+      let n = 0;
+      b.onMessage(() => { n++; b.close(); });
+      for (let i = 0; i < 10; i++) a.send(LO, b.port, Buffer.from('x'));
+      await until(() => n >= 1, 'first datagram');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(n, 1);
+    } finally { a.close(); }
+  });
+}
