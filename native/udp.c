@@ -29,6 +29,8 @@
 
 // Bytes a socket may hold in its send queue before further sends are refused (ENOBUFS).
 #define MAX_QUEUED (8u << 20)
+// recvmmsg calls per wake-up of a socket.
+#define READ_ROUNDS 4
 
 typedef struct pending {
   struct pending* next;
@@ -229,13 +231,17 @@ static void on_poll(uv_poll_t* h, int status, int events) {
     flush_pending(s);
     if (!s->head) start_poll(s, s->on_message ? UV_READABLE : 0);
   }
-  if ((events & UV_READABLE) && s->on_message) {
+  // Up to READ_ROUNDS batches per wake-up, as libuv's own UDP reads up to 32 datagrams: what
+  // arrived together is handled in one loop turn, so DHCP commits those leases together.
+  // A short batch means the queue is empty: no further call (and no EAGAIN probe).
+  for (int round = 0; round < READ_ROUNDS && (events & UV_READABLE) && s->on_message && !s->closed; round++) {
     for (unsigned i = 0; i < s->batch; i++) {
       s->msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
       s->msgs[i].msg_hdr.msg_flags = 0;
     }
     int n = recvmmsg(s->fd, s->msgs, s->batch, MSG_DONTWAIT, NULL);
     if (n > 0) deliver(s, (unsigned)n);
+    if (n < (int)s->batch) break;
   }
 }
 

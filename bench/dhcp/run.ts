@@ -75,6 +75,8 @@ const branchbootNoEvents = branchbootWith({ DHCP_NO_EVENTS: '1' });
 const branchbootSyncFull = branchbootWith({ DHCP_LEASE_SYNC: 'FULL' });
 // leaseSync normal with the writes on a writer thread (a thread hop per lease batch) instead of the packet thread.
 const branchbootWorkerNormal = branchbootWith({ DHCP_WRITER: 'worker' });
+// Node's dgram sockets instead of the native ones (src/udp): what the socket layer costs.
+const branchbootDgram = branchbootWith({ BRANCHBOOT_UDP: 'dgram' });
 
 const kea: Runner = async (clients, seed) => {
   const dir = fs.mkdtempSync(path.join(tmp, 'kea-'));
@@ -106,7 +108,7 @@ const dnsmasq: Runner = async (clients, seed) => {
   try { return await load(net.hosts.gen!, clients, seed, p.pid); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
 };
 
-const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-no-events', branchbootNoEvents], ['branchboot-sync-full', branchbootSyncFull], ['branchboot-worker', branchbootWorkerNormal], ['kea', kea], ['dnsmasq', dnsmasq]];
+const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-no-events', branchbootNoEvents], ['branchboot-sync-full', branchbootSyncFull], ['branchboot-worker', branchbootWorkerNormal], ['branchboot-dgram', branchbootDgram], ['kea', kea], ['dnsmasq', dnsmasq]];
 const only = process.env.BENCH_DHCP_SERVERS?.split(',');
 const results: Array<{ server: string; clients: number; s: Summary }> = [];
 const median = (xs: Summary[]) => [...xs].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(xs.length / 2)]!;

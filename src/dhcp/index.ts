@@ -3,19 +3,18 @@
 // receives unicasts (relays, RENEW) and sends broadcasts out of the right interface: Linux
 // routes a limited broadcast by the source address of a bound socket. Port 4011 answers
 // proxyDHCP boot-server requests.
-import dgram from 'node:dgram';
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
 import { listLeases } from '../model/leases.ts';
 import { ipv4ToString, parseIpv4 } from '../util/net.ts';
-import { errorMessage } from '../util/errors.ts';
 import { LeaseCommitter } from './committer.ts';
-import { DhcpHandler, type HandlerLimits, type Incoming, type LocalAddress, type Outgoing } from './handler.ts';
+import { DhcpHandler, type HandlerLimits, type Incoming, type LocalAddress } from './handler.ts';
 import { LeaseBook } from './lease-book.ts';
 import { cachedLocalAddresses } from './local-addresses.ts';
 import { ScopeCache } from './scopes.ts';
 import { SightingRecorder } from './sightings.ts';
 import { inlineWriter, packetThreadWriter, workerWriter } from './db-writer.ts';
 import { DhcpEventLog } from './event-log.ts';
+import { openUdp, warnIfDgram, type UdpSocket } from '../udp/socket.ts';
 
 export interface DhcpServiceOptions {
   /** Where relayed replies go (67 in real life; tests on loopback use another). */
@@ -100,9 +99,9 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   const log = ctx.log.child({ svc: 'dhcp' });
   let state: ServiceHealth['state'] = cfg.enabled ? 'stopped' : 'disabled';
   let handler: DhcpHandler | undefined;
-  let main: dgram.Socket | undefined;
-  let proxy: dgram.Socket | undefined;
-  const perAddress = new Map<number, dgram.Socket>();
+  let main: UdpSocket | undefined;
+  let proxy: UdpSocket | undefined;
+  const perAddress = new Map<number, UdpSocket>();
   let committer: LeaseCommitter | undefined;
   let closeBuilt: (() => Promise<void>) | undefined;
   let bound = { port: 0, proxyPort: 0 };
@@ -110,41 +109,25 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   let inflight = 0;
   let drained: (() => void) | undefined;
 
-  // A send callback costs a tick per reply; a failed send is a lost packet the client
-  // retransmits anyway, so it is only watched when debugging.
-  const watchSends = log.isLevelEnabled('debug');
-  const send = (sock: dgram.Socket, out: Outgoing) => {
-    const to = ipv4ToString(out.dest.address);
-    if (!watchSends) { sock.send(out.buf, out.dest.port, to); return; }
-    sock.send(out.buf, out.dest.port, to, (err) => {
-      if (err) log.debug({ err: errorMessage(err), to }, 'dhcp: send failed');
-    });
-  };
-
-  const listen = (sock: dgram.Socket, meta: Omit<Incoming, 'from'>) => {
-    sock.on('message', (msg, rinfo) => {
+  // A failed send is a lost packet, which the client retransmits anyway; a reply decided after
+  // stop() closed the socket (a lease commit in flight) is dropped the same way.
+  const listen = (sock: UdpSocket, meta: Omit<Incoming, 'from'>) => {
+    sock.onMessage((msg, address, port) => {
       if (!handler) return;
       inflight++;
-      void handler.handle(msg, { ...meta, from: { address: rinfo.address, port: rinfo.port } }).then((out) => {
+      void handler.handle(msg, { ...meta, from: { address: ipv4ToString(address), port } }).then((out) => {
         if (--inflight === 0) drained?.();
         if (!out) return;
         const via = meta.proxyPort ? sock : (out.via !== undefined && perAddress.get(out.via)) || sock;
-        // The socket may have been closed by stop() while the lease was being committed.
-        try { send(via, out); } catch (err) { log.debug({ err: errorMessage(err) }, 'dhcp: reply after stop dropped'); }
+        via.send(out.dest.address, out.dest.port, out.buf);
       });
     });
-    sock.on('error', (err) => log.error({ err }, 'dhcp: socket error'));
   };
 
-  const open = (address: string, port: number): Promise<dgram.Socket> => new Promise((resolve, reject) => {
-    const s = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: opts.recvBufferSize ?? 4 << 20 });
-    s.once('error', reject);
-    s.bind({ address, port }, () => {
-      s.off('error', reject);
-      s.setBroadcast(true);
-      resolve(s);
-    });
-  });
+  // A client's message fits in one frame (RFC 2131 §2: 576 bytes unless option 57 says more):
+  // 9216 bytes covers jumbo frames; a longer datagram is not DHCP and is dropped unread.
+  const open = (address: string, port: number): Promise<UdpSocket> =>
+    openUdp({ address, port, reuseAddr: true, broadcast: true, recvBuffer: opts.recvBufferSize ?? 4 << 20, maxPacket: 9216, batch: 16 });
 
   return {
     name: 'dhcp',
@@ -153,13 +136,14 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
     async start() {
       if (!cfg.enabled) { state = 'disabled'; return; }
       state = 'starting';
+      const udp = warnIfDgram(log, 'dhcp');
       const localAddresses = opts.localAddresses ?? cachedLocalAddresses();
       const built = await buildDhcpHandler(ctx, { writerThread: true, ...opts, localAddresses });
       ({ handler, committer } = built);
       closeBuilt = () => built.close();
       try {
         main = await open(cfg.address, cfg.port);
-        bound.port = main.address().port;
+        bound.port = main.port;
         const specific = parseIpv4(cfg.address);
         // A socket bound to one address hears no broadcasts: such a server serves relays only.
         listen(main, { localAddress: cfg.address === '0.0.0.0' ? undefined : specific });
@@ -174,7 +158,7 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
           perAddress.set(specific, main);
         }
         proxy = await open(cfg.address, cfg.proxyPort === cfg.port ? 0 : cfg.proxyPort);
-        bound = { port: bound.port, proxyPort: proxy.address().port };
+        bound = { port: bound.port, proxyPort: proxy.port };
         listen(proxy, { proxyPort: true });
       } catch (err) {
         state = 'failed';
@@ -182,15 +166,13 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
         state = 'failed';
         throw err;
       }
-      log.info({ port: bound.port, proxyPort: bound.proxyPort, subnets: built.scopes.current().scopes.length }, 'dhcp: listening');
+      log.info({ port: bound.port, proxyPort: bound.proxyPort, subnets: built.scopes.current().scopes.length, udp }, 'dhcp: listening');
       state = 'running';
     },
     async stop(graceMs: number) {
       if (state === 'disabled') return;
       state = 'stopping';
-      for (const s of [main, proxy, ...perAddress.values()]) {
-        try { s?.close(); } catch { /* already closed */ }
-      }
+      for (const s of new Set([main, proxy, ...perAddress.values()])) s?.close();
       perAddress.clear();
       main = proxy = undefined;
       const grace = new Promise((r) => setTimeout(r, graceMs).unref());
