@@ -31,6 +31,13 @@
 #define MAX_QUEUED (8u << 20)
 // recvmmsg calls per wake-up of a socket.
 #define READ_ROUNDS 4
+// Datagrams gathered by sendLater before one sendmmsg.
+#define OUT_MAX 64
+
+typedef struct {
+  struct sockaddr_in to;
+  struct iovec iov;
+} out_t;
 
 typedef struct pending {
   struct pending* next;
@@ -44,6 +51,9 @@ typedef struct {
   napi_env env;
   int fd;
   uv_poll_t poll;
+  uv_check_t check;  // flushes sendLater's datagrams after this loop turn's callbacks
+  uv_idle_t idle;    // active while some wait: the loop then polls without blocking
+  int handles_open;
   int poll_events;
   int connected;
   int closed;
@@ -59,6 +69,8 @@ typedef struct {
   pending_t *head, *tail;
   size_t queued;
   uint64_t truncated;
+  out_t* out;
+  unsigned outn;
 } sock_t;
 
 #define CHECK(call)                                   \
@@ -116,6 +128,8 @@ static void free_pending(sock_t* s) {
 
 static void on_closed(uv_handle_t* h) {
   sock_t* s = (sock_t*)h->data;
+  if (--s->handles_open > 0) return;
+  free(s->out);
   free(s->rbuf);
   free(s->msgs);
   free(s->iovs);
@@ -125,15 +139,19 @@ static void on_closed(uv_handle_t* h) {
 
 static void cleanup_hook(void* arg);
 static void flush_pending(sock_t* s);
+static void flush_out(sock_t* s);
 
 // Closing is idempotent; the memory goes when libuv has released the poll handle.
 static void close_sock(sock_t* s, int from_cleanup) {
   if (s->closed) return;
   // A last datagram queued behind a full buffer (the error that ends a transfer) still
   // gets its chance; what the kernel will not take now is lost, as on the wire.
+  flush_out(s);
   flush_pending(s);
   s->closed = 1;
   uv_poll_stop(&s->poll);
+  uv_check_stop(&s->check);
+  uv_idle_stop(&s->idle);
   close(s->fd);
   s->fd = -1;
   free_pending(s);
@@ -147,6 +165,8 @@ static void close_sock(sock_t* s, int from_cleanup) {
   s->actx = NULL;
   s->self = NULL;
   uv_close((uv_handle_t*)&s->poll, on_closed);
+  uv_close((uv_handle_t*)&s->check, on_closed);
+  uv_close((uv_handle_t*)&s->idle, on_closed);
 }
 
 // A worker thread ending with a socket still open: JavaScript is gone, only the fd and the
@@ -180,6 +200,72 @@ static void flush_pending(sock_t* s) {
     free(p);
   }
 }
+
+// Copies a datagram to the queue that drains when the socket is writable (order kept).
+static int enqueue(sock_t* s, const struct sockaddr_in* to, const struct iovec* iov, int iovcnt) {
+  size_t total = 0;
+  for (int i = 0; i < iovcnt; i++) total += iov[i].iov_len;
+  if (s->queued + total > MAX_QUEUED) return -ENOBUFS;
+  pending_t* p = malloc(sizeof *p + total);
+  if (!p) return -ENOMEM;
+  p->next = NULL;
+  p->has_to = to != NULL;
+  if (to) p->to = *to;
+  p->len = total;
+  size_t at = 0;
+  for (int i = 0; i < iovcnt; i++) {
+    memcpy(p->data + at, iov[i].iov_base, iov[i].iov_len);
+    at += iov[i].iov_len;
+  }
+  if (s->tail) s->tail->next = p;
+  else s->head = p;
+  s->tail = p;
+  s->queued += total;
+  start_poll(s, UV_WRITABLE | (s->on_message ? UV_READABLE : 0));
+  return 0;
+}
+
+// sendLater's datagrams in one sendmmsg: one system call for a loop turn's replies, and the
+// peer is woken once for them rather than once per datagram.
+static void flush_out(sock_t* s) {
+  struct mmsghdr mm[OUT_MAX];
+  unsigned done = 0;
+  while (done < s->outn && !s->head) {
+    unsigned n = s->outn - done;
+    for (unsigned i = 0; i < n; i++) {
+      memset(&mm[i], 0, sizeof mm[i]);
+      mm[i].msg_hdr.msg_name = &s->out[done + i].to;
+      mm[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+      mm[i].msg_hdr.msg_iov = &s->out[done + i].iov;
+      mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    int k = sendmmsg(s->fd, mm, n, MSG_DONTWAIT);
+    if (k > 0) {
+      for (int i = 0; i < k; i++) free(s->out[done + i].iov.iov_base);
+      done += (unsigned)k;
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    // This datagram failed for another reason (no route, EPERM): it is lost, as on the wire.
+    free(s->out[done].iov.iov_base);
+    done++;
+  }
+  // What the kernel would not take now waits for writability, behind what already waits.
+  for (; done < s->outn; done++) {
+    enqueue(s, &s->out[done].to, &s->out[done].iov, 1);
+    free(s->out[done].iov.iov_base);
+  }
+  s->outn = 0;
+}
+
+static void on_check(uv_check_t* h) {
+  sock_t* s = (sock_t*)h->data;
+  flush_out(s);
+  uv_check_stop(&s->check);
+  uv_idle_stop(&s->idle);
+}
+
+static void on_idle(uv_idle_t* h) { (void)h; }
 
 static void deliver(sock_t* s, unsigned count) {
   napi_env env = s->env;
@@ -305,7 +391,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   uv_loop_t* loop = NULL;
   if (!s || !s->rbuf || !s->msgs || !s->iovs || !s->froms || napi_get_uv_event_loop(env, &loop) != napi_ok ||
-      uv_poll_init(loop, &s->poll, fd) != 0) {
+      uv_poll_init(loop, &s->poll, fd) != 0 || uv_check_init(loop, &s->check) != 0 || uv_idle_init(loop, &s->idle) != 0) {
     close(fd);
     if (s) {
       free(s->rbuf);
@@ -319,6 +405,12 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->env = env;
   s->fd = fd;
   s->poll.data = s;
+  s->check.data = s;
+  s->idle.data = s;
+  s->handles_open = 3;
+  // Only the poll handle keeps the loop alive (dgram's ref semantics).
+  uv_unref((uv_handle_t*)&s->check);
+  uv_unref((uv_handle_t*)&s->idle);
   s->batch = batch;
   s->max_packet = max_packet;
   for (unsigned i = 0; i < batch; i++) {
@@ -405,7 +497,6 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     }
     has_to = 1;
   }
-  size_t total = iov[0].iov_len + (iovcnt > 1 ? iov[1].iov_len : 0);
   int rc;
   if (!s->head) {
     struct msghdr m = {0};
@@ -427,27 +518,60 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     }
   }
   // Queued behind earlier datagrams (order kept) until the socket is writable again.
-  if (s->queued + total > MAX_QUEUED) {
-    CHECK(napi_create_int32(env, -ENOBUFS, &result));
+  int q = enqueue(s, has_to ? &to : NULL, iov, iovcnt);
+  if (q < 0) {
+    CHECK(napi_create_int32(env, q, &result));
     return result;
   }
-  pending_t* p = malloc(sizeof *p + total);
-  if (!p) {
+  CHECK(napi_create_int32(env, 0, &result));
+  return result;
+}
+
+// sendLater(h, address, port, buf) -> bytes accepted or -errno. The datagram leaves with the
+// others gathered in this loop turn, in one sendmmsg, after the turn's callbacks have run.
+static napi_value js_send_later(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "sendLater: 4 arguments");
+    return NULL;
+  }
+  sock_t* s = get_sock(env, argv[0]);
+  if (!s) return NULL;
+  napi_value result;
+  if (s->closed || s->connected) {
+    CHECK(napi_create_int32(env, s->closed ? -EBADF : -EISCONN, &result));
+    return result;
+  }
+  void* data;
+  size_t len;
+  uint32_t port;
+  struct sockaddr_in to;
+  if (napi_get_buffer_info(env, argv[3], &data, &len) != napi_ok || !get_u32(env, argv[2], &port) || port > 65535 ||
+      !parse_addr(env, argv[1], &to, port)) {
+    napi_throw_type_error(env, NULL, "sendLater: bad arguments");
+    return NULL;
+  }
+  if (!s->out && !(s->out = calloc(OUT_MAX, sizeof *s->out))) {
     CHECK(napi_create_int32(env, -ENOMEM, &result));
     return result;
   }
-  p->next = NULL;
-  p->has_to = has_to;
-  if (has_to) p->to = to;
-  p->len = total;
-  memcpy(p->data, iov[0].iov_base, iov[0].iov_len);
-  if (iovcnt > 1) memcpy(p->data + iov[0].iov_len, iov[1].iov_base, iov[1].iov_len);
-  if (s->tail) s->tail->next = p;
-  else s->head = p;
-  s->tail = p;
-  s->queued += total;
-  start_poll(s, UV_WRITABLE | (s->on_message ? UV_READABLE : 0));
-  CHECK(napi_create_int32(env, 0, &result));
+  char* copy = malloc(len ? len : 1);
+  if (!copy) {
+    CHECK(napi_create_int32(env, -ENOMEM, &result));
+    return result;
+  }
+  memcpy(copy, data, len);
+  s->out[s->outn].to = to;
+  s->out[s->outn].iov.iov_base = copy;
+  s->out[s->outn].iov.iov_len = len;
+  if (++s->outn == 1) {
+    uv_check_start(&s->check, on_check);
+    uv_idle_start(&s->idle, on_idle);
+  }
+  if (s->outn == OUT_MAX) flush_out(s);
+  CHECK(napi_create_int32(env, (int32_t)len, &result));
   return result;
 }
 
@@ -503,6 +627,7 @@ NAPI_MODULE_INIT() {
       {"onMessage", NULL, js_on_message, NULL, NULL, NULL, napi_default, NULL},
       {"connect", NULL, js_connect, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
+      {"sendLater", NULL, js_send_later, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"ref", NULL, js_ref, NULL, NULL, NULL, napi_default, NULL},

@@ -119,7 +119,8 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
         if (--inflight === 0) drained?.();
         if (!out) return;
         const via = meta.proxyPort ? sock : (out.via !== undefined && perAddress.get(out.via)) || sock;
-        via.send(out.dest.address, out.dest.port, out.buf);
+        // Replies decided in the same loop turn (a lease batch's ACKs) leave in one system call.
+        via.sendLater(out.dest.address, out.dest.port, out.buf);
       });
     });
   };

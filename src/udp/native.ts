@@ -10,6 +10,8 @@ export interface NativeUdp {
   connect(h: NativeHandle, address: number, port: number): void;
   /** Bytes sent, 0 when queued until the socket is writable, or a negative errno. */
   send(h: NativeHandle, address: number, port: number, buf: Buffer, buf2?: Buffer): number;
+  /** Gathers the datagram into one sendmmsg at the end of this loop turn; bytes or a negative errno. */
+  sendLater(h: NativeHandle, address: number, port: number, buf: Buffer): number;
   /** [local port, bytes queued, datagrams dropped as larger than maxPacket] */
   info(h: NativeHandle): [number, number, number];
   close(h: NativeHandle): void;

@@ -35,6 +35,11 @@ export interface UdpSocket {
   /** Sends one datagram (the concatenation of buf and body); a network error is a lost datagram. */
   send(address: number, port: number, buf: Buffer, body?: Buffer): void;
   sendConnected(buf: Buffer, body?: Buffer): void;
+  /**
+   * Like send, but the datagram leaves at the end of this event-loop turn together with the
+   * others sent so: one system call for a burst of replies (unconnected sockets only).
+   */
+  sendLater(address: number, port: number, buf: Buffer): void;
   /** Bytes waiting for room in the kernel's send buffer. */
   queuedBytes(): number;
   /** Whether the open socket keeps the process alive (dgram's ref/unref). */
@@ -75,6 +80,7 @@ function openNative(n: NativeUdp, o: UdpOpenOptions): UdpSocket {
     connect: async (address, p) => n.connect(h, address, p),
     send: (address, p, buf, body) => { if (!closed) void (body ? n.send(h, address, p, buf, body) : n.send(h, address, p, buf)); },
     sendConnected: (buf, body) => { if (!closed) void (body ? n.send(h, 0, 0, buf, body) : n.send(h, 0, 0, buf)); },
+    sendLater: (address, p, buf) => { if (!closed) n.sendLater(h, address, p, buf); },
     queuedBytes: () => (closed ? 0 : n.info(h)[1]),
     ref: (on) => n.ref(h, on),
     close: () => { closed = true; n.close(h); },
@@ -111,6 +117,7 @@ async function openDgram(o: UdpOpenOptions): Promise<UdpSocket> {
     }),
     send: (address, p, buf, body) => guard(() => s.send(body ? [buf, body] : buf, p, ipv4ToString(address))),
     sendConnected: (buf, body) => guard(() => s.send(body ? [buf, body] : buf)),
+    sendLater: (address, p, buf) => guard(() => s.send(buf, p, ipv4ToString(address))),
     queuedBytes: () => (closed ? 0 : s.getSendQueueSize()),
     ref: (on) => { if (on) s.ref(); else s.unref(); },
     close: () => { if (closed) return; closed = true; try { s.close(); } catch { /* closed */ } },

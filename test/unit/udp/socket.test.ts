@@ -41,6 +41,22 @@ for (const kind of ['native', 'dgram'] as UdpKind[]) {
     } finally { a.close(); b.close(); }
   });
 
+  test(`${kind}: sendLater gathers a loop turn's datagrams (more than one sendmmsg holds) and keeps their order`, async () => {
+    const [a, b] = [await open(), await open({ recvBuffer: 1 << 20 })];
+    try {
+      const gb = inbox(b);
+      for (let i = 0; i < 150; i++) a.sendLater(LO, b.port, Buffer.from(`d${i}`));
+      a.send(LO, b.port, Buffer.from('now'));
+      await until(() => gb.length === 151, 'all datagrams');
+      const later = gb.map((g) => g.msg.toString()).filter((m) => m !== 'now');
+      assert.deepEqual(later, Array.from({ length: 150 }, (_, i) => `d${i}`));
+      // Gathered ones still leave when the socket closes in the same turn.
+      a.sendLater(LO, b.port, Buffer.from('last'));
+      a.close();
+      await until(() => gb.length === 152, 'the datagram sent just before close');
+    } finally { a.close(); b.close(); }
+  });
+
   test(`${kind}: a connected socket hears only its peer and sends to it`, async () => {
     const [a, peer, other] = [await open(), await open(), await open()];
     try {
