@@ -53,7 +53,9 @@ typedef struct {
   uv_poll_t poll;
   uv_check_t check;  // flushes sendLater's datagrams after this loop turn's callbacks
   uv_idle_t idle;    // active while some wait: the loop then polls without blocking
-  int handles_open;
+  // libuv handles not yet closed, plus one for the JavaScript external: the memory goes when
+  // both are gone, so a call on a closed socket (a second close) never reads freed memory.
+  int refs;
   int poll_events;
   int connected;
   int closed;
@@ -126,9 +128,8 @@ static void free_pending(sock_t* s) {
   s->queued = 0;
 }
 
-static void on_closed(uv_handle_t* h) {
-  sock_t* s = (sock_t*)h->data;
-  if (--s->handles_open > 0) return;
+static void release(sock_t* s) {
+  if (--s->refs > 0) return;
   free(s->out);
   free(s->rbuf);
   free(s->msgs);
@@ -136,6 +137,8 @@ static void on_closed(uv_handle_t* h) {
   free(s->froms);
   free(s);
 }
+
+static void on_closed(uv_handle_t* h) { release((sock_t*)h->data); }
 
 static void cleanup_hook(void* arg);
 static void flush_pending(sock_t* s);
@@ -173,11 +176,11 @@ static void close_sock(sock_t* s, int from_cleanup) {
 // poll handle need releasing.
 static void cleanup_hook(void* arg) { close_sock((sock_t*)arg, 1); }
 
+// The external is referenced while the socket is open, so this runs only after close.
 static void finalize(napi_env env, void* data, void* hint) {
   (void)env;
-  (void)data;
   (void)hint;
-  // Nothing: the external is referenced until close, and close frees through libuv.
+  release((sock_t*)data);
 }
 
 static void flush_pending(sock_t* s) {
@@ -407,7 +410,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->poll.data = s;
   s->check.data = s;
   s->idle.data = s;
-  s->handles_open = 3;
+  s->refs = 4;
   // Only the poll handle keeps the loop alive (dgram's ref semantics).
   uv_unref((uv_handle_t*)&s->check);
   uv_unref((uv_handle_t*)&s->idle);

@@ -80,8 +80,8 @@ function readConfigFile(file: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-/** BRANCHBOOT_ variables that are not config keys: the file itself, and src/udp's switch to dgram. */
-const NOT_CONFIG_KEYS = new Set(['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP']);
+/** BRANCHBOOT_ variables that are not config keys: the file itself, and src/udp's switches. */
+const NOT_CONFIG_KEYS = new Set(['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP', 'BRANCHBOOT_UDP_ADDON']);
 
 function fromEnvKey(env: NodeJS.ProcessEnv, topKey: string): boolean {
   return Object.keys(env).some((k) => k.startsWith('BRANCHBOOT_') && !NOT_CONFIG_KEYS.has(k) && envKeyToPath(k)[0] === topKey);

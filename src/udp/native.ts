@@ -24,7 +24,9 @@ let loaded: NativeUdp | Error | undefined;
 export function nativeUdp(): NativeUdp | Error {
   if (loaded) return loaded;
   try {
-    loaded = createRequire(import.meta.url)('../../build/Release/branchboot_udp.node') as NativeUdp;
+    // BRANCHBOOT_UDP_ADDON: another build of the same source (the AddressSanitizer test's).
+    const file = process.env.BRANCHBOOT_UDP_ADDON ?? '../../build/Release/branchboot_udp.node';
+    loaded = createRequire(import.meta.url)(file) as NativeUdp;
   } catch (err) {
     loaded = err instanceof Error ? err : new Error(String(err));
   }
