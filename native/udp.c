@@ -315,7 +315,18 @@ static void deliver(sock_t* s, unsigned count) {
 static void on_poll(uv_poll_t* h, int status, int events) {
   sock_t* s = (sock_t*)h->data;
   if (s->closed) return;
-  if (status < 0) return;  // a pending socket error (ICMP unreachable) is not ours to report
+  if (status < 0) {
+    // POLLERR: an ICMP error (port unreachable) queued on a connected socket. libuv has
+    // stopped the handle; for UDP the error is one lost datagram, so clear it (reading
+    // SO_ERROR does) and listen again, or the socket would never hear its peer again.
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    int want = s->poll_events;
+    s->poll_events = 0;
+    start_poll(s, want);
+    return;
+  }
   if (events & UV_WRITABLE) {
     flush_pending(s);
     if (!s->head) start_poll(s, s->on_message ? UV_READABLE : 0);

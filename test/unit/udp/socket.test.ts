@@ -72,6 +72,28 @@ for (const kind of ['native', 'dgram'] as UdpKind[]) {
     } finally { a.close(); peer.close(); other.close(); }
   });
 
+  test(`${kind}: a connected socket still hears its peer after an ICMP port unreachable`, async () => {
+    // The error the kernel queues on a connected socket wakes poll with POLLERR, on which
+    // libuv stops a uv_poll handle: a TFTP transfer whose client briefly had no socket on its
+    // port would go deaf.
+    const a = await open();
+    let peer = await open({ reuseAddr: false });
+    const port = peer.port;
+    try {
+      const ga = inbox(a);
+      await a.connect(LO, port);
+      peer.close();
+      a.sendConnected(Buffer.from('into the void'));
+      await new Promise((r) => setTimeout(r, 100));
+      a.sendConnected(Buffer.from('again'));
+      await new Promise((r) => setTimeout(r, 100));
+      peer = await open({ port, reuseAddr: false });
+      peer.send(LO, a.port, Buffer.from('back'));
+      await until(() => ga.length === 1, 'the datagram after the error', { timeoutMs: 3000 });
+      assert.equal(ga[0]!.msg.toString(), 'back');
+    } finally { a.close(); peer.close(); }
+  });
+
   test(`${kind}: a datagram longer than maxPacket is dropped; the socket goes on`, async () => {
     const [a, b] = [await open(), await open({ maxPacket: 100, batch: 2 })];
     try {
