@@ -101,7 +101,9 @@ async function main(): Promise<void> {
           address: s.addr, port: 69, roots: [root], db: path.join(work, `${s.name}.db`), maxTransfers: 500, maxTransfersPerClient: 100,
           ...(s.threads !== undefined && { transferThreads: s.threads }),
         };
-        const p = srv.spawn(['node', '--import', 'tsx', path.resolve('test/integration/tftp/runner.ts'), JSON.stringify(cfg)],
+        // BENCH_TFTP_NODE_ARGS: extra Node options for branchboot (e.g. --cpu-prof --cpu-prof-dir=DIR).
+        const nodeArgs = process.env.BENCH_TFTP_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+        const p = srv.spawn(['node', ...nodeArgs, '--import', 'tsx', path.resolve('test/integration/tftp/runner.ts'), JSON.stringify(cfg)],
           { stdio: ['ignore', 'pipe', 'inherit'], ...(s.env && { env: { ...process.env, ...s.env } }) });
         started.push(new Promise((res, rej) => {
           let out = '';
