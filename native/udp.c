@@ -217,7 +217,8 @@ static int enqueue(sock_t* s, const struct sockaddr_in* to, const struct iovec* 
   p->len = total;
   size_t at = 0;
   for (int i = 0; i < iovcnt; i++) {
-    memcpy(p->data + at, iov[i].iov_base, iov[i].iov_len);
+    // An empty Buffer's data pointer may be NULL, which memcpy must not be given.
+    if (iov[i].iov_len) memcpy(p->data + at, iov[i].iov_base, iov[i].iov_len);
     at += iov[i].iov_len;
   }
   if (s->tail) s->tail->next = p;
@@ -274,10 +275,9 @@ static void deliver(sock_t* s, unsigned count) {
   napi_env env = s->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fn, resource, recv;
+  napi_value resource, recv;
   napi_callback_scope cbscope;
-  if (napi_get_reference_value(env, s->on_message, &fn) != napi_ok || fn == NULL ||
-      napi_get_reference_value(env, s->self, &resource) != napi_ok ||
+  if (napi_get_reference_value(env, s->self, &resource) != napi_ok ||
       napi_open_callback_scope(env, resource, s->actx, &cbscope) != napi_ok) {
     napi_close_handle_scope(env, scope);
     return;
@@ -291,21 +291,28 @@ static void deliver(sock_t* s, unsigned count) {
       continue;
     }
     napi_handle_scope inner;
-    napi_open_handle_scope(env, &inner);
-    napi_value argv[3];
+    if (napi_open_handle_scope(env, &inner) != napi_ok) break;
+    napi_value fn, argv[3];
     void* data;
-    napi_create_buffer_copy(env, mh->msg_len, s->rbuf + (size_t)i * s->max_packet, &data, &argv[0]);
-    napi_create_uint32(env, ntohl(s->froms[i].sin_addr.s_addr), &argv[1]);
-    napi_create_uint32(env, ntohs(s->froms[i].sin_port), &argv[2]);
-    napi_status st = napi_call_function(env, recv, fn, 3, argv, NULL);
+    // Fetched for each datagram: a listener may replace itself (onMessage) mid-batch.
+    napi_status st = napi_get_reference_value(env, s->on_message, &fn);
+    if (st == napi_ok && fn == NULL) st = napi_generic_failure;
+    if (st == napi_ok) st = napi_create_buffer_copy(env, mh->msg_len, s->rbuf + (size_t)i * s->max_packet, &data, &argv[0]);
+    if (st == napi_ok) st = napi_create_uint32(env, ntohl(s->froms[i].sin_addr.s_addr), &argv[1]);
+    if (st == napi_ok) st = napi_create_uint32(env, ntohs(s->froms[i].sin_port), &argv[2]);
+    if (st == napi_ok) st = napi_call_function(env, recv, fn, 3, argv, NULL);
     napi_close_handle_scope(env, inner);
-    if (st == napi_pending_exception) {
-      // As a throwing dgram 'message' listener does: an uncaught exception of the process.
-      napi_value err;
-      napi_get_and_clear_last_exception(env, &err);
-      napi_fatal_exception(env, err);
-      break;
-    }
+    if (st == napi_ok) continue;
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    // No exception but a failure: JavaScript cannot run (a worker being torn down).
+    if (!pending) break;
+    // As a throwing dgram 'message' listener does: an uncaught exception of the process. A
+    // process that handles those goes on, and so do the other datagrams of this batch (one
+    // client's bad packet must not cost its neighbours theirs). If the exception cannot be
+    // reported (a worker terminating), stop.
+    napi_value err;
+    if (napi_get_and_clear_last_exception(env, &err) != napi_ok || napi_fatal_exception(env, err) != napi_ok) break;
   }
   // Closing the callback scope runs process.nextTick callbacks and promise reactions.
   napi_close_callback_scope(env, cbscope);
@@ -511,6 +518,9 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     }
     has_to = 1;
   }
+  // dgram sends at once: what sendLater gathered earlier leaves first, so that datagrams go
+  // out in the order of the calls with either implementation.
+  if (s->outn) flush_out(s);
   int rc;
   if (!s->head) {
     struct msghdr m = {0};
@@ -576,7 +586,7 @@ static napi_value js_send_later(napi_env env, napi_callback_info info) {
     CHECK(napi_create_int32(env, -ENOMEM, &result));
     return result;
   }
-  memcpy(copy, data, len);
+  if (len) memcpy(copy, data, len);  // an empty Buffer's data may be NULL
   s->out[s->outn].to = to;
   s->out[s->outn].iov.iov_base = copy;
   s->out[s->outn].iov.iov_len = len;

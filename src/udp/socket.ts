@@ -29,10 +29,14 @@ export interface UdpSocket {
   readonly kind: 'native' | 'dgram';
   /** The bound local port. */
   readonly port: number;
+  /** Sets the socket's one listener (a second call replaces the first); a no-op once closed. */
   onMessage(fn: MessageListener): void;
   /** Only that peer's datagrams arrive from now on, and sendConnected goes to it. */
   connect(address: number, port: number): Promise<void>;
-  /** Sends one datagram (the concatenation of buf and body); a network error is a lost datagram. */
+  /**
+   * Sends one datagram (the concatenation of buf and body); a network error is a lost datagram.
+   * A socket's datagrams leave in the order of the calls, sendLater's included.
+   */
   send(address: number, port: number, buf: Buffer, body?: Buffer): void;
   sendConnected(buf: Buffer, body?: Buffer): void;
   /**
@@ -76,7 +80,7 @@ function openNative(n: NativeUdp, o: UdpOpenOptions): UdpSocket {
   return {
     kind: 'native',
     port,
-    onMessage: (fn) => n.onMessage(h, fn),
+    onMessage: (fn) => { if (!closed) n.onMessage(h, fn); },
     connect: async (address, p) => n.connect(h, address, p),
     send: (address, p, buf, body) => { if (!closed) void (body ? n.send(h, address, p, buf, body) : n.send(h, address, p, buf)); },
     sendConnected: (buf, body) => { if (!closed) void (body ? n.send(h, 0, 0, buf, body) : n.send(h, 0, 0, buf)); },
@@ -106,11 +110,16 @@ async function openDgram(o: UdpOpenOptions): Promise<UdpSocket> {
   if (o.broadcast) s.setBroadcast(true);
   const max = o.maxPacket ?? 65536;
   let closed = false;
+  let listener: ((msg: Buffer, r: dgram.RemoteInfo) => void) | undefined;
   const guard = (f: () => void) => { if (closed) return; try { f(); } catch { /* closed under us: lost */ } };
   return {
     kind: 'dgram',
     port: s.address().port,
-    onMessage: (fn) => s.on('message', (msg, r) => { if (msg.length <= max) fn(msg, parseIpv4(r.address) ?? 0, r.port); }),
+    onMessage: (fn) => {
+      if (listener) s.off('message', listener);
+      listener = (msg, r) => { if (msg.length <= max) fn(msg, parseIpv4(r.address) ?? 0, r.port); };
+      s.on('message', listener);
+    },
     connect: (address, p) => new Promise<void>((resolve, reject) => {
       s.once('error', reject);
       s.connect(p, ipv4ToString(address), () => { s.off('error', reject); resolve(); });

@@ -1,8 +1,9 @@
 // native/udp.c under AddressSanitizer and UndefinedBehaviorSanitizer: the same source built
 // with -fsanitize, loaded in place of the release build, through the tests that drive it
-// hardest (the socket contract, the EAGAIN queue, TFTP's fuzz test, transfer threads, DHCP
-// over real sockets). Any report fails the test. It found a read of freed memory on a second
-// close() before the socket's memory was tied to its JavaScript handle's lifetime.
+// hardest (the socket contract, worker teardown, the EAGAIN queue, TFTP's fuzz test, transfer
+// threads, DHCP over real sockets). Any report fails the test. It found a read of freed memory
+// on a second close() before the socket's memory was tied to its JavaScript handle's lifetime,
+// and memcpy given NULL for an empty Buffer (sendLater of a zero-length datagram).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -21,7 +22,7 @@ test('native UDP sockets are clean under AddressSanitizer and UBSan', { skip, ti
     const addon = path.join(dir, 'branchboot_udp.node');
     execFileSync('gcc', ['-shared', '-fPIC', '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined',
       '-fno-omit-frame-pointer', '-Wall', '-Werror', '-I/usr/include/node', path.join(ROOT, 'native/udp.c'), '-o', addon]);
-    const tests = ['test/unit/udp/socket.test.ts', 'test/integration/udp/backpressure.test.ts', 'test/unit/tftp/fuzz.test.ts',
+    const tests = ['test/unit/udp/socket.test.ts', 'test/unit/udp/worker-teardown.test.ts', 'test/integration/udp/backpressure.test.ts', 'test/unit/tftp/fuzz.test.ts',
       'test/unit/tftp/threads.test.ts', 'test/unit/tftp/server.test.ts', 'test/unit/dhcp/service.test.ts'];
     // NODE_TEST_CONTEXT would make the inner runner report to this one in its binary format.
     const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;

@@ -2,10 +2,13 @@
 // and the dgram fallback must behave alike, so that BRANCHBOOT_UDP=dgram changes speed only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { openUdp, udpKind, type UdpKind, type UdpSocket } from '../../../src/udp/socket.ts';
 import { until } from '../../helpers/until.ts';
 
 const LO = 0x7f000001;
+const THROWING_LISTENER = path.resolve(import.meta.dirname, 'throwing-listener.ts');
 
 test('the native addon is built (npm install builds it) and chosen by default', () => {
   assert.equal(udpKind({}).kind, 'native', udpKind({}).why);
@@ -136,5 +139,66 @@ for (const kind of ['native', 'dgram'] as UdpKind[]) {
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(n, 1);
     } finally { a.close(); }
+  });
+
+  test(`${kind}: zero-length datagrams are sent (send, two empty pieces, sendLater) and delivered`, async () => {
+    // An empty Buffer's data pointer may be NULL: copying it (sendLater, the EAGAIN queue)
+    // must not hand NULL to memcpy, which UBSan reports (the ASan test runs this file).
+    const [a, b] = [await open(), await open()];
+    try {
+      const gb = inbox(b);
+      a.send(LO, b.port, Buffer.alloc(0));
+      a.send(LO, b.port, Buffer.alloc(0), Buffer.alloc(0));
+      a.sendLater(LO, b.port, Buffer.alloc(0));
+      await until(() => gb.length === 3, 'three empty datagrams');
+      assert.deepEqual(gb.map((g) => g.msg.length), [0, 0, 0]);
+      assert.equal(gb[0]!.port, a.port);
+    } finally { a.close(); b.close(); }
+  });
+
+  test(`${kind}: datagrams leave in the order of the calls, send and sendLater mixed`, async () => {
+    // dgram sends at once; a native send must not overtake the datagrams sendLater gathered.
+    const [a, b] = [await open(), await open()];
+    try {
+      const gb = inbox(b);
+      a.sendLater(LO, b.port, Buffer.from('1'));
+      a.send(LO, b.port, Buffer.from('2'));
+      a.sendLater(LO, b.port, Buffer.from('3'));
+      a.send(LO, b.port, Buffer.from('4'), Buffer.from('!'));
+      a.sendLater(LO, b.port, Buffer.from('5'));
+      await until(() => gb.length === 5, 'five datagrams');
+      assert.deepEqual(gb.map((g) => g.msg.toString()), ['1', '2', '3', '4!', '5']);
+    } finally { a.close(); b.close(); }
+  });
+
+  test(`${kind}: a second onMessage replaces the listener; onMessage after close is a no-op`, async () => {
+    const [a, b] = [await open(), await open()];
+    try {
+      const first: string[] = []; const second: string[] = [];
+      b.onMessage((msg) => first.push(msg.toString()));
+      a.send(LO, b.port, Buffer.from('one'));
+      await until(() => first.length === 1, 'first datagram');
+      b.onMessage((msg) => {
+        second.push(msg.toString());
+        // Replaced from inside a listener: the rest of the same batch goes to the new one.
+        if (second.length === 1) b.onMessage((m) => second.push(`new:${m.toString()}`));
+      });
+      for (const m of ['two', 'three', 'four']) a.send(LO, b.port, Buffer.from(m));
+      await until(() => second.length === 3, 'the rest');
+      assert.deepEqual(first, ['one']);
+      assert.deepEqual(second, ['two', 'new:three', 'new:four']);
+      b.close();
+      b.onMessage(() => undefined);
+    } finally { a.close(); b.close(); }
+  });
+
+  test(`${kind}: a listener that throws is an uncaught exception; the rest of its batch still arrives`, () => {
+    const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', THROWING_LISTENER, kind], { encoding: 'utf8', env, timeout: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { kind: string; got: string[]; uncaught: number };
+    assert.equal(out.kind, kind);
+    assert.equal(out.uncaught, 1);
+    assert.deepEqual(out.got, ['m0', 'm1', 'm2', 'm3', 'm4']);
   });
 }
