@@ -68,6 +68,9 @@ typedef struct {
   struct mmsghdr* msgs;
   struct iovec* iovs;
   struct sockaddr_in* froms;
+  // IP_PKTINFO control data, a slot per message of a batch (only when asked for): which of our
+  // addresses a datagram reached, the only way to tell the interface of a broadcast.
+  char* ctrl;
   pending_t *head, *tail;
   size_t queued;
   uint64_t truncated;
@@ -135,6 +138,7 @@ static void release(sock_t* s) {
   free(s->msgs);
   free(s->iovs);
   free(s->froms);
+  free(s->ctrl);
   free(s);
 }
 
@@ -271,6 +275,22 @@ static void on_check(uv_check_t* h) {
 
 static void on_idle(uv_idle_t* h) { (void)h; }
 
+#define CTRL_SLOT CMSG_SPACE(sizeof(struct in_pktinfo))
+
+// The local address a datagram was received for (IP_PKTINFO's ipi_spec_dst: for a broadcast,
+// the address of the interface it came in on), or 0 when not asked for.
+static uint32_t local_address(struct msghdr* m) {
+  if (!m->msg_control) return 0;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      struct in_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      return ntohl(pi.ipi_spec_dst.s_addr);
+    }
+  }
+  return 0;
+}
+
 static void deliver(sock_t* s, unsigned count) {
   napi_env env = s->env;
   napi_handle_scope scope;
@@ -292,7 +312,7 @@ static void deliver(sock_t* s, unsigned count) {
     }
     napi_handle_scope inner;
     if (napi_open_handle_scope(env, &inner) != napi_ok) break;
-    napi_value fn, argv[3];
+    napi_value fn, argv[4];
     void* data;
     // Fetched for each datagram: a listener may replace itself (onMessage) mid-batch.
     napi_status st = napi_get_reference_value(env, s->on_message, &fn);
@@ -300,7 +320,8 @@ static void deliver(sock_t* s, unsigned count) {
     if (st == napi_ok) st = napi_create_buffer_copy(env, mh->msg_len, s->rbuf + (size_t)i * s->max_packet, &data, &argv[0]);
     if (st == napi_ok) st = napi_create_uint32(env, ntohl(s->froms[i].sin_addr.s_addr), &argv[1]);
     if (st == napi_ok) st = napi_create_uint32(env, ntohs(s->froms[i].sin_port), &argv[2]);
-    if (st == napi_ok) st = napi_call_function(env, recv, fn, 3, argv, NULL);
+    if (st == napi_ok) st = napi_create_uint32(env, local_address(&mh->msg_hdr), &argv[3]);
+    if (st == napi_ok) st = napi_call_function(env, recv, fn, 4, argv, NULL);
     napi_close_handle_scope(env, inner);
     if (st == napi_ok) continue;
     bool pending = false;
@@ -345,6 +366,7 @@ static void on_poll(uv_poll_t* h, int status, int events) {
     for (unsigned i = 0; i < s->batch; i++) {
       s->msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
       s->msgs[i].msg_hdr.msg_flags = 0;
+      if (s->ctrl) s->msgs[i].msg_hdr.msg_controllen = CTRL_SLOT;
     }
     int n = recvmmsg(s->fd, s->msgs, s->batch, MSG_DONTWAIT, NULL);
     if (n > 0) deliver(s, (unsigned)n);
@@ -362,22 +384,22 @@ static int parse_addr(napi_env env, napi_value v, struct sockaddr_in* a, uint32_
   return 1;
 }
 
-// open(address: u32, port, reuseAddr, broadcast, recvBuffer, sendBuffer, batch, maxPacket)
+// open(address: u32, port, reuseAddr, broadcast, recvBuffer, sendBuffer, batch, maxPacket, pktinfo)
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8) {
-    napi_throw_type_error(env, NULL, "open: 8 arguments");
+  if (argc < 9) {
+    napi_throw_type_error(env, NULL, "open: 9 arguments");
     return NULL;
   }
   uint32_t port, rcvbuf, sndbuf, batch, max_packet;
-  bool reuse, bcast;
+  bool reuse, bcast, pktinfo;
   struct sockaddr_in addr;
   if (!get_u32(env, argv[1], &port) || port > 65535 || !parse_addr(env, argv[0], &addr, port) ||
       napi_get_value_bool(env, argv[2], &reuse) != napi_ok || napi_get_value_bool(env, argv[3], &bcast) != napi_ok ||
       !get_u32(env, argv[4], &rcvbuf) || !get_u32(env, argv[5], &sndbuf) || !get_u32(env, argv[6], &batch) ||
-      !get_u32(env, argv[7], &max_packet) || batch < 1 || batch > 64 || max_packet < 16 || max_packet > 65536) {
+      !get_u32(env, argv[7], &max_packet) || napi_get_value_bool(env, argv[8], &pktinfo) != napi_ok || batch < 1 || batch > 64 || max_packet < 16 || max_packet > 65536) {
     napi_throw_type_error(env, NULL, "open: bad arguments");
     return NULL;
   }
@@ -386,6 +408,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   int one = 1;
   if (reuse) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (bcast) setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
+  if (pktinfo) setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
   if (rcvbuf) {
     int v = (int)rcvbuf;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
@@ -409,9 +432,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     s->msgs = calloc(batch, sizeof *s->msgs);
     s->iovs = calloc(batch, sizeof *s->iovs);
     s->froms = calloc(batch, sizeof *s->froms);
+    if (pktinfo) s->ctrl = calloc(batch, CTRL_SLOT);
   }
   uv_loop_t* loop = NULL;
-  if (!s || !s->rbuf || !s->msgs || !s->iovs || !s->froms || napi_get_uv_event_loop(env, &loop) != napi_ok ||
+  if (!s || !s->rbuf || !s->msgs || !s->iovs || !s->froms || (pktinfo && !s->ctrl) || napi_get_uv_event_loop(env, &loop) != napi_ok ||
       uv_poll_init(loop, &s->poll, fd) != 0 || uv_check_init(loop, &s->check) != 0 || uv_idle_init(loop, &s->idle) != 0) {
     close(fd);
     if (s) {
@@ -419,6 +443,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
       free(s->msgs);
       free(s->iovs);
       free(s->froms);
+      free(s->ctrl);
       free(s);
     }
     return throw_errno(env, "open", ENOMEM);
@@ -440,6 +465,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     s->msgs[i].msg_hdr.msg_iov = &s->iovs[i];
     s->msgs[i].msg_hdr.msg_iovlen = 1;
     s->msgs[i].msg_hdr.msg_name = &s->froms[i];
+    if (s->ctrl) s->msgs[i].msg_hdr.msg_control = s->ctrl + (size_t)i * CTRL_SLOT;
   }
   napi_value ext, name;
   CHECK(napi_create_external(env, s, finalize, NULL, &ext));

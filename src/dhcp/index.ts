@@ -112,10 +112,18 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   // A failed send is a lost packet, which the client retransmits anyway; a reply decided after
   // stop() closed the socket (a lease commit in flight) is dropped the same way.
   const listen = (sock: UdpSocket, meta: Omit<Incoming, 'from'>) => {
-    sock.onMessage((msg, address, port) => {
+    sock.onMessage((msg, address, port, local) => {
       if (!handler) return;
+      let m = meta;
+      // The wildcard socket is told which of our addresses a datagram reached (IP_PKTINFO):
+      // for a broadcast, the interface it came in on. It names the subnet of a client without
+      // an address, and keeps us silent on interfaces we were not told to serve.
+      if (local !== 0 && meta.localAddress === undefined) {
+        if (!servedHere(local)) return;
+        m = { ...meta, localAddress: local };
+      }
       inflight++;
-      void handler.handle(msg, { ...meta, from: { address: ipv4ToString(address), port } }).then((out) => {
+      void handler.handle(msg, { ...m, from: { address: ipv4ToString(address), port } }).then((out) => {
         if (--inflight === 0) drained?.();
         if (!out) return;
         const via = meta.proxyPort ? sock : (out.via !== undefined && perAddress.get(out.via)) || sock;
@@ -125,10 +133,18 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
     });
   };
 
+  /** dhcp.interfaces, when set, lists the only interfaces whose addresses answer. */
+  let localAddresses: () => LocalAddress[] = () => [];
+  const servedHere = (local: number): boolean => {
+    if (cfg.interfaces.length === 0) return true;
+    const own = localAddresses().find((l) => l.address === local);
+    return own !== undefined && cfg.interfaces.includes(own.ifname);
+  };
+
   // A client's message fits in one frame (RFC 2131 §2: 576 bytes unless option 57 says more):
   // 9216 bytes covers jumbo frames; a longer datagram is not DHCP and is dropped unread.
   const open = (address: string, port: number): Promise<UdpSocket> =>
-    openUdp({ address, port, reuseAddr: true, broadcast: true, recvBuffer: opts.recvBufferSize ?? 4 << 20, maxPacket: 9216, batch: 16 });
+    openUdp({ address, port, reuseAddr: true, broadcast: true, recvBuffer: opts.recvBufferSize ?? 4 << 20, maxPacket: 9216, batch: 16, pktinfo: address === '0.0.0.0' });
 
   return {
     name: 'dhcp',
@@ -138,7 +154,7 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       if (!cfg.enabled) { state = 'disabled'; return; }
       state = 'starting';
       const udp = warnIfDgram(log, 'dhcp');
-      const localAddresses = opts.localAddresses ?? cachedLocalAddresses();
+      localAddresses = opts.localAddresses ?? cachedLocalAddresses();
       const built = await buildDhcpHandler(ctx, { writerThread: true, ...opts, localAddresses });
       ({ handler, committer } = built);
       closeBuilt = () => built.close();

@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 export type NativeHandle = { readonly __udp: unique symbol };
 
 export interface NativeUdp {
-  open(address: number, port: number, reuseAddr: boolean, broadcast: boolean, recvBuffer: number, sendBuffer: number, batch: number, maxPacket: number): NativeHandle;
-  onMessage(h: NativeHandle, fn: (msg: Buffer, address: number, port: number) => void): void;
+  open(address: number, port: number, reuseAddr: boolean, broadcast: boolean, recvBuffer: number, sendBuffer: number, batch: number, maxPacket: number, pktinfo: boolean): NativeHandle;
+  onMessage(h: NativeHandle, fn: (msg: Buffer, address: number, port: number, local: number) => void): void;
   connect(h: NativeHandle, address: number, port: number): void;
   /** Bytes sent, 0 when queued until the socket is writable, or a negative errno. */
   send(h: NativeHandle, address: number, port: number, buf: Buffer, buf2?: Buffer): number;

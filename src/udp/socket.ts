@@ -19,11 +19,18 @@ export interface UdpOpenOptions {
    * (they are garbage for it). Default 65536.
    */
   maxPacket?: number;
+  /**
+   * Tell the listener which of our addresses each datagram reached (IP_PKTINFO): for a
+   * broadcast on a wildcard socket, the address of the interface it came in on. Native only;
+   * the dgram fallback cannot know and reports 0.
+   */
+  pktinfo?: boolean;
   /** Datagrams a native socket reads per wake-up (its buffer is batch x maxPacket). Default 16. */
   batch?: number;
 }
 
-export type MessageListener = (msg: Buffer, address: number, port: number) => void;
+/** local: the address of ours the datagram reached, when asked for with pktinfo (else 0). */
+export type MessageListener = (msg: Buffer, address: number, port: number, local: number) => void;
 
 export interface UdpSocket {
   readonly kind: 'native' | 'dgram';
@@ -74,7 +81,7 @@ function addressOf(o: UdpOpenOptions): number {
 
 function openNative(n: NativeUdp, o: UdpOpenOptions): UdpSocket {
   const h: NativeHandle = n.open(addressOf(o), o.port, o.reuseAddr ?? false, o.broadcast ?? false,
-    o.recvBuffer ?? 0, o.sendBuffer ?? 0, o.batch ?? 16, o.maxPacket ?? 65536);
+    o.recvBuffer ?? 0, o.sendBuffer ?? 0, o.batch ?? 16, o.maxPacket ?? 65536, o.pktinfo ?? false);
   const port = n.info(h)[0];
   let closed = false;
   return {
@@ -117,7 +124,7 @@ async function openDgram(o: UdpOpenOptions): Promise<UdpSocket> {
     port: s.address().port,
     onMessage: (fn) => {
       if (listener) s.off('message', listener);
-      listener = (msg, r) => { if (msg.length <= max) fn(msg, parseIpv4(r.address) ?? 0, r.port); };
+      listener = (msg, r) => { if (msg.length <= max) fn(msg, parseIpv4(r.address) ?? 0, r.port, 0); };
       s.on('message', listener);
     },
     connect: (address, p) => new Promise<void>((resolve, reject) => {

@@ -17,12 +17,12 @@ export interface RunningServer {
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
-export async function startServer(host: NetHost, subnets: SubnetSpec[], env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startServer(host: NetHost, subnets: SubnetSpec[], env: Record<string, string> = {}, dhcp: Record<string, unknown> = {}): Promise<RunningServer> {
   const t = await makeCtx(subnets);
   const cfgFile = path.join(t.dir, 'config.json');
   fs.writeFileSync(cfgFile, JSON.stringify({
     dataDir: t.dir, database: t.handle.file, log: { level: 'warn' },
-    http: { publicUrl: 'http://10.77.0.1:8080' }, dhcp: { enabled: true },
+    http: { publicUrl: 'http://10.77.0.1:8080' }, dhcp: { enabled: true, ...dhcp },
   }));
   let err = '';
   let proc!: ChildProcess;

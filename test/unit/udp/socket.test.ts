@@ -60,6 +60,17 @@ for (const kind of ['native', 'dgram'] as UdpKind[]) {
     } finally { a.close(); b.close(); }
   });
 
+  test(`${kind}: pktinfo tells which of our addresses a datagram reached (the dgram fallback cannot: 0)`, async () => {
+    const [a, b] = [await open(), await open({ address: '0.0.0.0', pktinfo: true })];
+    try {
+      const gb: number[] = [];
+      b.onMessage((_m, _a, _p, local) => gb.push(local));
+      a.send(LO, b.port, Buffer.from('x'));
+      await until(() => gb.length === 1, 'datagram');
+      assert.equal(gb[0], kind === 'native' ? LO : 0);
+    } finally { a.close(); b.close(); }
+  });
+
   test(`${kind}: a connected socket hears only its peer and sends to it`, async () => {
     const [a, peer, other] = [await open(), await open(), await open()];
     try {
