@@ -150,8 +150,9 @@ export class DhcpHandler {
       const scope = scopeFor(snap, meta.localAddress);
       return scope ? { scope, serverId: meta.localAddress } : undefined;
     }
-    // A broadcast from a client without an address: Node cannot tell the interface it came in
-    // on, so it must be the one attached subnet we serve (or the one on a dhcp.interfaces entry).
+    // A broadcast from a client without an address, and no local address to tell its interface:
+    // only with the dgram fallback (no IP_PKTINFO). It must be the one attached subnet we serve
+    // (or the one on a dhcp.interfaces entry).
     let cands = snap.scopes.filter((s) => s.mode !== 'off' && ownIn(s) !== undefined);
     if (cands.length > 1 && this.d.interfaces.length > 0) {
       cands = cands.filter((s) => locals.some((l) => this.d.interfaces.includes(l.ifname) && cidrContains(s.cidr, l.address)));

@@ -1,8 +1,9 @@
 // The DHCP service: sockets around the handler. One socket on dhcp.address:67 receives the
-// broadcasts; when that is 0.0.0.0, one more socket per own address (same port, SO_REUSEADDR)
-// receives unicasts (relays, RENEW) and sends broadcasts out of the right interface: Linux
-// routes a limited broadcast by the source address of a bound socket. Port 4011 answers
-// proxyDHCP boot-server requests.
+// broadcasts, and IP_PKTINFO tells it the address of the interface each came in on; when that
+// is 0.0.0.0, one more socket per own address (same port, SO_REUSEADDR) receives unicasts
+// (relays, RENEW) and sends broadcasts out of the right interface: Linux routes a limited
+// broadcast by the source address of a bound socket. Port 4011 answers proxyDHCP boot-server
+// requests.
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
 import { listLeases } from '../model/leases.ts';
 import { ipv4ToString, parseIpv4 } from '../util/net.ts';
