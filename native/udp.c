@@ -384,22 +384,22 @@ static int parse_addr(napi_env env, napi_value v, struct sockaddr_in* a, uint32_
   return 1;
 }
 
-// open(address: u32, port, reuseAddr, broadcast, recvBuffer, sendBuffer, batch, maxPacket, pktinfo)
+// open(address: u32, port, reuseAddr, broadcast, recvBuffer, sendBuffer, batch, maxPacket[, pktinfo])
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 9;
   napi_value argv[9];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 9) {
-    napi_throw_type_error(env, NULL, "open: 9 arguments");
+  if (argc < 8) {
+    napi_throw_type_error(env, NULL, "open: 8 or 9 arguments");
     return NULL;
   }
   uint32_t port, rcvbuf, sndbuf, batch, max_packet;
-  bool reuse, bcast, pktinfo;
+  bool reuse, bcast, pktinfo = false;
   struct sockaddr_in addr;
   if (!get_u32(env, argv[1], &port) || port > 65535 || !parse_addr(env, argv[0], &addr, port) ||
       napi_get_value_bool(env, argv[2], &reuse) != napi_ok || napi_get_value_bool(env, argv[3], &bcast) != napi_ok ||
       !get_u32(env, argv[4], &rcvbuf) || !get_u32(env, argv[5], &sndbuf) || !get_u32(env, argv[6], &batch) ||
-      !get_u32(env, argv[7], &max_packet) || napi_get_value_bool(env, argv[8], &pktinfo) != napi_ok || batch < 1 || batch > 64 || max_packet < 16 || max_packet > 65536) {
+      !get_u32(env, argv[7], &max_packet) || (argc >= 9 && napi_get_value_bool(env, argv[8], &pktinfo) != napi_ok) || batch < 1 || batch > 64 || max_packet < 16 || max_packet > 65536) {
     napi_throw_type_error(env, NULL, "open: bad arguments");
     return NULL;
   }
@@ -506,6 +506,12 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
   if (s->closed) return throw_errno(env, "connect", EBADF);
   if (connect(s->fd, (struct sockaddr*)&a, sizeof a) < 0) return throw_errno(env, "connect", errno);
   s->connected = 1;
+  // connect() filters what arrives from now on, not what is already queued: a datagram that
+  // reached the fresh port between bind and connect could come from anyone (a TFTP transfer
+  // would take it for its client's). Drop those; bounded, as a flood must not hold us here.
+  char scratch[1];
+  for (int i = 0; i < 1024 && recv(s->fd, scratch, sizeof scratch, MSG_DONTWAIT | MSG_TRUNC) >= 0; i++) {
+  }
   return NULL;
 }
 

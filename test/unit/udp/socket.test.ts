@@ -86,6 +86,20 @@ for (const kind of ['native', 'dgram'] as UdpKind[]) {
     } finally { a.close(); peer.close(); other.close(); }
   });
 
+  test(`${kind}: what reached the port before connect() is dropped, not taken for the peer's`, { skip: kind === 'dgram' && 'dgram cannot drop what the kernel queued before connect' }, async () => {
+    const [a, peer, other] = [await open(), await open(), await open()];
+    try {
+      other.send(LO, a.port, Buffer.from('early stranger'));
+      await new Promise((r) => setTimeout(r, 50));
+      await a.connect(LO, peer.port);
+      const ga = inbox(a);
+      peer.send(LO, a.port, Buffer.from('peer'));
+      await until(() => ga.length >= 1, 'the peer');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(ga.map((g) => g.msg.toString()), ['peer']);
+    } finally { a.close(); peer.close(); other.close(); }
+  });
+
   test(`${kind}: a connected socket still hears its peer after an ICMP port unreachable`, async () => {
     // The error the kernel queues on a connected socket wakes poll with POLLERR, on which
     // libuv stops a uv_poll handle: a TFTP transfer whose client briefly had no socket on its

@@ -43,7 +43,11 @@ for (const mode of ['terminate', 'exit', 'throw']) {
         const errors: Error[] = [];
         w.on('error', (e) => errors.push(e));
         const exited = new Promise<number>((r) => w.once('exit', r));
-        const ports = await new Promise<number[]>((r) => w.once('message', r));
+        // A worker that fails before it reports its ports ends the test, not hangs it.
+        const ports = await Promise.race([
+          new Promise<number[]>((r) => w.once('message', r)),
+          exited.then((code) => { throw new Error(`worker exited ${code} before reporting its ports: ${errors[0]?.message}`); }),
+        ]);
         const flood = setInterval(() => { for (const p of ports) for (let i = 0; i < 10; i++) peer.send(0x7f000001, p, Buffer.from([round])); }, 1);
         try {
           await new Promise((r) => setTimeout(r, 10 + 5 * round));
