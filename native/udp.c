@@ -98,6 +98,12 @@ static napi_value throw_errno(napi_env env, const char* what, int err) {
   return NULL;
 }
 
+// A send's outcome for JavaScript: bytes, 0 (queued) or a negative errno; NULL if napi failed.
+static napi_value int_result(napi_env env, int32_t v) {
+  napi_value r;
+  return napi_create_int32(env, v, &r) == napi_ok ? r : NULL;
+}
+
 static sock_t* get_sock(napi_env env, napi_value v) {
   sock_t* s = NULL;
   if (napi_get_value_external(env, v, (void**)&s) != napi_ok || s == NULL) {
@@ -105,6 +111,14 @@ static sock_t* get_sock(napi_env env, napi_value v) {
     return NULL;
   }
   return s;
+}
+
+// A call on a socket: its arguments (argv[0] the handle; missing ones read as undefined) and
+// the socket, or NULL with a JavaScript exception pending.
+static sock_t* sock_args(napi_env env, napi_callback_info info, size_t want, size_t* argc, napi_value* argv) {
+  *argc = want;
+  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) return NULL;
+  return get_sock(env, argv[0]);
 }
 
 static int get_u32(napi_env env, napi_value v, uint32_t* out) {
@@ -478,10 +492,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
 // onMessage(h, fn): start delivering datagrams.
 static napi_value js_on_message(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
+  size_t argc;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 2, &argc, argv);
   if (!s) return NULL;
   if (s->closed) return throw_errno(env, "onMessage", EBADF);
   if (s->on_message) napi_delete_reference(env, s->on_message);
@@ -492,10 +505,9 @@ static napi_value js_on_message(napi_env env, napi_callback_info info) {
 
 // connect(h, address, port)
 static napi_value js_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
+  size_t argc;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 3, &argc, argv);
   if (!s) return NULL;
   uint32_t port;
   struct sockaddr_in a;
@@ -518,20 +530,15 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
 // send(h, address, port, buf[, buf2]) -> bytes sent, 0 when queued, or -errno. Address and
 // port are ignored on a connected socket (pass 0, 0).
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
+  size_t argc;
   napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t* s = sock_args(env, info, 5, &argc, argv);
+  if (!s) return NULL;
   if (argc < 4) {
     napi_throw_type_error(env, NULL, "send: 4 or 5 arguments");
     return NULL;
   }
-  sock_t* s = get_sock(env, argv[0]);
-  if (!s) return NULL;
-  napi_value result;
-  if (s->closed) {
-    CHECK(napi_create_int32(env, -EBADF, &result));
-    return result;
-  }
+  if (s->closed) return int_result(env, -EBADF);
   struct iovec iov[2];
   int iovcnt = argc >= 5 ? 2 : 1;
   for (int i = 0; i < iovcnt; i++) {
@@ -563,43 +570,28 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
       m.msg_namelen = sizeof to;
     }
     ssize_t n = sendmsg(s->fd, &m, MSG_DONTWAIT);
-    if (n >= 0) {
-      CHECK(napi_create_int32(env, (int32_t)n, &result));
-      return result;
-    }
+    if (n >= 0) return int_result(env, (int32_t)n);
     rc = errno;
-    if (rc != EAGAIN && rc != EWOULDBLOCK) {
-      CHECK(napi_create_int32(env, -rc, &result));
-      return result;
-    }
+    if (rc != EAGAIN && rc != EWOULDBLOCK) return int_result(env, -rc);
   }
   // Queued behind earlier datagrams (order kept) until the socket is writable again.
   int q = enqueue(s, has_to ? &to : NULL, iov, iovcnt);
-  if (q < 0) {
-    CHECK(napi_create_int32(env, q, &result));
-    return result;
-  }
-  CHECK(napi_create_int32(env, 0, &result));
-  return result;
+  if (q < 0) return int_result(env, q);
+  return int_result(env, 0);
 }
 
 // sendLater(h, address, port, buf) -> bytes accepted or -errno. The datagram leaves with the
 // others gathered in this loop turn, in one sendmmsg, after the turn's callbacks have run.
 static napi_value js_send_later(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
+  size_t argc;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t* s = sock_args(env, info, 4, &argc, argv);
+  if (!s) return NULL;
   if (argc < 4) {
     napi_throw_type_error(env, NULL, "sendLater: 4 arguments");
     return NULL;
   }
-  sock_t* s = get_sock(env, argv[0]);
-  if (!s) return NULL;
-  napi_value result;
-  if (s->closed || s->connected) {
-    CHECK(napi_create_int32(env, s->closed ? -EBADF : -EISCONN, &result));
-    return result;
-  }
+  if (s->closed || s->connected) return int_result(env, s->closed ? -EBADF : -EISCONN);
   void* data;
   size_t len;
   uint32_t port;
@@ -609,15 +601,9 @@ static napi_value js_send_later(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "sendLater: bad arguments");
     return NULL;
   }
-  if (!s->out && !(s->out = calloc(OUT_MAX, sizeof *s->out))) {
-    CHECK(napi_create_int32(env, -ENOMEM, &result));
-    return result;
-  }
+  if (!s->out && !(s->out = calloc(OUT_MAX, sizeof *s->out))) return int_result(env, -ENOMEM);
   char* copy = malloc(len ? len : 1);
-  if (!copy) {
-    CHECK(napi_create_int32(env, -ENOMEM, &result));
-    return result;
-  }
+  if (!copy) return int_result(env, -ENOMEM);
   if (len) memcpy(copy, data, len);  // an empty Buffer's data may be NULL
   s->out[s->outn].to = to;
   s->out[s->outn].iov.iov_base = copy;
@@ -627,16 +613,14 @@ static napi_value js_send_later(napi_env env, napi_callback_info info) {
     uv_idle_start(&s->idle, on_idle);
   }
   if (s->outn == OUT_MAX) flush_out(s);
-  CHECK(napi_create_int32(env, (int32_t)len, &result));
-  return result;
+  return int_result(env, (int32_t)len);
 }
 
 // info(h) -> [localPort, queuedBytes, truncatedDatagrams]
 static napi_value js_info(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+  size_t argc;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 1, &argc, argv);
   if (!s) return NULL;
   struct sockaddr_in a = {0};
   socklen_t len = sizeof a;
@@ -653,10 +637,9 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+  size_t argc;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 1, &argc, argv);
   if (!s) return NULL;
   close_sock(s, 0);
   return NULL;
@@ -664,10 +647,9 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 
 // ref(h, bool): whether an open socket keeps the event loop alive (dgram's ref/unref).
 static napi_value js_ref(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
+  size_t argc;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 2, &argc, argv);
   if (!s) return NULL;
   bool on;
   CHECK(napi_get_value_bool(env, argv[1], &on));
