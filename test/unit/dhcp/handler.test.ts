@@ -1,4 +1,6 @@
 // The server's decisions, in-process: the real handler, a real SQLite file, no sockets.
+import fs from 'node:fs';
+import path from 'node:path';
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildDhcpHandler, type BuiltHandler } from '../../../src/dhcp/index.ts';
@@ -198,7 +200,11 @@ describe('dhcp handler (authoritative)', () => {
       assert.equal(readU8(renew!.p.options, 53), 5);
       const other = await dora(r2, '52:54:00:00:08:02');
       assert.notEqual(other.ack.p.yiaddr, ack.p.yiaddr);
-    } finally { await r2.close(); }
+    } finally {
+      await r2.close();
+      // r2 was given the file, so its close leaves the folder: the first rig's, removed here.
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
   });
 
   test('per-MAC rate limit', async () => {
