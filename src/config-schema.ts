@@ -28,9 +28,9 @@ export const ConfigSchema = Type.Object({
     port: Type.Integer({ minimum: 1, maximum: 65535, default: 67 }),
     proxyPort: Type.Integer({ minimum: 1, maximum: 65535, default: 4011 }),
     /**
-     * Interfaces to serve (default: all). Node cannot SO_BINDTODEVICE: broadcasts arrive on the
-     * 0.0.0.0 socket, each listed interface gets a socket on its address to reply from, and its
-     * attached subnet wins when a broadcast could belong to several.
+     * Interfaces to serve (default: all). Broadcasts arrive on the 0.0.0.0 socket, which learns
+     * each one's interface (IP_PKTINFO) and ignores those from unlisted interfaces; each listed
+     * interface gets a socket on its address to reply from.
      */
     interfaces: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     /**

@@ -107,8 +107,9 @@ export class TftpServer {
   /**
    * Binds the request port. On the wildcard address it also binds each local IPv4 address, so
    * a request's local address is known and the transfer answers from the address the client
-   * sent to (a reply from another address is a wrong TID to the client). Node cannot read
-   * IP_PKTINFO; an address added later is still served, through the wildcard socket.
+   * sent to (a reply from another address is a wrong TID to the client). This needs no
+   * IP_PKTINFO, so it works on the dgram fallback too; an address added later is still served,
+   * through the wildcard socket.
    */
   async start(): Promise<{ address: string; port: number }> {
     await this.runner.start();
