@@ -60,7 +60,7 @@ typedef struct {
   int connected;
   int closed;
   napi_ref self;        // the external, kept alive while the socket is open
-  napi_ref on_message;  // function(buf, address, port)
+  napi_ref on_message;  // function(buf, address, port, local)
   napi_async_context actx;
   unsigned batch;
   size_t max_packet;
@@ -73,7 +73,6 @@ typedef struct {
   char* ctrl;
   pending_t *head, *tail;
   size_t queued;
-  uint64_t truncated;
   out_t* out;
   unsigned outn;
 } sock_t;
@@ -321,7 +320,6 @@ static void deliver(sock_t* s, unsigned count) {
     struct mmsghdr* mh = &s->msgs[i];
     if (mh->msg_hdr.msg_flags & MSG_TRUNC) {
       // Larger than any packet this socket expects (max_packet): garbage for its protocol.
-      s->truncated++;
       continue;
     }
     napi_handle_scope inner;
@@ -616,7 +614,7 @@ static napi_value js_send_later(napi_env env, napi_callback_info info) {
   return int_result(env, (int32_t)len);
 }
 
-// info(h) -> [localPort, queuedBytes, truncatedDatagrams]
+// info(h) -> [localPort, queuedBytes]
 static napi_value js_info(napi_env env, napi_callback_info info) {
   size_t argc;
   napi_value argv[1];
@@ -626,13 +624,11 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   socklen_t len = sizeof a;
   if (!s->closed) getsockname(s->fd, (struct sockaddr*)&a, &len);
   napi_value arr, v;
-  CHECK(napi_create_array_with_length(env, 3, &arr));
+  CHECK(napi_create_array_with_length(env, 2, &arr));
   CHECK(napi_create_uint32(env, ntohs(a.sin_port), &v));
   CHECK(napi_set_element(env, arr, 0, v));
   CHECK(napi_create_double(env, (double)s->queued, &v));
   CHECK(napi_set_element(env, arr, 1, v));
-  CHECK(napi_create_double(env, (double)s->truncated, &v));
-  CHECK(napi_set_element(env, arr, 2, v));
   return arr;
 }
 
@@ -645,20 +641,6 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// ref(h, bool): whether an open socket keeps the event loop alive (dgram's ref/unref).
-static napi_value js_ref(napi_env env, napi_callback_info info) {
-  size_t argc;
-  napi_value argv[2];
-  sock_t* s = sock_args(env, info, 2, &argc, argv);
-  if (!s) return NULL;
-  bool on;
-  CHECK(napi_get_value_bool(env, argv[1], &on));
-  if (s->closed) return NULL;
-  if (on) uv_ref((uv_handle_t*)&s->poll);
-  else uv_unref((uv_handle_t*)&s->poll);
-  return NULL;
-}
-
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
@@ -668,7 +650,6 @@ NAPI_MODULE_INIT() {
       {"sendLater", NULL, js_send_later, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
-      {"ref", NULL, js_ref, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

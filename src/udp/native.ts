@@ -12,10 +12,9 @@ export interface NativeUdp {
   send(h: NativeHandle, address: number, port: number, buf: Buffer, buf2?: Buffer): number;
   /** Gathers the datagram into one sendmmsg at the end of this loop turn; bytes or a negative errno. */
   sendLater(h: NativeHandle, address: number, port: number, buf: Buffer): number;
-  /** [local port, bytes queued, datagrams dropped as larger than maxPacket] */
-  info(h: NativeHandle): [number, number, number];
+  /** [local port, bytes queued] */
+  info(h: NativeHandle): [number, number];
   close(h: NativeHandle): void;
-  ref(h: NativeHandle, on: boolean): void;
 }
 
 let loaded: NativeUdp | Error | undefined;

@@ -53,8 +53,6 @@ export interface UdpSocket {
   sendLater(address: number, port: number, buf: Buffer): void;
   /** Bytes waiting for room in the kernel's send buffer. */
   queuedBytes(): number;
-  /** Whether the open socket keeps the process alive (dgram's ref/unref). */
-  ref(on: boolean): void;
   close(): void;
 }
 
@@ -93,7 +91,6 @@ function openNative(n: NativeUdp, o: UdpOpenOptions): UdpSocket {
     sendConnected: (buf, body) => { if (!closed) void (body ? n.send(h, 0, 0, buf, body) : n.send(h, 0, 0, buf)); },
     sendLater: (address, p, buf) => { if (!closed) n.sendLater(h, address, p, buf); },
     queuedBytes: () => (closed ? 0 : n.info(h)[1]),
-    ref: (on) => n.ref(h, on),
     close: () => { closed = true; n.close(h); },
   };
 }
@@ -135,7 +132,6 @@ async function openDgram(o: UdpOpenOptions): Promise<UdpSocket> {
     sendConnected: (buf, body) => guard(() => s.send(body ? [buf, body] : buf)),
     sendLater: (address, p, buf) => guard(() => s.send(buf, p, ipv4ToString(address))),
     queuedBytes: () => (closed ? 0 : s.getSendQueueSize()),
-    ref: (on) => { if (on) s.ref(); else s.unref(); },
     close: () => { if (closed) return; closed = true; try { s.close(); } catch { /* closed */ } },
   };
 }

@@ -12,7 +12,7 @@ const ADDON = process.env.BRANCHBOOT_UDP_ADDON ?? path.resolve(import.meta.dirna
 const skip = udpKind({}).kind !== 'native' ? 'native addon not built' : undefined;
 
 // Plain JavaScript (no loader in the worker): four sockets answering every datagram with a
-// send and a sendLater, one of them unref'd; then the mode decides how the thread ends.
+// send and a sendLater; then the mode decides how the thread ends.
 const WORKER = `
   const { parentPort, workerData } = require('node:worker_threads');
   const n = require(workerData.addon);
@@ -26,7 +26,6 @@ const WORKER = `
       if (workerData.mode === 'exit') process.exit(3);
       if (workerData.mode === 'throw') throw new Error('listener bug');
     });
-    if (i === 3) n.ref(h, false);
   }
   n.sendLater(socks[0], 0x7f000001, workerData.peer, Buffer.from('gathered'));
   parentPort.postMessage(socks.map((h) => n.info(h)[0]));
