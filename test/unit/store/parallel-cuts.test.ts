@@ -78,7 +78,8 @@ test('the zero-run spec really makes zero runs all candidates', () => {
 test('the WebAssembly scan marks exactly the bits of the JS scan', () => {
   for (const [name, data] of inputs()) {
     if (data.length < 100) continue;
-    for (const d of [49535, 3943, 75, 192]) {
+    // 1 (every position), 2 and 2^32 - 5 are the edges of the WebAssembly's divisibility test.
+    for (const d of [49535, 3943, 75, 192, 1, 2, 2 ** 32 - 5]) {
       for (const [from, to] of [[WINDOW, data.length], [WINDOW + 1, Math.min(data.length, 70_001)], [Math.floor(data.length / 3), data.length - 1], [500, 499], [1000, 1000]] as const) {
         const a = new Uint32Array(Math.floor(data.length / 32) + 1).fill(0xdeadbeef);
         const b = new Uint32Array(a.length).fill(0xdeadbeef);
