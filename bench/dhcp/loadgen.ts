@@ -55,7 +55,14 @@ function parseReply(b: Buffer): { xid: number; type: number; yiaddr: number; ser
 }
 
 const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
-const macOf = (i: number, seed: number) => Buffer.from([0x02, seed & 255, (i >>> 24) & 255, (i >>> 16) & 255, (i >>> 8) & 255, i & 255]);
+// Client i's MAC: by default in counting order, so every index keyed by MAC only ever appends.
+// BENCH_DHCP_MACS=random scatters them (i times an odd constant: still one MAC per client), as a
+// real boot storm of machines from several vendors and batches does.
+const scatter = process.env.BENCH_DHCP_MACS === 'random';
+const macOf = (i: number, seed: number) => {
+  const n = scatter ? Math.imul(i, 0x9e3779b1) >>> 0 : i;
+  return Buffer.from([0x02, seed & 255, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+};
 const macText = (m: Buffer) => [...m].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 type Reply = NonNullable<ReturnType<typeof parseReply>>;

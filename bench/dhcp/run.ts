@@ -2,6 +2,9 @@
 // file, no ping) side by side in one run, in throwaway namespaces, each measured by the same
 // relay-style load generator (loadgen.ts): 1,000 and 10,000 distinct clients, 64 in flight.
 // Prints DORA/s, lost, p50/p99 and branchboot's ratio to Kea. Needs root (namespaces).
+// BENCH_DHCP_MACS=random: clients' MACs scattered, not counted up (every MAC-keyed index then
+// inserts at random places, as in a real boot storm); BENCH_DHCP_THREADS=1: CPU per DORA of
+// each server thread.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +17,7 @@ const INFLIGHT = Number(process.env.BENCH_DHCP_INFLIGHT ?? 64);
 const ROUNDS = Number(process.env.BENCH_DHCP_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_DHCP_WARMUP ?? 2000);
 
-interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number; serverCpuUs?: number; serverMainCpuUs?: number; leaseRowsPerCommit?: number | undefined }
+interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number; serverCpuUs?: number; serverMainCpuUs?: number; leaseRowsPerCommit?: number | undefined; threadCpuUs?: Record<string, number> }
 
 if (!canUseNetns()) { console.error('bench:dhcp needs root and ip netns'); process.exit(1); }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,7 +37,16 @@ function statCpuUs(file: string): number {
 async function load(gen: NetHost, clients: number, seed: number, pid?: number): Promise<Summary> {
   const all0 = statCpuUs(`/proc/${pid}/stat`);
   const main0 = statCpuUs(`/proc/${pid}/task/${pid}/stat`);
+  const threads0 = threadCpu(pid);
   const s = await loadOnly(gen, clients, seed);
+  if (process.env.BENCH_DHCP_THREADS === '1') {
+    const by = new Map<string, number>();
+    for (const [tid, t] of threadCpu(pid)) {
+      const key = tid === pid ? 'main' : `${t.name}/${tid - (pid ?? 0)}`;
+      by.set(key, (by.get(key) ?? 0) + t.us - (threads0.get(tid)?.us ?? 0));
+    }
+    s.threadCpuUs = Object.fromEntries([...by].map(([k, us]) => [k, Math.round(us / (s.completed + WARMUP))]));
+  }
   s.serverCpuUs = Math.round((statCpuUs(`/proc/${pid}/stat`) - all0) / (s.completed + WARMUP));
   s.serverMainCpuUs = Math.round((statCpuUs(`/proc/${pid}/task/${pid}/stat`) - main0) / (s.completed + WARMUP));
   return s;
@@ -46,6 +58,19 @@ async function loadOnly(gen: NetHost, clients: number, seed: number): Promise<Su
     '--clients', String(clients), '--inflight', String(INFLIGHT), '--seed', String(seed), '--warmup', String(WARMUP), '--out', out], { timeoutMs: 600_000, cwd: ROOT });
   if (r.code !== 0) throw new Error(`loadgen failed: ${r.stderr}`);
   return JSON.parse(fs.readFileSync(out, 'utf8')) as Summary;
+}
+
+/** CPU time (µs) of each thread of `pid`, with its name (comm): where a server's helpers spend. */
+function threadCpu(pid: number | undefined): Map<number, { name: string; us: number }> {
+  const out = new Map<number, { name: string; us: number }>();
+  if (pid === undefined) return out;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      out.set(Number(tid), { name, us: statCpuUs(`/proc/${pid}/task/${tid}/stat`) });
+    }
+  } catch { /* exited */ }
+  return out;
 }
 
 type Runner = (clients: number, seed: number) => Promise<Summary>;
@@ -108,7 +133,10 @@ const dnsmasq: Runner = async (clients, seed) => {
   try { return await load(net.hosts.gen!, clients, seed, p.pid); } finally { p.kill('SIGTERM'); await sleep(300); p.kill('SIGKILL'); }
 };
 
-const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-no-events', branchbootNoEvents], ['branchboot-sync-full', branchbootSyncFull], ['branchboot-worker', branchbootWorkerNormal], ['branchboot-dgram', branchbootDgram], ['kea', kea], ['dnsmasq', dnsmasq]];
+// Migration 0005 dropped leases(mac): the same server with it put back.
+const branchbootLeasesMac = branchbootWith({ DHCP_BENCH_SQL: 'CREATE INDEX leases_mac ON leases(mac)' });
+
+const servers: Array<[string, Runner]> = [['branchboot', branchboot], ['branchboot-leases-mac', branchbootLeasesMac], ['branchboot-no-events', branchbootNoEvents], ['branchboot-sync-full', branchbootSyncFull], ['branchboot-worker', branchbootWorkerNormal], ['branchboot-dgram', branchbootDgram], ['kea', kea], ['dnsmasq', dnsmasq]];
 const only = process.env.BENCH_DHCP_SERVERS?.split(',');
 const results: Array<{ server: string; clients: number; s: Summary }> = [];
 const median = (xs: Summary[]) => [...xs].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(xs.length / 2)]!;
@@ -123,7 +151,7 @@ try {
         // dnsmasq rewrites its whole lease file per change: one round is minutes at 10,000 clients.
         if (name === 'dnsmasq' && i > 0) continue;
         const s = await run(n, seed++);
-        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (CPU per DORA: server ${s.serverCpuUs} µs, its main thread ${s.serverMainCpuUs} µs, generator ${s.genCpuUs} µs${s.leaseRowsPerCommit !== undefined ? `; lease rows per commit ${s.leaseRowsPerCommit}` : ''})`);
+        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (CPU per DORA: server ${s.serverCpuUs} µs, its main thread ${s.serverMainCpuUs} µs, generator ${s.genCpuUs} µs${s.leaseRowsPerCommit !== undefined ? `; lease rows per commit ${s.leaseRowsPerCommit}` : ''})${s.threadCpuUs ? ` threads ${JSON.stringify(s.threadCpuUs)}` : ''}`);
         collected.set(`${name}/${n}`, [...(collected.get(`${name}/${n}`) ?? []), s]);
       }
     }

@@ -11,6 +11,8 @@ import { createDhcpService } from '../../../src/dhcp/index.ts';
 const config = loadConfig({ file: process.argv[2], env: {} });
 const log = pino({ level: config.log.level }, pino.destination(2));
 const database = openDatabase(config.database);
+// Benchmark A/B of a schema change (e.g. an index a migration dropped, put back).
+if (process.env.DHCP_BENCH_SQL) database.sqlite.exec(process.env.DHCP_BENCH_SQL);
 const events = new EventBus(database.db, log, 100, database.sqlite);
 const planner = createPlanner({ config, db: database.db, log });
 const ctx = { config, db: database.db, log, events, planner };
