@@ -140,7 +140,9 @@ export function encodePacket(p: EncodeFields, maxSize = MIN_MAX_MESSAGE - 28): B
     size += n;
   }
   size += relayLen;
-  const out = Buffer.alloc(Math.max(size, 300)); // BOOTP relays and old clients expect ≥ 300 bytes
+  // BOOTP relays and old clients expect ≥ 300 bytes. From Node's shared pool, zeroed here:
+  // Buffer.alloc gives each reply an ArrayBuffer of its own, for the GC to track and free.
+  const out = Buffer.allocUnsafe(Math.max(size, 300)).fill(0);
   out[0] = p.op; out[1] = p.htype; out[2] = p.hlen; out[3] = p.hops ?? 0;
   out.writeUInt32BE(p.xid >>> 0, 4);
   out.writeUInt16BE(p.secs ?? 0, 8);

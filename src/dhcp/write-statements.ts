@@ -24,7 +24,7 @@ export function prepareDhcpWrites(sqlite: BetterSqlite3.Database): DhcpWrites {
     if (events.length > 0) insertEvents(events);
   });
   const machines = sqlite.transaction((rows: NewSighting[], now: number) => {
-    for (const r of rows) insertMachine.run(discoveredMachineParams(r, now));
+    for (const r of rows) insertMachine.run(...discoveredMachineParams(r, now));
   });
   const events = sqlite.transaction((rows: BootEventRecord[]) => { insertEvents(rows); });
   return {
