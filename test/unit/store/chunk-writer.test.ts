@@ -43,3 +43,26 @@ test('storeChunk writes each chunk once, by rename, and leaves no temp file', ()
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('storeChunk makes a chunk folder again when it went away after the thread saw it', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-chunk-writer-'));
+  try {
+    // Two chunks in one 4-hex folder: the second is written into the folder the first one made.
+    const byFolder = new Map<string, Buffer>();
+    let pair: [Buffer, Buffer] | undefined;
+    for (let i = 0; !pair; i++) {
+      const c = Buffer.alloc(1000, 0).fill(i & 0xff, 0, 1).fill(i >> 8, 1, 2);
+      const folder = hashChunk(c).toString('hex').slice(0, 4);
+      const first = byFolder.get(folder);
+      if (first) pair = [first, c];
+      else byFolder.set(folder, c);
+    }
+    assert.equal(storeChunk(root, pair[0], 3).isNew, true);
+    const file = chunkPath(root, hashChunk(pair[1]).toString('hex'));
+    fs.rmSync(path.dirname(file), { recursive: true });
+    assert.equal(storeChunk(root, pair[1], 3).isNew, true);
+    assert.deepEqual(decompressChunk(fs.readFileSync(file), 1000), pair[1]);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
