@@ -1,11 +1,13 @@
 // TFTP benchmark: branchboot vs tftpd-hpa (in.tftpd) vs dnsmasq, side by side in one run, same
 // files, same clients, in a throwaway network namespace pair joined by a bridge (veth, MTU 1500).
 //
-//   npm run bench:tftp [-- --runs 5 --size-mb 20 --concurrent 50 --concurrent-mb 10]
+//   npm run bench:tftp [-- --runs 5 --size-mb 20 --big-mb 50 --concurrent 50 --concurrent-mb 10]
 //                      [--only branchboot,tftpd-hpa,dnsmasq,branchboot-inline] [--rows 1468,concurrent]
 //
 // Rows: single transfers (curl and atftp at blksize 1468, atftp with windowsize 8 and 16, curl
-// at 512 and 65464) in MB/s, and N simultaneous downloads (aggregate MB/s, failures). Servers
+// at 512 and 65464) in MB/s, curl at 65464 on a file above branchboot's in-memory cache limit
+// (32 MiB: big initrds are read from the file block by block), and N simultaneous downloads
+// (aggregate MB/s, failures). Servers
 // are measured interleaved within each run so host noise hits them alike; the table shows
 // medians and each server's ratio to tftpd-hpa.
 import fs from 'node:fs';
@@ -21,6 +23,7 @@ const arg = (name: string, def: number) => {
 };
 const RUNS = arg('runs', 5);
 const SIZE_MB = arg('size-mb', 20);
+const BIG_MB = arg('big-mb', 50);
 const CONC = arg('concurrent', 50);
 const CONC_MB = arg('concurrent-mb', 10);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split(',') : undefined;
@@ -37,7 +40,7 @@ const SERVERS: Server[] = [
 ].filter((s) => (only ? only.includes(s.name) : !['branchboot-inline', 'branchboot-dgram'].includes(s.name)));
 const rowFilter = args.includes('--rows') ? args[args.indexOf('--rows') + 1]!.split(',') : undefined;
 
-interface Row { name: string; argv: (addr: string, file: string, out: string) => string[] }
+interface Row { name: string; argv: (addr: string, file: string, out: string) => string[]; big?: true }
 const curl = (bs: number) => (addr: string, file: string) => ['curl', '-sS', '--fail', '-o', '/dev/null', '-w', '%{size_download}', '--tftp-blksize', String(bs), `tftp://${addr}/${file}`];
 const atftp = (opts: string[]) => (addr: string, file: string, out: string) => ['atftp', ...opts.flatMap((o) => ['--option', o]), '-g', '-r', file, '-l', out, addr];
 const ROWS: Row[] = [
@@ -47,6 +50,7 @@ const ROWS: Row[] = [
   { name: 'atftp 1468 windowsize 8', argv: atftp(['blksize 1468', 'windowsize 8']) },
   { name: 'atftp 1468 windowsize 16', argv: atftp(['blksize 1468', 'windowsize 16']) },
   { name: 'curl blksize 65464', argv: curl(65464) },
+  { name: `curl 65464 ${BIG_MB} MB uncached`, argv: curl(65464), big: true },
 ].filter((r) => !rowFilter || rowFilter.some((f) => r.name.includes(f)));
 const CONCURRENT_ROW = !rowFilter || rowFilter.includes('concurrent');
 
@@ -88,7 +92,9 @@ async function main(): Promise<void> {
   fs.chmodSync(root, 0o755);
   const single = SIZE_MB * 1_000_000;
   const conc = CONC_MB * 1024 * 1024;
-  execFileSync('sh', ['-c', `head -c ${single} /dev/urandom > ${root}/single.bin && head -c ${conc} /dev/urandom > ${root}/conc.bin && chmod 644 ${root}/*`]);
+  const big = BIG_MB * 1_000_000;
+  const makeBig = ROWS.some((r) => r.big) ? ` && head -c ${big} /dev/urandom > ${root}/big.bin` : '';
+  execFileSync('sh', ['-c', `head -c ${single} /dev/urandom > ${root}/single.bin && head -c ${conc} /dev/urandom > ${root}/conc.bin${makeBig} && chmod 644 ${root}/*`]);
   const net = await createTestNet({ hosts: { server: { addr: '10.79.0.1/24' }, client: { addr: '10.79.0.2/24' } } });
   const srv = net.hosts.server!;
   const cli = net.hosts.client!;
@@ -130,7 +136,7 @@ async function main(): Promise<void> {
         const order = SERVERS.map((_, i) => SERVERS[(i + run) % SERVERS.length]!);
         for (const s of order) {
           const out = path.join(work, `out-${seq++}`);
-          const mbps = await timed(cli, row.argv(s.addr, 'single.bin', out), single, row.name.startsWith('atftp') ? out : undefined);
+          const mbps = await timed(cli, row.argv(s.addr, row.big ? 'big.bin' : 'single.bin', out), row.big ? big : single, row.name.startsWith('atftp') ? out : undefined);
           ((single_[row.name] ??= {})[s.name] ??= []).push(mbps ?? 0);
         }
       }

@@ -122,8 +122,8 @@ async function readShared(realPath: string, size: number): Promise<Buffer> {
 
 export interface OpenedFile {
   size: number;
-  /** A source read in this thread; the block size picks the read-ahead piece size. */
-  open(blksize: number): BlockSource;
+  /** A source read in this thread. */
+  open(): BlockSource;
   /** Hands the bytes (or the descriptor) over to the thread that runs the transfer. */
   share(): SourceSpec;
   /** Release without transferring (the request was refused after opening). */
@@ -140,7 +140,7 @@ export function memoryFile(data: Buffer): OpenedFile {
   };
 }
 
-/** Opens a looked-up file: from the cache when small, else as a file descriptor read in pieces. */
+/** Opens a looked-up file: from the cache when small, else as a file descriptor read block by block. */
 export async function openFile(found: { realPath: string; stat: fs.Stats }, cache: FileCache): Promise<OpenedFile> {
   const cached = cache.get(found.realPath, found.stat);
   if (cached) {
@@ -154,7 +154,7 @@ export async function openFile(found: { realPath: string; stat: fs.Stats }, cach
     let owned = true;
     return {
       size: st.size,
-      open: (blksize) => { owned = false; return new FileSource(fd, st.size, FileSource.chunkFor(blksize)); },
+      open: () => { owned = false; return new FileSource(fd, st.size); },
       share: () => { owned = false; return { kind: 'file', fd, size: st.size }; },
       close: () => { if (owned) { owned = false; fs.close(fd, () => undefined); } },
     };

@@ -267,7 +267,7 @@ export class TftpServer {
         this.event(mac, ip, { file, bytes: 0, ms: 0, outcome: 'bad-mode' });
         return;
       }
-      const src = opened.open(65536);
+      const src = opened.open();
       const raw = Buffer.allocUnsafe(src.size);
       for (let pos = 0; pos < src.size;) {
         const len = Math.min(65536, src.size - pos);

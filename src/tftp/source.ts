@@ -1,13 +1,12 @@
-// Where a transfer's bytes come from. The per-packet path copies from memory it already has:
-// either a whole file held in memory (generated files, netascii, small hot files such as the
-// iPXE binaries) or a few large pieces of a big file read ahead of the sender.
+// Where a transfer's bytes come from: a whole file held in memory (generated files, netascii,
+// small hot files such as the iPXE binaries), or a big file read block by block.
 import fs from 'node:fs';
 
 export interface BlockSource {
   readonly size: number;
   /**
    * Copies `len` bytes at `pos` into `dst` at `dstOff` and returns true, or returns false when
-   * that piece is not in memory yet: call load(pos), then ask again. Never blocks.
+   * it cannot now: call load(pos), then ask again (load rejects if the bytes cannot be had).
    */
   copy(pos: number, len: number, dst: Buffer, dstOff: number): boolean;
   load(pos: number): Promise<void>;
@@ -33,76 +32,39 @@ export class MemorySource implements BlockSource {
   }
 }
 
-interface Slot { start: number; end: number; buf: Buffer | undefined; loading: Promise<void> | undefined }
-
 /**
- * A big file read in pieces of `chunkBytes` (a multiple of the block size, so a block never
- * straddles two pieces). Three pieces: the one being sent, the one before it (a window's
- * retransmission can reach back across the boundary) and the next one, read ahead as soon as
- * the sender enters the current one.
+ * A big file, read block by block straight into the packet, synchronously: what tftpd-hpa does
+ * (read() then sendto()). From the page cache a 64 KiB read costs ~16 us on the bench VM, about
+ * what the copy alone costs; the earlier read-ahead of 256 KiB pieces through the libuv
+ * threadpool added a thread hop, a wake-up of the event loop and three piece buffers per
+ * transfer, and measured 0.80x of this (bench/tftp/RESULTS.md, 2026-12-06 04:xx). A cold file
+ * is read ahead by the kernel, which follows sequential reads; what it has not read yet blocks
+ * this thread's transfers for that read, as it blocks a forking server's one transfer.
  */
 export class FileSource implements BlockSource {
-  private readonly slots: Slot[];
+  private failure: Error | undefined;
   private closed = false;
-  private lastHit = 0;
 
-  constructor(private readonly fd: number, readonly size: number, private readonly chunkBytes: number) {
-    // Pieces are allocated on first use: a request that never completes its handshake (a
-    // spoofed flood) must not hold three pieces of memory each.
-    this.slots = [0, 1, 2].map(() => ({ start: -1, end: -1, buf: undefined, loading: undefined }));
-  }
-
-  static chunkFor(blksize: number, target = 256 * 1024): number {
-    return blksize * Math.max(1, Math.floor(target / blksize));
-  }
+  constructor(private readonly fd: number, readonly size: number) {}
 
   copy(pos: number, len: number, dst: Buffer, dstOff: number): boolean {
-    // Fast path: the same piece as last time.
-    let s = this.slots[this.lastHit]!;
-    if (!(s.loading === undefined && pos >= s.start && pos + len <= s.end)) {
-      let found = -1;
-      for (let i = 0; i < 3; i++) {
-        const t = this.slots[i]!;
-        if (t.loading === undefined && pos >= t.start && pos + len <= t.end) { found = i; break; }
+    if (this.failure) return false;
+    try {
+      for (let done = 0; done < len;) {
+        const n = fs.readSync(this.fd, dst, dstOff + done, len - done, pos + done);
+        if (n === 0) throw new Error('file shrank during the transfer');
+        done += n;
       }
-      if (found < 0) return false;
-      this.lastHit = found;
-      s = this.slots[found]!;
-      // Entered a new piece: read the next one ahead.
-      const next = s.start + this.chunkBytes;
-      if (next < this.size && !this.has(next)) void this.load(next).catch(() => undefined);
+      return true;
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      return false;
     }
-    s.buf!.copy(dst, dstOff, pos - s.start, pos - s.start + len);
-    return true;
   }
 
-  private has(pos: number): boolean {
-    return this.slots.some((t) => pos >= t.start && pos < t.end);
-  }
-
-  load(pos: number): Promise<void> {
-    const start = pos - (pos % this.chunkBytes);
-    const existing = this.slots.find((t) => t.start === start);
-    if (existing) return existing.loading ?? Promise.resolve();
-    // Evict the piece furthest behind the sender, never the one in use or one being read.
-    let victim: Slot | undefined;
-    for (let i = 0; i < 3; i++) {
-      const t = this.slots[i]!;
-      if (t.loading || i === this.lastHit) continue;
-      if (!victim || t.start < victim.start) victim = t;
-    }
-    if (!victim) return Promise.resolve();
-    const slot = victim;
-    const want = Math.min(this.chunkBytes, this.size - start);
-    slot.start = start;
-    slot.end = start + want;
-    slot.buf ??= Buffer.allocUnsafe(this.chunkBytes);
-    slot.loading = readFully(this.fd, slot.buf, want, start).then(() => { slot.loading = undefined; }, (err: unknown) => {
-      slot.loading = undefined;
-      slot.start = slot.end = -1;
-      throw err;
-    });
-    return slot.loading;
+  /** Nothing is ever pending: a copy() that returned false failed, and this reports why. */
+  load(): Promise<void> {
+    return this.failure ? Promise.reject(this.failure) : Promise.resolve();
   }
 
   close(): void {
@@ -110,21 +72,6 @@ export class FileSource implements BlockSource {
     this.closed = true;
     fs.close(this.fd, () => undefined);
   }
-}
-
-function readFully(fd: number, buf: Buffer, len: number, pos: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let done = 0;
-    const step = () => {
-      fs.read(fd, buf, done, len - done, pos + done, (err, n) => {
-        if (err) return reject(err);
-        if (n === 0) return reject(new Error('file shrank during the transfer'));
-        done += n;
-        if (done >= len) resolve(); else step();
-      });
-    };
-    step();
-  });
 }
 
 /** RFC 1350 netascii: CR LF line ends and CR NUL for a bare CR. */

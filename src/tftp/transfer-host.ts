@@ -22,7 +22,7 @@ export class TransferHost {
   get active(): number { return this.live.size; }
 
   start(id: number, spec: TransferSpec, done: (r: RunOutcome) => void): void {
-    const source = sourceOf(spec.source, spec.blksize);
+    const source = sourceOf(spec.source);
     this.opening.add(id);
     openTransferSockets(spec.local, spec.ip, spec.port, this.ports).then((sockets) => {
       this.opening.delete(id);

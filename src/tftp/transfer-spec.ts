@@ -1,6 +1,6 @@
 // What a transfer needs, in a form that can cross to a worker thread: plain values, the file's
 // bytes in shared memory (a boot storm sends one kernel to many clients: no copy per transfer)
-// or the descriptor of a big file read in pieces (descriptors belong to the process, not to a
+// or the descriptor of a big file read block by block (descriptors belong to the process, not to a
 // thread).
 import { FileSource, MemorySource, type BlockSource } from './source.ts';
 import type { TransferResult } from './transfer.ts';
@@ -29,9 +29,9 @@ export interface TransferSpec {
 /** How a transfer ended, or why it never started (no socket: out of ports or descriptors). */
 export type RunOutcome = { ok: true; result: TransferResult } | { ok: false; error: string };
 
-export function sourceOf(spec: SourceSpec, blksize: number): BlockSource {
+export function sourceOf(spec: SourceSpec): BlockSource {
   if (spec.kind === 'memory') return new MemorySource(Buffer.from(spec.data.buffer, spec.data.byteOffset, spec.data.byteLength));
-  return new FileSource(spec.fd, spec.size, FileSource.chunkFor(blksize));
+  return new FileSource(spec.fd, spec.size);
 }
 
 /**

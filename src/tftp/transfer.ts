@@ -2,8 +2,8 @@
 // Sends fixed windows of blocks (RFC 7440; a window of 1 is RFC 1350 lock-step), moves on when
 // the client acknowledges, and retransmits from the first unacknowledged block when a timer
 // expires. The per-ACK path does no allocation of its own and no logging: it checks the
-// sender, reads two bytes, copies the next block from memory into a preallocated packet and
-// sends it.
+// sender, reads two bytes, copies the next block (from memory, or read from the file) into a
+// preallocated packet and sends it.
 import { OP_ACK, OP_DATA, OP_ERROR, ERR_OPTION, ERR_UNDEFINED, ERR_UNKNOWN_TID } from './constants.ts';
 import { encodeError } from './packet.ts';
 import type { BlockSource } from './source.ts';
