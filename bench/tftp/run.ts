@@ -40,7 +40,7 @@ const SERVERS: Server[] = [
 ].filter((s) => (only ? only.includes(s.name) : !['branchboot-inline', 'branchboot-dgram'].includes(s.name)));
 const rowFilter = args.includes('--rows') ? args[args.indexOf('--rows') + 1]!.split(',') : undefined;
 
-interface Row { name: string; argv: (addr: string, file: string, out: string) => string[]; big?: true }
+interface Row { name: string; argv: (addr: string, file: string, out: string) => string[]; big?: boolean }
 const curl = (bs: number) => (addr: string, file: string) => ['curl', '-sS', '--fail', '-o', '/dev/null', '-w', '%{size_download}', '--tftp-blksize', String(bs), `tftp://${addr}/${file}`];
 const atftp = (opts: string[]) => (addr: string, file: string, out: string) => ['atftp', ...opts.flatMap((o) => ['--option', o]), '-g', '-r', file, '-l', out, addr];
 const ROWS: Row[] = [
