@@ -132,13 +132,14 @@ export class DhcpHandler {
   /** Which subnet, and which of our addresses is the server identifier there. */
   private locate(p: DhcpPacket, meta: Incoming, snap: ScopeSnapshot): Located | undefined {
     const locals = this.d.localAddresses();
-    const ownIn = (s: Scope) => locals.find((l) => cidrContains(s.cidr, l.address))?.address;
-    const fallbackId = () => meta.localAddress ?? locals.find((l) => (l.address >>> 24) !== 127)?.address ?? locals[0]?.address;
+    // Relayed (the common case of a central server): no closures built per packet.
     if (p.giaddr !== 0) {
       const scope = scopeFor(snap, p.giaddr);
-      const id = meta.localAddress ?? fallbackId();
+      const id = meta.localAddress ?? fallbackAddress(locals);
       return scope && id !== undefined ? { scope, serverId: id } : undefined;
     }
+    const ownIn = (s: Scope) => locals.find((l) => cidrContains(s.cidr, l.address))?.address;
+    const fallbackId = () => meta.localAddress ?? fallbackAddress(locals);
     const from = parseFrom(meta.from.address);
     const clientAddr = p.ciaddr !== 0 ? p.ciaddr : from !== 0 ? from : undefined;
     if (clientAddr !== undefined) {
@@ -238,7 +239,6 @@ export class DhcpHandler {
     const sid = readIp(p.options, Opt.ServerId);
     const requested = readIp(p.options, Opt.RequestedIp);
     const { scope } = loc;
-    const nak = (message: string) => this.reply(p, facts, loc, { type: MessageType.Nak, serverId: loc.serverId, message });
     let ip: number;
     if (sid !== undefined) {
       // SELECTING (§4.3.2): the client names the server it chose.
@@ -257,10 +257,10 @@ export class DhcpHandler {
     } else {
       return undefined;
     }
-    if (!cidrContains(scope.cidr, ip)) return nak('wrong network');
-    if (!this.d.book.usableBy(scope, ip, facts.mac, now)) return nak('address not available');
+    if (!cidrContains(scope.cidr, ip)) return this.nak(p, facts, loc, 'wrong network');
+    if (!this.d.book.usableBy(scope, ip, facts.mac, now)) return this.nak(p, facts, loc, 'address not available');
     const reserved = scope.reservedByMac.get(facts.mac);
-    if (reserved !== undefined && reserved !== ip) return nak('this machine has a fixed address');
+    if (reserved !== undefined && reserved !== ip) return this.nak(p, facts, loc, 'this machine has a fixed address');
     const e = this.entry(loc, facts, ip, 'bound', now + scope.leaseSeconds * 1000);
     const prev = this.d.book.set(e);
     if (prev && prev.state === 'bound' && prev.expiresAt > now) {
@@ -272,6 +272,10 @@ export class DhcpHandler {
     if (!ok) return undefined;
     const boot = facts.pxe || facts.ipxe ? await this.bootInfo(facts, loc, ip) : undefined;
     return this.reply(p, facts, loc, { type: MessageType.Ack, serverId: loc.serverId, yiaddr: ip, scope, leaseSeconds: scope.leaseSeconds, boot });
+  }
+
+  private nak(p: DhcpPacket, facts: ClientFacts, loc: Located, message: string): Outgoing | undefined {
+    return this.reply(p, facts, loc, { type: MessageType.Nak, serverId: loc.serverId, message });
   }
 
   private decline(p: DhcpPacket, facts: ClientFacts, loc: Located, now: number): void {
@@ -334,6 +338,12 @@ export class DhcpHandler {
     this.lastWarn.set(key, now);
     this.d.log.warn(obj, msg);
   }
+}
+
+/** Our first address that is not loopback, else any. */
+function fallbackAddress(locals: LocalAddress[]): number | undefined {
+  for (const l of locals) if ((l.address >>> 24) !== 127) return l.address;
+  return locals[0]?.address;
 }
 
 function parseFrom(a: string): number {

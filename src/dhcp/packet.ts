@@ -125,21 +125,29 @@ export function encodePacket(p: EncodeFields, maxSize = MIN_MAX_MESSAGE - 28): B
   for (const [c, v] of opts) if (c === Opt.RelayAgentInfo && !relay) relay = v;
   const relayLen = relay ? optionWireLength(relay) : 0;
   // First pass decides which options fit; the second writes them straight into the packet
-  // (one allocation per reply: this runs for every OFFER and ACK of a boot storm).
-  const keep: boolean[] = [];
-  for (const [code, value] of opts) {
-    if (code === Opt.RelayAgentInfo) { keep.push(false); continue; }
-    const n = optionWireLength(value);
-    if (size + n + relayLen > limit) {
-      // Message type and server id are not optional; without them the reply is useless.
-      if (code === Opt.MessageType || code === Opt.ServerId) return undefined;
-      keep.push(false);
-      continue;
+  // (one allocation per reply: this runs for every OFFER and ACK of a boot storm). Usually all
+  // fit, and no list of which is needed.
+  let all = size + relayLen;
+  for (let k = 0; k < opts.length; k++) if (opts[k]![0] !== Opt.RelayAgentInfo) all += optionWireLength(opts[k]![1]);
+  let keep: boolean[] | undefined;
+  if (all <= limit) {
+    size = all;
+  } else {
+    keep = [];
+    for (const [code, value] of opts) {
+      if (code === Opt.RelayAgentInfo) { keep.push(false); continue; }
+      const n = optionWireLength(value);
+      if (size + n + relayLen > limit) {
+        // Message type and server id are not optional; without them the reply is useless.
+        if (code === Opt.MessageType || code === Opt.ServerId) return undefined;
+        keep.push(false);
+        continue;
+      }
+      keep.push(true);
+      size += n;
     }
-    keep.push(true);
-    size += n;
+    size += relayLen;
   }
-  size += relayLen;
   // BOOTP relays and old clients expect ≥ 300 bytes. From Node's shared pool, zeroed here:
   // Buffer.alloc gives each reply an ArrayBuffer of its own, for the GC to track and free.
   const out = Buffer.allocUnsafe(Math.max(size, 300)).fill(0);
@@ -156,7 +164,10 @@ export function encodePacket(p: EncodeFields, maxSize = MIN_MAX_MESSAGE - 28): B
   if (p.file) out.write(p.file.slice(0, 127), 108, 'latin1');
   out.writeUInt32BE(MAGIC_COOKIE, HEADER_LEN);
   let at = MIN_PACKET_LEN;
-  for (let k = 0; k < opts.length; k++) if (keep[k]) at = writeOption(out, at, opts[k]![0], opts[k]![1]);
+  for (let k = 0; k < opts.length; k++) {
+    const code = opts[k]![0];
+    if (keep ? keep[k] : code !== Opt.RelayAgentInfo) at = writeOption(out, at, code, opts[k]![1]);
+  }
   if (relay) at = writeOption(out, at, Opt.RelayAgentInfo, relay);
   out[at] = Opt.End;
   return out;

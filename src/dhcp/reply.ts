@@ -30,49 +30,84 @@ export interface ReplySpec {
 
 // The options that are the same in every answer of a subnet (or for one lease time, message
 // type, server address) are built once: a boot storm answers thousands of clients a second.
-// encodePacket only reads these buffers.
-const scopeOptions = new WeakMap<Scope, Array<[number, Buffer]>>();
-const small = new Map<string, Buffer>();
+// For a plain OFFER or ACK the whole list is shared (keyed by message type and server address
+// per subnet): the reply allocates only its packet. encodePacket only reads these buffers.
+type OptionList = Array<[number, Buffer]>;
+const scopeOptions = new WeakMap<Scope, { subnet: OptionList; heads: Map<number, OptionList> }>();
+const typeBytes = new Map<number, Buffer>();
+const serverIdBytes = new Map<number, Buffer>();
+const leaseBytes = new Map<number, OptionList>();
 
-function subnetOptions(s: Scope): Array<[number, Buffer]> {
-  let o = scopeOptions.get(s);
-  if (!o) {
-    o = [[Opt.SubnetMask, ipBytes(s.cidr.mask)]];
-    if (s.gateway !== undefined) o.push([Opt.Router, ipBytes(s.gateway)]);
-    if (s.dns.length > 0) o.push([Opt.DnsServers, ipBytes(...s.dns)]);
-    if (s.domain) o.push([Opt.DomainName, Buffer.from(s.domain, 'latin1')]);
-    o.push([Opt.BroadcastAddress, ipBytes(s.cidr.broadcast)]);
-    scopeOptions.set(s, o);
-  }
-  return o;
-}
-
-function cached(key: string, make: () => Buffer): Buffer {
-  let b = small.get(key);
+function once<K>(m: Map<K, Buffer>, key: K, make: (key: K) => Buffer): Buffer {
+  let b = m.get(key);
   if (!b) {
-    if (small.size > 4096) small.clear();
-    b = make();
-    small.set(key, b);
+    if (m.size > 4096) m.clear();
+    b = make(key);
+    m.set(key, b);
   }
   return b;
 }
 
-export function buildReply(req: DhcpPacket, facts: ClientFacts, spec: ReplySpec): Buffer | undefined {
-  const opts: Array<[number, Buffer]> = [
-    [Opt.MessageType, cached(`t${spec.type}`, () => Buffer.from([spec.type]))],
-    [Opt.ServerId, cached(`s${spec.serverId}`, () => ipBytes(spec.serverId))],
-  ];
-  const nak = spec.type === MessageType.Nak;
-  if (spec.leaseSeconds !== undefined && !nak) {
-    const t = spec.leaseSeconds;
-    opts.push(
-      [Opt.LeaseTime, cached(`l${t}`, () => u32Bytes(t))],
-      [Opt.RenewalTime, cached(`r${t}`, () => u32Bytes(t * 0.5))],
-      [Opt.RebindingTime, cached(`b${t}`, () => u32Bytes(t * 0.875))],
-    );
+function forScope(s: Scope): { subnet: OptionList; heads: Map<number, OptionList> } {
+  let c = scopeOptions.get(s);
+  if (!c) {
+    const o: OptionList = [[Opt.SubnetMask, ipBytes(s.cidr.mask)]];
+    if (s.gateway !== undefined) o.push([Opt.Router, ipBytes(s.gateway)]);
+    if (s.dns.length > 0) o.push([Opt.DnsServers, ipBytes(...s.dns)]);
+    if (s.domain) o.push([Opt.DomainName, Buffer.from(s.domain, 'latin1')]);
+    o.push([Opt.BroadcastAddress, ipBytes(s.cidr.broadcast)]);
+    c = { subnet: o, heads: new Map() };
+    scopeOptions.set(s, c);
   }
+  return c;
+}
+
+const typeByte = (t: number) => Buffer.from([t]);
+const serverIdByte = (id: number) => ipBytes(id);
+
+function leaseOptions(t: number): OptionList {
+  let o = leaseBytes.get(t);
+  if (!o) {
+    if (leaseBytes.size > 4096) leaseBytes.clear();
+    o = [[Opt.LeaseTime, u32Bytes(t)], [Opt.RenewalTime, u32Bytes(t * 0.5)], [Opt.RebindingTime, u32Bytes(t * 0.875)]];
+    leaseBytes.set(t, o);
+  }
+  return o;
+}
+
+/** Message type, server id, lease times (when given) and the subnet's options (when given), in that order. */
+function headOptions(type: number, serverId: number, leaseSeconds: number | undefined, s: Scope | undefined): OptionList {
+  const o: OptionList = [
+    [Opt.MessageType, once(typeBytes, type, typeByte)],
+    [Opt.ServerId, once(serverIdBytes, serverId, serverIdByte)],
+  ];
+  if (leaseSeconds !== undefined) o.push(...leaseOptions(leaseSeconds));
+  if (s) o.push(...forScope(s).subnet);
+  return o;
+}
+
+/** headOptions of an OFFER or ACK in a subnet with its own lease time: built once per server address and type. Shared: never modified. */
+function sharedHead(type: number, serverId: number, s: Scope): OptionList {
+  const { heads } = forScope(s);
+  const key = serverId * 16 + type;
+  let o = heads.get(key);
+  if (!o) {
+    if (heads.size > 1024) heads.clear();
+    o = headOptions(type, serverId, s.leaseSeconds, s);
+    heads.set(key, o);
+  }
+  return o;
+}
+
+export function buildReply(req: DhcpPacket, facts: ClientFacts, spec: ReplySpec): Buffer | undefined {
+  const nak = spec.type === MessageType.Nak;
   const s = spec.scope;
-  if (s && !nak && !spec.proxy) opts.push(...subnetOptions(s));
+  const lease = nak ? undefined : spec.leaseSeconds;
+  const withSubnet = s && !nak && !spec.proxy ? s : undefined;
+  const plain = withSubnet !== undefined && lease === withSubnet.leaseSeconds;
+  const head = plain ? sharedHead(spec.type, spec.serverId, withSubnet) : headOptions(spec.type, spec.serverId, lease, withSubnet);
+  const extra = (spec.boot && !nak) || (nak && spec.message) || facts.relay;
+  const opts = plain && extra ? head.slice() : head;
   let siaddr = 0;
   let file: string | undefined;
   if (spec.boot && !nak) {
