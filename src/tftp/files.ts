@@ -45,7 +45,7 @@ export interface FileCacheOptions {
   maxTotalBytes: number;
 }
 
-interface Entry { key: string; data: Promise<Buffer>; size: number }
+interface Entry { size: number; ready: Buffer | undefined }
 
 export class FileCache {
   private readonly entries = new Map<string, Entry>();
@@ -56,8 +56,14 @@ export class FileCache {
     return `${realPath}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
   }
 
-  /** The whole file in memory if it is small enough to cache, else undefined. */
-  get(realPath: string, st: fs.Stats): Promise<Buffer> | undefined {
+  /**
+   * The whole file from memory when it is small enough to cache and has been read; 'reading'
+   * while it is being read (the first request for it starts that); undefined when too big.
+   * A request that gets 'reading' reads the file itself rather than wait: reading 20 MB into
+   * fresh memory takes ~60 ms on the bench VM (page faults), as long as sending it at blksize
+   * 65464, so the first transfer of a file ran at half speed while it waited.
+   */
+  get(realPath: string, st: fs.Stats): Buffer | 'reading' | undefined {
     if (st.size > this.opts.maxFileBytes) return undefined;
     const key = this.keyOf(realPath, st);
     const hit = this.entries.get(key);
@@ -65,18 +71,12 @@ export class FileCache {
       // Map order is insertion order: re-inserting marks it most recently used.
       this.entries.delete(key);
       this.entries.set(key, hit);
-      return hit.data;
+      return hit.ready ?? 'reading';
     }
     for (const [k, e] of this.entries) {
       if (k.startsWith(`${realPath}\0`)) { this.entries.delete(k); this.total -= e.size; }
     }
-    const data = readShared(realPath, st.size).then((buf) => {
-      // The file changed between stat and read: serve what we read, but do not keep it.
-      if (buf.length !== st.size) this.drop(key);
-      return buf;
-    });
-    data.catch(() => this.drop(key));
-    const entry: Entry = { key, data, size: st.size };
+    const entry: Entry = { size: st.size, ready: undefined };
     this.entries.set(key, entry);
     this.total += st.size;
     for (const [k, e] of this.entries) {
@@ -84,12 +84,18 @@ export class FileCache {
       this.entries.delete(k);
       this.total -= e.size;
     }
-    return data;
+    // A file that changed between stat and read is not kept (its next request stats it anew).
+    readShared(realPath, st.size).then((buf) => {
+      if (buf) entry.ready = buf;
+      else this.drop(key, entry);
+    }, () => this.drop(key, entry));
+    return 'reading';
   }
 
-  private drop(key: string): void {
-    const e = this.entries.get(key);
-    if (e) { this.entries.delete(key); this.total -= e.size; }
+  private drop(key: string, entry: Entry): void {
+    if (this.entries.get(key) !== entry) return;
+    this.entries.delete(key);
+    this.total -= entry.size;
   }
 
   stats(): { files: number; bytes: number } {
@@ -98,26 +104,24 @@ export class FileCache {
 }
 
 /**
- * Reads a whole file into shared memory, so transfers on other threads use the same bytes.
- * A file that grew or shrank since its stat gives a buffer of another size.
+ * Reads a whole file into shared memory, so transfers on other threads use the same bytes;
+ * undefined when it grew or shrank since its stat.
  */
-async function readShared(realPath: string, size: number): Promise<Buffer> {
+async function readShared(realPath: string, size: number): Promise<Buffer | undefined> {
   const fh = await fsp.open(realPath, 'r');
   try {
     const buf = Buffer.from(new SharedArrayBuffer(size));
     let done = 0;
     while (done < size) {
       const { bytesRead } = await fh.read(buf, done, size - done, done);
-      if (bytesRead === 0) return buf.subarray(0, done);
+      if (bytesRead === 0) return undefined;
       done += bytesRead;
     }
     const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, size);
-    if (bytesRead === 0) return buf;
+    return bytesRead === 0 ? buf : undefined;
   } finally {
     await fh.close();
   }
-  // It grew since the stat: all of it, in ordinary memory (the caller will not keep it).
-  return fsp.readFile(realPath);
 }
 
 export interface OpenedFile {
@@ -140,12 +144,13 @@ export function memoryFile(data: Buffer): OpenedFile {
   };
 }
 
-/** Opens a looked-up file: from the cache when small, else as a file descriptor read block by block. */
+/**
+ * Opens a looked-up file: from the cache when it is there, else as a file descriptor read block
+ * by block (a big file, or a small one whose first read into the cache is under way).
+ */
 export async function openFile(found: { realPath: string; stat: fs.Stats }, cache: FileCache): Promise<OpenedFile> {
   const cached = cache.get(found.realPath, found.stat);
-  if (cached) {
-    return memoryFile(await cached);
-  }
+  if (cached !== undefined && cached !== 'reading') return memoryFile(cached);
   const fd = await new Promise<number>((res, rej) => fs.open(found.realPath, 'r', (e, f) => (e ? rej(e) : res(f))));
   try {
     // The size comes from the open file, so tsize matches what is sent even if the name was
