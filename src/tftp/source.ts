@@ -37,9 +37,10 @@ export class MemorySource implements BlockSource {
  * (read() then sendto()). From the page cache a 64 KiB read costs ~16 us on the bench VM, about
  * what the copy alone costs; the earlier read-ahead of 256 KiB pieces through the libuv
  * threadpool added a thread hop, a wake-up of the event loop and three piece buffers per
- * transfer, and measured 0.80x of this (bench/tftp/RESULTS.md, 2026-12-06 04:xx). A cold file
- * is read ahead by the kernel, which follows sequential reads; what it has not read yet blocks
- * this thread's transfers for that read, as it blocks a forking server's one transfer.
+ * transfer (at 65464 on a 50 MB file: 0.84-0.89x of tftpd-hpa, this 0.86-0.91x; RESULTS.md,
+ * 2026-12-06 04:27). A cold file is read ahead by the kernel, which follows sequential reads;
+ * what it has not read yet blocks this thread's transfers for that read, as it blocks a
+ * forking server's one transfer.
  */
 export class FileSource implements BlockSource {
   private failure: Error | undefined;
