@@ -68,8 +68,8 @@ describe('tftp server (in-process)', { timeout: 60_000 }, () => {
     } finally { await h.close(); }
   });
 
-  test('windows, large blocks from a file read in pieces, and block numbers past 65535', async () => {
-    // Cache off: exercise the read-ahead source. 70,000 blocks of 8 bytes roll the counter over.
+  test('windows, large blocks read from the file, and block numbers past 65535', async () => {
+    // Cache off: exercise the file source. 70,000 blocks of 8 bytes roll the counter over.
     const big = randomBytes(3_000_000, 3);
     const roll = randomBytes(8 * 70_000 + 3, 4);
     const h = await startHarness({ cacheMaxFileBytes: 0 }, { 'big.bin': big, 'roll.bin': roll });

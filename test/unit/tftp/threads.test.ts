@@ -12,9 +12,10 @@ const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
 describe('tftp transfer threads', { timeout: 60_000 }, () => {
   for (const transferThreads of [0, 2]) {
-    test(`${transferThreads} threads: 24 simultaneous transfers, cached and read in pieces, byte-identical`, async () => {
-      // small: cached (memory, sent without a copy at 64 KiB blocks), ending with an empty block
-      // at 65464; big: read in pieces.
+    test(`${transferThreads} threads: 24 simultaneous transfers, cached and read from the file, byte-identical`, async () => {
+      // small: cacheable (requests that come while it is read into memory read the file, later
+      // ones send from memory without a copy at 64 KiB blocks), ending with an empty block at
+      // 65464; big: read from the file block by block.
       const small = randomBytes(65464 * 3, 21);
       const big = randomBytes(1_500_000, 22);
       const h = await startHarness({ transferThreads, cacheMaxFileBytes: 500_000, maxTransfersPerClient: 100 }, { 'small.bin': small, 'big.bin': big });
