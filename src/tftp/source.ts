@@ -40,7 +40,9 @@ export class MemorySource implements BlockSource {
  * transfer (at 65464 on a 50 MB file: 0.84-0.89x of tftpd-hpa, this 0.86-0.91x; RESULTS.md,
  * 2026-12-06 04:27). A cold file is read ahead by the kernel, which follows sequential reads;
  * what it has not read yet blocks this thread's transfers for that read, as it blocks a
- * forking server's one transfer.
+ * forking server's one transfer. Transfers run on their own threads when the host has two cores
+ * or more (server.ts); on one core they share the main thread, and such a read holds up DHCP and
+ * HTTP for its length too.
  */
 export class FileSource implements BlockSource {
   private failure: Error | undefined;
