@@ -1,6 +1,7 @@
 // What a request says about the machine that sent it: identity, firmware, PXE/iPXE state,
 // relay circuit. The planner gets these facts as a BootClient; dhcp/ decides no boot file.
 import type { BootClient } from '../boot/types.ts';
+import { macFromBytes } from '../util/net.ts';
 import { Opt } from './constants.ts';
 import {
   readClientArch, readClientNdi, readClientUuid, readRelayInfo, readText, readUserClasses, type RelayInfo,
@@ -25,13 +26,6 @@ export interface ClientFacts {
   firmware: string;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** util/net's macFromBytes without its array and callbacks: it runs for every packet (0.8 µs a call there in a tight loop, 0.1 here). */
-export function macText(b: Uint8Array): string {
-  return `${HEX[b[0]!]!}:${HEX[b[1]!]!}:${HEX[b[2]!]!}:${HEX[b[3]!]!}:${HEX[b[4]!]!}:${HEX[b[5]!]!}`;
-}
-
 /** Ethernet only: htype 1 with a 6-byte address (what PXE and every lab NIC use). */
 export function isEthernet(p: DhcpPacket): boolean {
   return p.htype === 1 && p.hlen === 6;
@@ -52,7 +46,7 @@ export function clientFacts(p: DhcpPacket): ClientFacts {
   const cid = o.get(Opt.ClientId);
   const hostname = readText(o, Opt.Hostname);
   return {
-    mac: macText(p.chaddr),
+    mac: macFromBytes(p.chaddr),
     clientId: cid && cid.length > 0 ? cid.toString('hex') : null,
     hostname: hostname ? hostname.slice(0, 63) : null,
     vendorClass, pxe, httpBoot, ipxe, arch, ndi: readClientNdi(o),
