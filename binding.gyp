@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "branchboot_udp",
-      "sources": ["native/udp.c"],
+      "sources": ["native/udp.c", "native/lockstep.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]

@@ -7,75 +7,13 @@
 // socket, reads datagrams in batches (recvmmsg: one system call per wake-up, no EAGAIN probe,
 // since libuv's epoll is level-triggered) into a buffer reused for the socket's life, hands
 // each to JavaScript as (Buffer, IPv4 as uint32, port), and sends synchronously with
-// sendmsg. No packet is parsed here: all protocol logic stays in TypeScript.
+// sendmsg. No packet is parsed here: protocol logic stays in TypeScript, with one exception,
+// the steady state of a lock-step TFTP transfer (native/lockstep.c says why).
 //
 // A send that meets a full socket buffer (EAGAIN: a 16 x 64 KiB TFTP window) is copied to a
 // queue that drains when the socket becomes writable, so the caller never sees a loss that
 // did not happen on the wire (dgram's behaviour too).
-#define _GNU_SOURCE
-#define NAPI_VERSION 8
-#include <node_api.h>
-#include <uv.h>
-
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-// Bytes a socket may hold in its send queue before further sends are refused (ENOBUFS).
-#define MAX_QUEUED (8u << 20)
-// recvmmsg calls per wake-up of a socket.
-#define READ_ROUNDS 4
-// Datagrams gathered by sendLater before one sendmmsg.
-#define OUT_MAX 64
-
-typedef struct {
-  struct sockaddr_in to;
-  struct iovec iov;
-} out_t;
-
-typedef struct pending {
-  struct pending* next;
-  struct sockaddr_in to;
-  int has_to;
-  size_t len;
-  char data[];
-} pending_t;
-
-typedef struct {
-  napi_env env;
-  int fd;
-  uv_poll_t poll;
-  uv_check_t check;  // flushes sendLater's datagrams after this loop turn's callbacks
-  uv_idle_t idle;    // active while some wait: the loop then polls without blocking
-  // libuv handles not yet closed, plus one for the JavaScript external: the memory goes when
-  // both are gone, so a call on a closed socket (a second close) never reads freed memory.
-  int refs;
-  int poll_events;
-  int connected;
-  int closed;
-  napi_ref self;        // the external, kept alive while the socket is open
-  napi_ref on_message;  // function(buf, address, port, local)
-  napi_async_context actx;
-  unsigned batch;
-  size_t max_packet;
-  char* rbuf;
-  struct mmsghdr* msgs;
-  struct iovec* iovs;
-  struct sockaddr_in* froms;
-  // IP_PKTINFO control data, a slot per message of a batch (only when asked for): which of our
-  // addresses a datagram reached, the only way to tell the interface of a broadcast.
-  char* ctrl;
-  pending_t *head, *tail;
-  size_t queued;
-  out_t* out;
-  unsigned outn;
-} sock_t;
+#include "sock.h"
 
 #define CHECK(call)                                   \
   do {                                                \
@@ -114,7 +52,7 @@ static sock_t* get_sock(napi_env env, napi_value v) {
 
 // A call on a socket: its arguments (argv[0] the handle; missing ones read as undefined) and
 // the socket, or NULL with a JavaScript exception pending.
-static sock_t* sock_args(napi_env env, napi_callback_info info, size_t want, size_t* argc, napi_value* argv) {
+sock_t* sock_args(napi_env env, napi_callback_info info, size_t want, size_t* argc, napi_value* argv) {
   *argc = want;
   if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) return NULL;
   return get_sock(env, argv[0]);
@@ -175,6 +113,7 @@ static void close_sock(sock_t* s, int from_cleanup) {
   close(s->fd);
   s->fd = -1;
   free_pending(s);
+  lockstep_free(s->env, s, !from_cleanup);
   if (!from_cleanup) {
     napi_remove_env_cleanup_hook(s->env, cleanup_hook, s);
     if (s->on_message) napi_delete_reference(s->env, s->on_message);
@@ -304,7 +243,7 @@ static uint32_t local_address(struct msghdr* m) {
   return 0;
 }
 
-static void deliver(sock_t* s, unsigned count) {
+static void deliver(sock_t* s, unsigned first, unsigned count) {
   napi_env env = s->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -316,7 +255,7 @@ static void deliver(sock_t* s, unsigned count) {
     return;
   }
   napi_get_undefined(env, &recv);
-  for (unsigned i = 0; i < count && !s->closed; i++) {
+  for (unsigned i = first; i < count && !s->closed; i++) {
     struct mmsghdr* mh = &s->msgs[i];
     if (mh->msg_hdr.msg_flags & MSG_TRUNC) {
       // Larger than any packet this socket expects (max_packet): garbage for its protocol.
@@ -381,7 +320,10 @@ static void on_poll(uv_poll_t* h, int status, int events) {
       if (s->ctrl) s->msgs[i].msg_hdr.msg_controllen = CTRL_SLOT;
     }
     int n = recvmmsg(s->fd, s->msgs, s->batch, MSG_DONTWAIT, NULL);
-    if (n > 0) deliver(s, (unsigned)n);
+    if (n > 0) {
+      unsigned first = s->lockstep ? lockstep_filter(s, (unsigned)n) : 0;
+      if (first < (unsigned)n) deliver(s, first, (unsigned)n);
+    }
     if (n < (int)s->batch) break;
   }
 }
@@ -555,27 +497,28 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     }
     has_to = 1;
   }
+  return int_result(env, sock_send(s, has_to ? &to : NULL, iov, iovcnt));
+}
+
+int sock_send(sock_t* s, const struct sockaddr_in* to, struct iovec* iov, int iovcnt) {
   // dgram sends at once: what sendLater gathered earlier leaves first, so that datagrams go
   // out in the order of the calls with either implementation.
   if (s->outn) flush_out(s);
-  int rc;
   if (!s->head) {
     struct msghdr m = {0};
     m.msg_iov = iov;
     m.msg_iovlen = iovcnt;
-    if (has_to) {
-      m.msg_name = &to;
-      m.msg_namelen = sizeof to;
+    if (to) {
+      m.msg_name = (void*)to;
+      m.msg_namelen = sizeof *to;
     }
     ssize_t n = sendmsg(s->fd, &m, MSG_DONTWAIT);
-    if (n >= 0) return int_result(env, (int32_t)n);
-    rc = errno;
-    if (rc != EAGAIN && rc != EWOULDBLOCK) return int_result(env, -rc);
+    if (n >= 0) return (int)n;
+    int rc = errno;
+    if (rc != EAGAIN && rc != EWOULDBLOCK) return -rc;
   }
   // Queued behind earlier datagrams (order kept) until the socket is writable again.
-  int q = enqueue(s, has_to ? &to : NULL, iov, iovcnt);
-  if (q < 0) return int_result(env, q);
-  return int_result(env, 0);
+  return enqueue(s, to, iov, iovcnt);
 }
 
 // sendLater(h, address, port, buf) -> bytes accepted or -errno. The datagram leaves with the
@@ -650,6 +593,9 @@ NAPI_MODULE_INIT() {
       {"sendLater", NULL, js_send_later, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"lockstepStart", NULL, js_lockstep_start, NULL, NULL, NULL, napi_default, NULL},
+      {"lockstepStop", NULL, js_lockstep_stop, NULL, NULL, NULL, napi_default, NULL},
+      {"lockstepProgress", NULL, js_lockstep_progress, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

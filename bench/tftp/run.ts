@@ -3,6 +3,7 @@
 //
 //   npm run bench:tftp [-- --runs 5 --size-mb 20 --big-mb 50 --concurrent 50 --concurrent-mb 10]
 //                      [--only branchboot,tftpd-hpa,dnsmasq,branchboot-inline] [--rows 1468,concurrent]
+//   BENCH_TFTP_BASE=/path/to/other/checkout npm run bench:tftp -- --only branchboot,branchboot-base,tftpd-hpa
 //
 // Rows: single transfers (curl and atftp at blksize 1468, atftp with windowsize 8 and 16, curl
 // at 512 and 65464) in MB/s, curl at 65464 on a file above branchboot's in-memory cache limit
@@ -30,14 +31,19 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1]!.split('
 
 interface Server { name: string; addr: string; threads?: number; env?: Record<string, string> }
 // Only with --only, for A/B: branchboot-inline runs every transfer in its main thread;
-// branchboot-dgram uses Node's dgram instead of the native sockets (src/udp).
+// branchboot-dgram uses Node's dgram instead of the native sockets (src/udp); branchboot-base runs
+// the checkout named by BENCH_TFTP_BASE (its own node_modules and built addon), an A/B of two
+// commits in one run.
 const SERVERS: Server[] = [
   { name: 'branchboot', addr: '10.79.0.1' },
   { name: 'tftpd-hpa', addr: '10.79.0.3' },
   { name: 'dnsmasq', addr: '10.79.0.4' },
   { name: 'branchboot-inline', addr: '10.79.0.5', threads: 0 },
   { name: 'branchboot-dgram', addr: '10.79.0.6', env: { BRANCHBOOT_UDP: 'dgram' } },
-].filter((s) => (only ? only.includes(s.name) : !['branchboot-inline', 'branchboot-dgram'].includes(s.name)));
+  { name: 'branchboot-base', addr: '10.79.0.7' },
+].filter((s) => (only ? only.includes(s.name) : !['branchboot-inline', 'branchboot-dgram', 'branchboot-base'].includes(s.name)));
+const BASE = process.env.BENCH_TFTP_BASE;
+if (SERVERS.some((s) => s.name === 'branchboot-base') && !BASE) throw new Error('branchboot-base needs BENCH_TFTP_BASE=<checkout>');
 const rowFilter = args.includes('--rows') ? args[args.indexOf('--rows') + 1]!.split(',') : undefined;
 
 interface Row { name: string; argv: (addr: string, file: string, out: string) => string[]; big?: boolean }
@@ -99,7 +105,7 @@ async function main(): Promise<void> {
   const srv = net.hosts.server!;
   const cli = net.hosts.client!;
   try {
-    for (const a of ['10.79.0.3/24', '10.79.0.4/24', '10.79.0.5/24', '10.79.0.6/24']) execFileSync('ip', ['-n', srv.ns, 'addr', 'add', a, 'dev', 'eth0']);
+    for (const a of ['10.79.0.3/24', '10.79.0.4/24', '10.79.0.5/24', '10.79.0.6/24', '10.79.0.7/24']) execFileSync('ip', ['-n', srv.ns, 'addr', 'add', a, 'dev', 'eth0']);
     const started: Promise<void>[] = [];
     for (const s of SERVERS) {
       if (s.name.startsWith('branchboot')) {
@@ -109,8 +115,9 @@ async function main(): Promise<void> {
         };
         // BENCH_TFTP_NODE_ARGS: extra Node options for branchboot (e.g. --cpu-prof --cpu-prof-dir=DIR).
         const nodeArgs = process.env.BENCH_TFTP_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-        const p = srv.spawn(['node', ...nodeArgs, '--import', 'tsx', path.resolve('test/integration/tftp/runner.ts'), JSON.stringify(cfg)],
-          { stdio: ['ignore', 'pipe', 'inherit'], ...(s.env && { env: { ...process.env, ...s.env } }) });
+        const tree = s.name === 'branchboot-base' ? BASE! : '.';
+        const p = srv.spawn(['node', ...nodeArgs, '--import', 'tsx', path.resolve(tree, 'test/integration/tftp/runner.ts'), JSON.stringify(cfg)],
+          { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.resolve(tree), ...(s.env && { env: { ...process.env, ...s.env } }) });
         started.push(new Promise((res, rej) => {
           let out = '';
           p.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('ready')) res(); });

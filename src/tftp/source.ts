@@ -16,11 +16,20 @@ export interface BlockSource {
    * they are, behind a separate 4-byte header, instead of being copied into a packet first.
    */
   view?(pos: number, len: number): Buffer;
+  /**
+   * Where a socket's lock-step relay (native/lockstep.c) takes the blocks from: the whole file
+   * in memory, or the descriptor it reads them from (still owned by this source).
+   */
+  readonly relay?: { data: Buffer; fd: -1 } | { data: null; fd: number };
 }
 
 export class MemorySource implements BlockSource {
   readonly size: number;
-  constructor(private readonly data: Buffer) { this.size = data.length; }
+  readonly relay: { data: Buffer; fd: -1 };
+  constructor(private readonly data: Buffer) {
+    this.size = data.length;
+    this.relay = { data, fd: -1 };
+  }
   copy(pos: number, len: number, dst: Buffer, dstOff: number): boolean {
     this.data.copy(dst, dstOff, pos, pos + len);
     return true;
@@ -48,7 +57,10 @@ export class FileSource implements BlockSource {
   private failure: Error | undefined;
   private closed = false;
 
-  constructor(private readonly fd: number, readonly size: number) {}
+  readonly relay: { data: null; fd: number };
+  constructor(private readonly fd: number, readonly size: number) {
+    this.relay = { data: null, fd };
+  }
 
   copy(pos: number, len: number, dst: Buffer, dstOff: number): boolean {
     if (this.failure) return false;

@@ -2,12 +2,14 @@
 // Sends fixed windows of blocks (RFC 7440; a window of 1 is RFC 1350 lock-step), moves on when
 // the client acknowledges, and retransmits from the first unacknowledged block when a timer
 // expires. The per-ACK path does no allocation of its own and no logging: it checks the
-// sender, reads two bytes, copies the next block (from memory, or read from the file) into a
-// preallocated packet and sends it.
+// sender, reads two bytes and sends the next block from a preallocated packet, which was
+// filled (copied from memory, or read from the file) while the client was busy with the
+// previous one.
 import { OP_ACK, OP_DATA, OP_ERROR, ERR_OPTION, ERR_UNDEFINED, ERR_UNKNOWN_TID } from './constants.ts';
 import { encodeError } from './packet.ts';
 import type { BlockSource } from './source.ts';
 import type { TransferSockets } from './sockets.ts';
+import type { LockstepRelay } from '../udp/socket.ts';
 
 export type Outcome =
   | 'ok'
@@ -76,10 +78,16 @@ export class Transfer {
   private readonly blksize: number;
   private readonly window: number;
   private readonly lastBlock: number;
-  /** Preallocated packets, or only their 4-byte headers when blocks are sent without a copy. */
+  /**
+   * Preallocated packets, or only their 4-byte headers when blocks are sent without a copy:
+   * one per block of a window and one for the block after it, filled ahead (fillAhead).
+   */
   private readonly slots: Buffer[];
+  /** The block whose data each slot holds (0: none), so a filled slot is not filled again. */
+  private readonly slotBlock: number[];
   private readonly direct: boolean;
   private tail: Buffer | undefined;
+  private tailFilled = false;
 
   private phase: 'oack' | 'data' = 'data';
   /** Absolute (not wrapped) block numbers. */
@@ -97,6 +105,15 @@ export class Transfer {
   private retries = 0;
   private retransmits = 0;
 
+  /**
+   * The socket's lock-step relay, for a transfer of window 1 on a native socket: once the client
+   * has answered, it sends each next block itself (native/lockstep.c); this object takes the
+   * transfer back (takeBack) for anything else.
+   */
+  private readonly relay: LockstepRelay | undefined;
+  private relayed = false;
+  private relaySeen = 0;
+
   constructor(private readonly o: TransferOptions, now: number) {
     this.startedAt = now;
     this.socket = o.sockets.main;
@@ -105,14 +122,17 @@ export class Transfer {
     this.window = o.windowsize;
     // A file whose size is a multiple of the block size ends with an empty block (RFC 1350 §6).
     this.lastBlock = Math.floor(o.source.size / o.blksize) + 1;
-    const slotCount = Math.min(this.window, this.lastBlock);
     this.direct = o.blksize >= DIRECT_MIN_BLKSIZE && o.source.view !== undefined;
+    const slotCount = Math.min(this.direct ? this.window : this.window + 1, this.lastBlock);
     this.slots = [];
+    this.slotBlock = [];
     for (let i = 0; i < slotCount; i++) {
       const b = Buffer.allocUnsafe(this.direct ? 4 : 4 + o.blksize);
       b[0] = 0; b[1] = OP_DATA;
       this.slots.push(b);
+      this.slotBlock.push(0);
     }
+    this.relay = this.window === 1 && o.source.relay ? this.socket.lockstep : undefined;
     this.maxRto = o.timeoutMs ?? MAX_BACKOFF_MS;
     this.rto = Math.min(INITIAL_RTO_MS, this.maxRto);
     this.socket.onMessage((msg) => this.onMessage(msg));
@@ -148,6 +168,7 @@ export class Transfer {
   /** Only the client's packets arrive here: the socket is connected to it. */
   private onMessage(msg: Buffer): void {
     if (this.done) return;
+    if (this.relayed) this.takeBack();
     if (msg.length < 4 || msg[0] !== 0) return;
     const op = msg[1];
     if (op === OP_ACK) this.onAck((msg[2]! << 8) | msg[3]!);
@@ -190,6 +211,12 @@ export class Transfer {
     if (this.retransmitted) { this.retransmitted = false; return; } // Karn: ambiguous sample
     const rtt = clock.now - this.sentAt;
     this.srtt = this.srtt < 0 ? rtt : this.srtt + (rtt - this.srtt) / 8;
+    this.settle();
+  }
+
+  /** The timer from the round trip measured so far: what a backoff returns to once the client answers. */
+  private settle(): void {
+    if (this.srtt < 0) return;
     let r = 2 * this.srtt + 40;
     if (r < MIN_RTO_MS) r = MIN_RTO_MS;
     if (r > MAX_RTO_MS) r = MAX_RTO_MS;
@@ -231,16 +258,8 @@ export class Transfer {
         this.nextSend = block + 1;
         continue;
       }
-      let pkt: Buffer;
-      if (len === bs) {
-        pkt = this.slots[block % this.slots.length]!;
-      } else {
-        // The short last block gets its own buffer, so a queued send of a full slot can never
-        // go out with a stale length.
-        pkt = this.tail ??= Buffer.allocUnsafe(4 + len);
-        pkt[0] = 0; pkt[1] = OP_DATA;
-      }
-      if (len > 0 && !this.source.copy(pos, len, pkt, 4)) {
+      const pkt = this.fill(block, pos, len);
+      if (!pkt) {
         this.loading = true;
         this.source.load(pos).then(() => {
           this.loading = false;
@@ -248,12 +267,93 @@ export class Transfer {
         }, () => this.finish('read-error'));
         return;
       }
-      pkt[2] = (block >>> 8) & 0xff;
-      pkt[3] = block & 0xff;
       this.socket.sendConnected(pkt);
       if (block > this.maxSent) this.maxSent = block;
       this.nextSend = block + 1;
     }
+    this.handOff();
+    if (!this.direct && !this.relayed) this.fillAhead();
+  }
+
+  /** Lets the relay answer the ACK of the block just sent, and the ones after it. */
+  private handOff(): void {
+    const r = this.relay;
+    if (!r || this.relayed || !this.verified || this.phase !== 'data' || this.maxSent !== this.acked + 1 || this.maxSent >= this.lastBlock) return;
+    const src = this.source.relay!;
+    this.relayed = r.start(src.data, src.fd, this.source.size, this.blksize, this.lastBlock, this.acked);
+  }
+
+  /** The relay stops; this object goes on from where it left the transfer. */
+  private takeBack(): void {
+    const r = this.relay!.stop();
+    this.relayed = false;
+    this.relayProgress(clock.now);
+    if (!r) return;
+    if (r.acked > this.acked) this.acked = r.acked;
+    if (r.sent > this.maxSent) this.maxSent = r.sent;
+    this.nextSend = this.maxSent + 1;
+    this.windowEnd = this.maxSent;
+  }
+
+  /**
+   * ACKs the relay answered count as progress for the timers, and end a backoff as an ACK
+   * handled here does. When the relay sent the block in flight is not known here: no
+   * round-trip sample from that block's ACK (Karn's rule).
+   */
+  private relayProgress(now: number): void {
+    const p = this.relay!.progress();
+    if (p === this.relaySeen) return;
+    this.relaySeen = p;
+    this.sentAt = now;
+    this.retries = 0;
+    this.retransmitted = true;
+    this.settle();
+  }
+
+  /**
+   * The packet for `block` with its data, from its slot if that already holds it; undefined when
+   * the source cannot give the bytes now. A packet handed to the socket may be overwritten
+   * afterwards: a send that has to wait is copied to the socket's queue (src/udp).
+   */
+  private fill(block: number, pos: number, len: number): Buffer | undefined {
+    if (len < this.blksize) {
+      // The short last block gets its own buffer, so a packet of a full slot is never sent
+      // with a stale length.
+      const pkt = this.tail ??= Buffer.allocUnsafe(4 + len);
+      if (!this.tailFilled) {
+        pkt[0] = 0; pkt[1] = OP_DATA;
+        pkt[2] = (block >>> 8) & 0xff;
+        pkt[3] = block & 0xff;
+        if (len > 0 && !this.source.copy(pos, len, pkt, 4)) return undefined;
+        this.tailFilled = true;
+      }
+      return pkt;
+    }
+    const slot = block % this.slots.length;
+    const pkt = this.slots[slot]!;
+    if (this.slotBlock[slot] !== block) {
+      this.slotBlock[slot] = 0;
+      if (!this.source.copy(pos, len, pkt, 4)) return undefined;
+      pkt[2] = (block >>> 8) & 0xff;
+      pkt[3] = block & 0xff;
+      this.slotBlock[slot] = block;
+    }
+    return pkt;
+  }
+
+  /**
+   * In lock-step the client takes a round trip (~110 us on a LAN at 64 KiB) to acknowledge a
+   * block, and we would then spend the read of the next one (~16 us for 64 KiB from the page
+   * cache) before answering: so read it now, while the client is busy. Its slot is one no block
+   * of the window in flight uses. A read that fails here is left for pump to meet and report.
+   */
+  private fillAhead(): void {
+    const block = this.windowEnd + 1;
+    if (block > this.lastBlock || this.loading) return;
+    const pos = (block - 1) * this.blksize;
+    let len = this.source.size - pos;
+    if (len > this.blksize) len = this.blksize;
+    this.fill(block, pos, len);
   }
 
   /** Called by its host's ticker (transfer-host.ts) with the coarse clock. */
@@ -264,7 +364,9 @@ export class Transfer {
       if (now - this.startedAt > this.o.handshakeMs) this.finish('no-handshake');
       return;
     }
+    if (this.relayed) this.relayProgress(now);
     if (this.loading || now - this.sentAt < this.rto) return;
+    if (this.relayed) this.takeBack();
     if (++this.retries > this.o.maxRetries) { this.finish('timeout'); return; }
     this.retransmits++;
     this.retransmitted = true;
@@ -275,6 +377,7 @@ export class Transfer {
   /** Ends the transfer; tells a verified client why when it is our decision. */
   finish(outcome: Outcome, clientError?: { code: number; message: string }): void {
     if (this.done) return;
+    if (this.relayed) this.takeBack();
     this.done = true;
     if (this.verified && (outcome === 'timeout' || outcome === 'deadline' || outcome === 'read-error' || outcome === 'shutdown')) {
       const why = outcome === 'timeout' ? 'timed out' : outcome === 'deadline' ? 'transfer took too long' : outcome === 'shutdown' ? 'server shutting down' : 'read error';

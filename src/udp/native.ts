@@ -15,6 +15,11 @@ export interface NativeUdp {
   /** [local port, bytes queued] */
   info(h: NativeHandle): [number, number];
   close(h: NativeHandle): void;
+  /** TFTP's lock-step relay (native/lockstep.c): true when armed. */
+  lockstepStart(h: NativeHandle, data: Buffer | null, fd: number, size: number, blksize: number, lastBlock: number, acked: number): boolean;
+  /** [acked, sent] where the relay left the transfer, stopping it; undefined if never started. */
+  lockstepStop(h: NativeHandle): [number, number] | undefined;
+  lockstepProgress(h: NativeHandle): number;
 }
 
 let loaded: NativeUdp | Error | undefined;

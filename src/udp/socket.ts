@@ -54,6 +54,24 @@ export interface UdpSocket {
   /** Bytes waiting for room in the kernel's send buffer. */
   queuedBytes(): number;
   close(): void;
+  /** The native socket's TFTP lock-step relay; the dgram fallback has none. */
+  readonly lockstep?: LockstepRelay;
+}
+
+/**
+ * A connected socket answers its client's ACKs of a lock-step TFTP transfer itself, with the
+ * next block, until something other than the plain case arrives (native/lockstep.c).
+ */
+export interface LockstepRelay {
+  /**
+   * Takes over after block acked + 1 was sent: the blocks come from `data` (the whole file) or
+   * are read from `fd`. False when it cannot (a closed socket).
+   */
+  start(data: Buffer | null, fd: number, size: number, blksize: number, lastBlock: number, acked: number): boolean;
+  /** Stops it: where it left the transfer, or undefined if it never started. */
+  stop(): { acked: number; sent: number } | undefined;
+  /** ACKs it has answered so far. */
+  progress(): number;
 }
 
 export type UdpKind = 'native' | 'dgram';
@@ -92,6 +110,14 @@ function openNative(n: NativeUdp, o: UdpOpenOptions): UdpSocket {
     sendLater: (address, p, buf) => { if (!closed) n.sendLater(h, address, p, buf); },
     queuedBytes: () => (closed ? 0 : n.info(h)[1]),
     close: () => { closed = true; n.close(h); },
+    lockstep: {
+      start: (data, fd, size, blksize, lastBlock, acked) => !closed && n.lockstepStart(h, data, fd, size, blksize, lastBlock, acked),
+      stop: () => {
+        const r = closed ? undefined : n.lockstepStop(h);
+        return r && { acked: r[0], sent: r[1] };
+      },
+      progress: () => (closed ? 0 : n.lockstepProgress(h)),
+    },
   };
 }
 

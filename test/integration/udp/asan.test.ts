@@ -1,4 +1,4 @@
-// native/udp.c under AddressSanitizer and UndefinedBehaviorSanitizer: the same source built
+// native/udp.c and native/lockstep.c under AddressSanitizer and UndefinedBehaviorSanitizer: the same source built
 // with -fsanitize, loaded in place of the release build, through the tests that drive it
 // hardest (the socket contract, worker teardown, the EAGAIN queue, TFTP's fuzz test, transfer
 // threads, DHCP over real sockets). Any report fails the test. It found a read of freed memory
@@ -21,8 +21,8 @@ test('native UDP sockets are clean under AddressSanitizer and UBSan', { skip, ti
   try {
     const addon = path.join(dir, 'branchboot_udp.node');
     execFileSync('gcc', ['-shared', '-fPIC', '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined',
-      '-fno-omit-frame-pointer', '-Wall', '-Werror', '-I/usr/include/node', path.join(ROOT, 'native/udp.c'), '-o', addon]);
-    const tests = ['test/unit/udp/socket.test.ts', 'test/unit/udp/worker-teardown.test.ts', 'test/integration/udp/backpressure.test.ts', 'test/unit/tftp/fuzz.test.ts',
+      '-fno-omit-frame-pointer', '-Wall', '-Werror', '-I/usr/include/node', path.join(ROOT, 'native/udp.c'), path.join(ROOT, 'native/lockstep.c'), '-o', addon]);
+    const tests = ['test/unit/udp/socket.test.ts', 'test/unit/udp/lockstep.test.ts', 'test/unit/udp/worker-teardown.test.ts', 'test/integration/udp/backpressure.test.ts', 'test/unit/tftp/fuzz.test.ts',
       'test/unit/tftp/threads.test.ts', 'test/unit/tftp/server.test.ts', 'test/unit/dhcp/service.test.ts'];
     // NODE_TEST_CONTEXT would make the inner runner report to this one in its binary format.
     const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
