@@ -121,6 +121,67 @@ describe('native lock-step relay', () => {
     }
   });
 
+  test('fuzz: 100,000 mutated packets from the client itself; every block it sends is the right one', async () => {
+    const p = await pair();
+    try {
+      const relay = p.server.lockstep!;
+      const blocks = 1000;
+      const data = Buffer.alloc(8 * (blocks - 1) + 5);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 131 + 7) & 0xff;
+      let seed = 0x5eed;
+      const r = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
+      let acked = 0; // as the transfer would see it after taking the relay back
+      relay.start(data, -1, data.length, 8, blocks, acked);
+      let sent = 0;
+      let rounds = 0;
+      // Every block sent is the one its number says, and the data goes out in order.
+      const check = () => {
+        let prev = 1;
+        for (const d of p.data) {
+          const b = block(d);
+          assert.ok(d.length >= 4 && d[1] === 3 && b >= 2 && b <= blocks && b >= prev, `DATA ${b} after ${prev}`);
+          assert.deepEqual(d.subarray(4), data.subarray((b - 1) * 8, b * 8));
+          prev = b;
+        }
+        sent += p.data.length;
+        if (p.data.length && block(p.data.at(-1)!) === blocks) rounds++;
+        p.data.length = 0;
+      };
+      for (let i = 0; i < 100_000; i++) {
+        // The block the client would acknowledge: the last one it received.
+        const seen = p.data.length ? block(p.data.at(-1)!) : (acked + 1) & 0xffff;
+        const kind = r() % 10;
+        let pkt: Buffer;
+        if (kind === 0) pkt = Buffer.from(Array.from({ length: r() % 9 }, () => r() & 0xff));
+        else if (kind === 1) pkt = ack(r() & 0xffff);
+        else if (kind === 2) pkt = Buffer.from([0, 5, r() & 0xff, r() & 0xff, 0x41, 0]);
+        else if (kind === 3) pkt = Buffer.concat([ack(seen), Buffer.from([r() & 0xff])]); // an ACK with a tail is not an ACK
+        else if (kind === 4) pkt = ack(seen - 1); // a repeat
+        else pkt = ack(seen);
+        p.sendToServer(pkt);
+        if (i % 10 === 9) {
+          await new Promise((res) => setImmediate(res));
+          // What JavaScript got stopped the relay: take the counters back and start it again,
+          // from the beginning once the last block is acknowledged.
+          const st = relay.stop()!;
+          assert.equal(st.sent, st.acked + 1);
+          assert.ok(st.acked >= acked && st.acked < blocks, `acked ${st.acked}`);
+          acked = st.acked;
+          if (acked === blocks - 1) {
+            acked = 0;
+            await new Promise((res) => setTimeout(res, 5)); // the last block reaches the client
+            check();
+          }
+          relay.start(data, -1, data.length, 8, blocks, acked);
+        }
+      }
+      await new Promise((res) => setTimeout(res, 100));
+      check();
+      assert.ok(sent > 2000, `${sent} blocks sent`);
+      assert.ok(rounds > 0, 'the relay reached the last block');
+    } finally { p.close(); }
+  });
+
   test('refuses arguments that do not describe a transfer, and does not start on a closed socket', async () => {
     const p = await pair();
     const relay = p.server.lockstep!;
