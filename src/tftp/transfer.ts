@@ -1,10 +1,12 @@
 // One read transfer on its own socket (RFC 1350 §4: the server's TID is a fresh port).
 // Sends fixed windows of blocks (RFC 7440; a window of 1 is RFC 1350 lock-step), moves on when
 // the client acknowledges, and retransmits from the first unacknowledged block when a timer
-// expires. The per-ACK path does no allocation of its own and no logging: it checks the
-// sender, reads two bytes and sends the next block from a preallocated packet, which was
-// filled (copied from memory, or read from the file) while the client was busy with the
-// previous one.
+// expires. In lock-step on a native socket, once the client has answered, the socket itself
+// answers each ACK with the next block (native/lockstep.c) and hands back anything else; this
+// class keeps the timers and every decision. Otherwise the per-ACK path here does no
+// allocation of its own and no logging: it checks the sender, reads two bytes and sends the
+// next block from a preallocated packet, filled (copied from memory, or read from the file)
+// while the client was busy with the previous one.
 import { OP_ACK, OP_DATA, OP_ERROR, ERR_OPTION, ERR_UNDEFINED, ERR_UNKNOWN_TID } from './constants.ts';
 import { encodeError } from './packet.ts';
 import type { BlockSource } from './source.ts';
