@@ -127,6 +127,11 @@ void lockstep_free(napi_env env, sock_t* s, int env_alive) {
   s->lockstep = NULL;
 }
 
+static napi_value boolean(napi_env env, bool v) {
+  napi_value r;
+  return napi_get_boolean(env, v, &r) == napi_ok ? r : NULL;
+}
+
 static bool get_u64(napi_env env, napi_value v, uint64_t* out) {
   double d;
   if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 9007199254740991.0 || d != (double)(uint64_t)d) return false;
@@ -156,12 +161,11 @@ napi_value js_lockstep_start(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "lockstepStart: bad arguments");
     return NULL;
   }
-  napi_value result;
-  if (s->closed || !s->connected) return napi_get_boolean(env, false, &result) == napi_ok ? result : NULL;
+  if (s->closed || !s->connected) return boolean(env, false);
   struct lockstep* l = s->lockstep;
   if (!l) {
     l = calloc(1, sizeof *l);
-    if (!l) return napi_get_boolean(env, false, &result) == napi_ok ? result : NULL;
+    if (!l) return boolean(env, false);
     s->lockstep = l;
   }
   if (dt == napi_null) {
@@ -170,7 +174,7 @@ napi_value js_lockstep_start(napi_env env, napi_callback_info info) {
       free(l->packet);
       l->packet = malloc(4 + (size_t)blksize);
       l->packet_block = 0;
-      if (!l->packet) return napi_get_boolean(env, false, &result) == napi_ok ? result : NULL;
+      if (!l->packet) return boolean(env, false);
     }
     if (l->file != fd) l->packet_block = 0;
     l->file = fd;
@@ -185,7 +189,7 @@ napi_value js_lockstep_start(napi_env env, napi_callback_info info) {
   l->acked = acked;
   l->sent = acked + 1;
   l->armed = 1;
-  return napi_get_boolean(env, true, &result) == napi_ok ? result : NULL;
+  return boolean(env, true);
 }
 
 // lockstepStop(h) -> [acked, sent]: where the relay left the transfer (it stops if armed);
