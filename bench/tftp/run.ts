@@ -4,6 +4,7 @@
 //   npm run bench:tftp [-- --runs 5 --size-mb 20 --big-mb 50 --concurrent 50 --concurrent-mb 10]
 //                      [--only branchboot,tftpd-hpa,dnsmasq,branchboot-inline] [--rows 1468,concurrent]
 //   BENCH_TFTP_BASE=/path/to/other/checkout npm run bench:tftp -- --only branchboot,branchboot-base,tftpd-hpa
+//   node --import tsx bench/tftp/pool.ts LOG...   (per-run ratios pooled over several runs' logs)
 //
 // Rows: single transfers (curl and atftp at blksize 1468, atftp with windowsize 8 and 16, curl
 // at 512 and 65464) in MB/s, curl at 65464 on a file above branchboot's in-memory cache limit
@@ -16,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createTestNet, canUseNetns, type NetHost } from '../../test/helpers/netns.ts';
+import { paired, pairedLine } from './paired.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -174,6 +176,13 @@ async function main(): Promise<void> {
       const lock = median(single_['atftp blksize 1468']!.branchboot!);
       const w16 = median(single_['atftp 1468 windowsize 16']!.branchboot!);
       console.log(`branchboot windowsize 16 vs its own lock-step (atftp 1468): ${(w16 / lock).toFixed(2)}x`);
+    }
+    // The table's ratios are of medians; per-run ratios (same run, same noise) are steadier.
+    for (const row of ROWS) {
+      for (const n of names.filter((x) => x !== hpa)) {
+        const p = paired(single_, row.name, n, hpa);
+        if (p) console.log(`paired ${row.name}: ${n}/hpa ${pairedLine(p)}`);
+      }
     }
     console.log('raw runs:', JSON.stringify({ single: single_, concurrent: conc_ }));
   } finally {
