@@ -139,7 +139,9 @@ describe('native lock-step relay', () => {
         let prev = 1;
         for (const d of p.data) {
           const b = block(d);
-          assert.ok(d.length >= 4 && d[1] === 3 && b >= 2 && b <= blocks && b >= prev, `DATA ${b} after ${prev}`);
+          // In order, except where a round starts again at block 2 (a late last block of the
+          // round before may still come first on a loaded host).
+          assert.ok(d.length >= 4 && d[1] === 3 && b >= 2 && b <= blocks && (b >= prev || b === 2), `DATA ${b} after ${prev}`);
           assert.deepEqual(d.subarray(4), data.subarray((b - 1) * 8, b * 8));
           prev = b;
         }
