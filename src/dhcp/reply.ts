@@ -38,14 +38,15 @@ const typeBytes = new Map<number, Buffer>();
 const serverIdBytes = new Map<number, Buffer>();
 const leaseBytes = new Map<number, OptionList>();
 
-function once<K>(m: Map<K, Buffer>, key: K, make: (key: K) => Buffer): Buffer {
-  let b = m.get(key);
-  if (!b) {
+/** m's value for key, made on first use; a map past 4096 entries starts again (bounded). */
+function once<K, V>(m: Map<K, V>, key: K, make: (key: K) => V): V {
+  let v = m.get(key);
+  if (v === undefined) {
     if (m.size > 4096) m.clear();
-    b = make(key);
-    m.set(key, b);
+    v = make(key);
+    m.set(key, v);
   }
-  return b;
+  return v;
 }
 
 function forScope(s: Scope): { subnet: OptionList; heads: Map<number, OptionList> } {
@@ -65,15 +66,8 @@ function forScope(s: Scope): { subnet: OptionList; heads: Map<number, OptionList
 const typeByte = (t: number) => Buffer.from([t]);
 const serverIdByte = (id: number) => ipBytes(id);
 
-function leaseOptions(t: number): OptionList {
-  let o = leaseBytes.get(t);
-  if (!o) {
-    if (leaseBytes.size > 4096) leaseBytes.clear();
-    o = [[Opt.LeaseTime, u32Bytes(t)], [Opt.RenewalTime, u32Bytes(t * 0.5)], [Opt.RebindingTime, u32Bytes(t * 0.875)]];
-    leaseBytes.set(t, o);
-  }
-  return o;
-}
+const leaseList = (t: number): OptionList =>
+  [[Opt.LeaseTime, u32Bytes(t)], [Opt.RenewalTime, u32Bytes(t * 0.5)], [Opt.RebindingTime, u32Bytes(t * 0.875)]];
 
 /** Message type, server id, lease times (when given) and the subnet's options (when given), in that order. */
 function headOptions(type: number, serverId: number, leaseSeconds: number | undefined, s: Scope | undefined): OptionList {
@@ -81,13 +75,14 @@ function headOptions(type: number, serverId: number, leaseSeconds: number | unde
     [Opt.MessageType, once(typeBytes, type, typeByte)],
     [Opt.ServerId, once(serverIdBytes, serverId, serverIdByte)],
   ];
-  if (leaseSeconds !== undefined) o.push(...leaseOptions(leaseSeconds));
+  if (leaseSeconds !== undefined) o.push(...once(leaseBytes, leaseSeconds, leaseList));
   if (s) o.push(...forScope(s).subnet);
   return o;
 }
 
 /** headOptions of an OFFER or ACK in a subnet with its own lease time: built once per server address and type. Shared: never modified. */
 function sharedHead(type: number, serverId: number, s: Scope): OptionList {
+  // Written out rather than through once(): that would build a closure for every reply.
   const { heads } = forScope(s);
   const key = serverId * 16 + type;
   let o = heads.get(key);
