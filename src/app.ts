@@ -11,6 +11,7 @@ import { createDhcpService } from './dhcp/index.ts';
 import { createTftpService } from './tftp/index.ts';
 import { createNbdService } from './nbd/index.ts';
 import { createPublisherService } from './boot/publisher.ts';
+import { createEventRetentionService } from './event-retention.ts';
 import { UserError, errnoCode, errorMessage } from './util/errors.ts';
 
 export interface App {
@@ -34,6 +35,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): A
     createTftpService(ctx),
     createNbdService(ctx),
     createPublisherService(ctx),
+    createEventRetentionService(ctx),
     createHttpService({ ...ctx, health }),
   );
   const started: Service[] = [];

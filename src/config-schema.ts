@@ -64,6 +64,13 @@ export const ConfigSchema = Type.Object({
     /** Folders the API may import server-side files from; default <dataDir>/imports. */
     importRoots: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   }, { default: {}, additionalProperties: false }),
+  events: Type.Object({
+    /**
+     * Days a boot event is kept (0: forever). Every client writes several per boot, so a
+     * district's table would otherwise grow by millions of rows a year.
+     */
+    keepDays: Type.Integer({ minimum: 0, maximum: 36500, default: 90 }),
+  }, { default: {}, additionalProperties: false }),
   boot: Type.Object({
     /** iPXE binary for UEFI x64 clients: snponly.efi uses the firmware's NIC driver. */
     efiBinary: Enum(['snponly.efi', 'ipxe.efi'], 'snponly.efi'),

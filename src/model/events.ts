@@ -63,6 +63,27 @@ export function idsFrom(since: number): RawBuilder<number> {
   return sql<number>`coalesce((SELECT id FROM boot_events WHERE at < ${since - ORDER_SLACK_MS} ORDER BY id DESC LIMIT 1), 0)`;
 }
 
+/**
+ * Deletes the boot events older than `before` (ms), oldest first, `batch` rows per statement:
+ * each statement holds SQLite's write lock for a few milliseconds, and DHCP commits its leases
+ * in between. Ids follow insertion order, which is time order to within ORDER_SLACK_MS, so a
+ * pass walks ids from the oldest and stops at the first row inside the window; a straggler
+ * written late with an older time goes in a later pass. Returns the rows deleted.
+ */
+export async function pruneBootEvents(db: Db, before: number, batch = 1000): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const rows = await db.selectFrom('boot_events').select(['id', 'at']).orderBy('id').limit(batch).execute();
+    let old = 0;
+    while (old < rows.length && rows[old]!.at < before) old++;
+    if (old === 0) return deleted;
+    const r = await db.deleteFrom('boot_events').where('id', '<=', rows[old - 1]!.id).executeTakeFirst();
+    deleted += Number(r.numDeletedRows);
+    if (old < rows.length) return deleted;
+    await new Promise((res) => setImmediate(res));
+  }
+}
+
 export async function queryBootEvents(db: Db, q: EventQuery): Promise<BootEvent[]> {
   let sel = db.selectFrom('boot_events').selectAll();
   if (q.mac) sel = sel.where('mac', '=', q.mac);
