@@ -22,9 +22,10 @@ export function createEventRetentionService(ctx: AppContext, opts: RetentionOpti
   let running: Promise<unknown> = Promise.resolve();
   let state: ServiceHealth['state'] = 'stopped';
   let last: { at: number; deleted: number } | undefined;
+  const stopping = new AbortController();
   const pass = () => {
     const t = now();
-    running = pruneBootEvents(ctx.db, t - keepDays * DAY_MS)
+    running = pruneBootEvents(ctx.db, t - keepDays * DAY_MS, { signal: stopping.signal })
       .then((deleted) => {
         last = { at: t, deleted };
         if (deleted > 0) log.info({ deleted, keepDays }, 'retention: deleted old boot events');
@@ -44,7 +45,9 @@ export function createEventRetentionService(ctx: AppContext, opts: RetentionOpti
     async stop(graceMs) {
       state = 'stopping';
       clearTimeout(timer);
-      // Each statement is a transaction of its own: cutting between them loses nothing.
+      // Each statement is a transaction of its own: ending between them loses nothing, and the
+      // database is closed after this returns.
+      stopping.abort();
       await Promise.race([running, new Promise((r) => setTimeout(r, graceMs).unref())]);
       state = 'stopped';
     },

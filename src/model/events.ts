@@ -70,11 +70,13 @@ export function idsFrom(since: number): RawBuilder<number> {
  * first pass over a large table leaves the thread free about half the time, and DHCP commits its
  * leases in between. Ids follow insertion order, which is time order to within ORDER_SLACK_MS:
  * a pass walks ids from the oldest and stops at the first row inside the window; a straggler
- * written late with an older time goes in a later pass. Returns the rows deleted.
+ * written late with an older time goes in a later pass. `signal` ends it between statements.
+ * Returns the rows deleted.
  */
-export async function pruneBootEvents(db: Db, before: number, batch = 250, pauseMs = 10): Promise<number> {
+export async function pruneBootEvents(db: Db, before: number, opts: { batch?: number; pauseMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+  const { batch = 250, pauseMs = 10, signal } = opts;
   let deleted = 0;
-  for (;;) {
+  while (!signal?.aborted) {
     const rows = await db.selectFrom('boot_events').select(['id', 'at']).orderBy('id').limit(batch).execute();
     let old = 0;
     while (old < rows.length && rows[old]!.at < before) old++;
@@ -84,6 +86,7 @@ export async function pruneBootEvents(db: Db, before: number, batch = 250, pause
     if (old < rows.length) return deleted;
     await new Promise((res) => setTimeout(res, pauseMs));
   }
+  return deleted;
 }
 
 export async function queryBootEvents(db: Db, q: EventQuery): Promise<BootEvent[]> {

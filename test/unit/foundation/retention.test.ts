@@ -26,9 +26,9 @@ test('pruning deletes the events before the cut-off, oldest first, across severa
     const now = 1_800_000_000_000;
     const ats = [...Array.from({ length: 2500 }, (_, i) => now - 100 * DAY + i), ...Array.from({ length: 30 }, (_, i) => now - DAY + i)];
     for (let i = 0; i < ats.length; i += 100) await insert(h, ats.slice(i, i + 100));
-    assert.equal(await pruneBootEvents(h.db, now - 90 * DAY, 1000), 2500);
+    assert.equal(await pruneBootEvents(h.db, now - 90 * DAY, { batch: 1000 }), 2500);
     assert.deepEqual(await remaining(h), ats.slice(2500));
-    assert.equal(await pruneBootEvents(h.db, now - 90 * DAY, 1000), 0, 'a second pass finds nothing');
+    assert.equal(await pruneBootEvents(h.db, now - 90 * DAY, { batch: 1000 }), 0, 'a second pass finds nothing');
   });
 });
 
@@ -37,10 +37,22 @@ test('pruning stops at the first event inside the window; a late straggler goes 
     const cut = 1_000_000;
     // Written out of time order (writers queue rows for up to half a second): an old row after a new one.
     await insert(h, [cut - 30, cut - 20, cut + 5, cut - 10, cut + 6]);
-    assert.equal(await pruneBootEvents(h.db, cut, 2), 2);
+    assert.equal(await pruneBootEvents(h.db, cut, { batch: 2 }), 2);
     assert.deepEqual(await remaining(h), [cut + 5, cut - 10, cut + 6]);
     assert.equal(await pruneBootEvents(h.db, cut + 6), 2);
     assert.deepEqual(await remaining(h), [cut + 6]);
+  });
+});
+
+test('an aborted pass ends between statements', async () => {
+  await withDb(async (h) => {
+    await insert(h, Array.from({ length: 100 }, (_, i) => i));
+    const ac = new AbortController();
+    const pass = pruneBootEvents(h.db, 1000, { batch: 10, pauseMs: 20, signal: ac.signal });
+    setTimeout(() => ac.abort(), 30);
+    const n = await pass;
+    assert.ok(n >= 10 && n < 100, `deleted ${n}`);
+    assert.equal((await remaining(h)).length, 100 - n);
   });
 });
 
