@@ -16,7 +16,9 @@ export class RateLimiter {
       b = { tokens: this.burst, at: now };
       this.buckets.set(key, b);
     } else {
-      b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
+      // A clock stepped back (NTP) gives nothing, and must not take tokens: that would silence
+      // every client for as long as the step.
+      b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, now - b.at) / 1000) * this.perSecond);
       b.at = now;
     }
     if (b.tokens < 1) return false;
