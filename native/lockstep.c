@@ -18,6 +18,7 @@
 #include "sock.h"
 
 #include <stdbool.h>
+#include <time.h>
 
 #define OP_DATA 3
 #define OP_ACK 4
@@ -35,6 +36,12 @@ struct lockstep {
   uint64_t acked;
   uint64_t sent;        // the block in flight: acked + 1 while armed
   uint64_t progress;    // ACKs answered here since the transfer began
+  // Round trips, for the transfer's retransmission timer: the ACKs answered here never reach
+  // JavaScript, and without samples its timer stays as far backed off as the last loss left
+  // it (seconds per loss). Only a block this relay sent is timed: the caller's block, sent at
+  // a time not known here, may be a retransmission (Karn's rule).
+  uint64_t sent_ns;     // when the block in flight was sent here, 0 when the caller sent it
+  uint64_t rtt_ns;      // the last round trip measured and not yet taken, 0 for none
   // A file's next block, read while the client was busy with the one before (4-byte header
   // and data): reading it only when the ACK arrives would put the read on the critical path.
   uint8_t* packet;
@@ -88,6 +95,12 @@ static bool send_block(sock_t* s, struct lockstep* l, uint64_t block) {
   return true;
 }
 
+static uint64_t monotonic_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 unsigned lockstep_filter(sock_t* s, unsigned count) {
   struct lockstep* l = s->lockstep;
   for (unsigned i = 0; i < count; i++) {
@@ -99,9 +112,12 @@ unsigned lockstep_filter(sock_t* s, unsigned count) {
     if (ack && n == (uint16_t)l->acked) continue;  // a repeated ACK: ignored
     if (ack && n == (uint16_t)l->sent && l->sent < l->last_block) {
       uint64_t next = l->sent + 1;
+      uint64_t now = monotonic_ns();
+      if (l->sent_ns) l->rtt_ns = now - l->sent_ns;
       if (send_block(s, l, next)) {
         l->acked = l->sent;
         l->sent = next;
+        l->sent_ns = now;
         l->progress++;
         continue;
       }
@@ -188,6 +204,8 @@ napi_value js_lockstep_start(napi_env env, napi_callback_info info) {
   l->last_block = last_block;
   l->acked = acked;
   l->sent = acked + 1;
+  l->sent_ns = 0;
+  l->rtt_ns = 0;
   l->armed = 1;
   return boolean(env, true);
 }
@@ -218,4 +236,19 @@ napi_value js_lockstep_progress(napi_env env, napi_callback_info info) {
   if (!s) return NULL;
   napi_value r;
   return napi_create_double(env, s->lockstep ? (double)s->lockstep->progress : 0, &r) == napi_ok ? r : NULL;
+}
+
+// lockstepRtt(h) -> the last round trip (ms) the relay measured since the previous call, 0 for none.
+napi_value js_lockstep_rtt(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[1];
+  sock_t* s = sock_args(env, info, 1, &argc, argv);
+  if (!s) return NULL;
+  double ms = 0;
+  if (s->lockstep) {
+    ms = (double)s->lockstep->rtt_ns / 1e6;
+    s->lockstep->rtt_ns = 0;
+  }
+  napi_value r;
+  return napi_create_double(env, ms, &r) == napi_ok ? r : NULL;
 }

@@ -78,6 +78,7 @@ sock_t* sock_args(napi_env env, napi_callback_info info, size_t want, size_t* ar
 napi_value js_lockstep_start(napi_env env, napi_callback_info info);
 napi_value js_lockstep_stop(napi_env env, napi_callback_info info);
 napi_value js_lockstep_progress(napi_env env, napi_callback_info info);
+napi_value js_lockstep_rtt(napi_env env, napi_callback_info info);
 // Handles the datagrams of a batch it can (ACKs of a lock-step transfer, answered with the next
 // block) and returns the index of the first one JavaScript must get: count when none.
 unsigned lockstep_filter(sock_t* s, unsigned count);

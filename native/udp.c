@@ -596,6 +596,7 @@ NAPI_MODULE_INIT() {
       {"lockstepStart", NULL, js_lockstep_start, NULL, NULL, NULL, napi_default, NULL},
       {"lockstepStop", NULL, js_lockstep_stop, NULL, NULL, NULL, napi_default, NULL},
       {"lockstepProgress", NULL, js_lockstep_progress, NULL, NULL, NULL, napi_default, NULL},
+      {"lockstepRtt", NULL, js_lockstep_rtt, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

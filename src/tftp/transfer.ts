@@ -211,14 +211,24 @@ export class Transfer {
 
   private sample(): void {
     if (this.retransmitted) { this.retransmitted = false; return; } // Karn: ambiguous sample
-    const rtt = clock.now - this.sentAt;
+    this.addRtt(clock.now - this.sentAt);
+  }
+
+  private addRtt(rtt: number): void {
     this.srtt = this.srtt < 0 ? rtt : this.srtt + (rtt - this.srtt) / 8;
     this.settle();
   }
 
-  /** The timer from the round trip measured so far: what a backoff returns to once the client answers. */
+  /**
+   * The timer from the round trip measured so far: what a backoff returns to once the client
+   * answers. With no round trip measured yet (the handshake's was lost, and the relay has
+   * timed none), the initial timer: a backoff kept instead would cost seconds per loss.
+   */
   private settle(): void {
-    if (this.srtt < 0) return;
+    if (this.srtt < 0) {
+      this.rto = Math.min(INITIAL_RTO_MS, this.maxRto);
+      return;
+    }
     let r = 2 * this.srtt + 40;
     if (r < MIN_RTO_MS) r = MIN_RTO_MS;
     if (r > MAX_RTO_MS) r = MAX_RTO_MS;
@@ -299,8 +309,9 @@ export class Transfer {
 
   /**
    * ACKs the relay answered count as progress for the timers, and end a backoff as an ACK
-   * handled here does. When the relay sent the block in flight is not known here: no
-   * round-trip sample from that block's ACK (Karn's rule).
+   * handled here does; the round trips it timed feed the timer. When the relay sent the block
+   * in flight is not known here: no sample from that block's ACK if it arrives here (Karn's
+   * rule).
    */
   private relayProgress(now: number): void {
     const p = this.relay!.progress();
@@ -309,7 +320,9 @@ export class Transfer {
     this.sentAt = now;
     this.retries = 0;
     this.retransmitted = true;
-    this.settle();
+    const rtt = this.relay!.rtt();
+    if (rtt > 0) this.addRtt(rtt);
+    else this.settle();
   }
 
   /**

@@ -20,6 +20,8 @@ export interface NativeUdp {
   /** [acked, sent] where the relay left the transfer, stopping it; undefined if never started. */
   lockstepStop(h: NativeHandle): [number, number] | undefined;
   lockstepProgress(h: NativeHandle): number;
+  /** The last round trip (ms) the relay measured since the previous call, 0 for none. */
+  lockstepRtt(h: NativeHandle): number;
 }
 
 let loaded: NativeUdp | Error | undefined;

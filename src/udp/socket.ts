@@ -72,6 +72,11 @@ export interface LockstepRelay {
   stop(): { acked: number; sent: number } | undefined;
   /** ACKs it has answered so far. */
   progress(): number;
+  /**
+   * The round trip (ms) of the last block it sent and saw acknowledged, since the previous
+   * call; 0 for none. The caller's own block is not timed (it may have been a retransmission).
+   */
+  rtt(): number;
 }
 
 export type UdpKind = 'native' | 'dgram';
@@ -117,6 +122,7 @@ function openNative(n: NativeUdp, o: UdpOpenOptions): UdpSocket {
         return r && { acked: r[0], sent: r[1] };
       },
       progress: () => (closed ? 0 : n.lockstepProgress(h)),
+      rtt: () => (closed ? 0 : n.lockstepRtt(h)),
     },
   };
 }

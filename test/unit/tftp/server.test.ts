@@ -108,6 +108,22 @@ describe('tftp server (in-process)', { timeout: 60_000 }, () => {
     } finally { await h.close(); }
   });
 
+  test('after a lost OACK, each loss in the relayed part costs one short timer, not a growing backoff', async () => {
+    // The OACK is lost, so the handshake gives no round trip, and the native relay answers
+    // every ACK after it out of JavaScript's sight. Its round trips must reach the timer: before
+    // they did, each loss doubled the timer up to 5 s and nothing brought it back (curl under
+    // 10% loss gave up in a third of its transfers). Here 6 DATA are lost: ~17 s that way.
+    const data = randomBytes(100_000, 21);
+    const h = await startHarness({ cacheMaxFileBytes: 0 }, { 'f.bin': data });
+    try {
+      const t0 = Date.now();
+      const r = await tftpGet({ port: h.port, file: 'f.bin', options: { blksize: '1468' }, dropIn: (n) => n === 0 || (n >= 10 && n % 10 === 0), rexmitMs: 1000, timeoutMs: 60_000 });
+      assert.equal(sha(r.data), sha(data));
+      const ms = Date.now() - t0;
+      assert.ok(ms < 7000, `${ms} ms (the client's repeated request alone is 1 s)`);
+    } finally { await h.close(); }
+  });
+
   test('a packet from a wrong TID gets error 5 and the transfer carries on', async () => {
     const data = randomBytes(100_000, 6);
     const h = await startHarness({}, { 'f.bin': data });

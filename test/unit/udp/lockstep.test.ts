@@ -81,6 +81,29 @@ describe('native lock-step relay', () => {
     } finally { p.close(); }
   });
 
+  test('times the round trip of each block it sent itself, not of the block the caller sent', async () => {
+    const p = await pair();
+    try {
+      const relay = p.server.lockstep!;
+      assert.equal(relay.start(bytes, -1, bytes.length, 8, 4, 0), true); // block 1 sent by the caller
+      p.sendToServer(ack(1));
+      await until(() => p.data.length === 1, 'DATA 2');
+      assert.equal(relay.rtt(), 0, "the caller's block: when it left is not known here (Karn)");
+      await new Promise((r) => setTimeout(r, 30));
+      p.sendToServer(ack(2));
+      await until(() => p.data.length === 2, 'DATA 3');
+      const rtt = relay.rtt();
+      assert.ok(rtt >= 25 && rtt < 5000, `DATA 2 to ACK 2: ${rtt} ms`);
+      assert.equal(relay.rtt(), 0, 'each round trip is taken once');
+      // Started again (after the caller's retransmission), the block in flight is the caller's again.
+      relay.stop();
+      assert.equal(relay.start(bytes, -1, bytes.length, 8, 4, 2), true);
+      p.sendToServer(ack(3));
+      await until(() => p.data.length === 3, 'DATA 4');
+      assert.equal(relay.rtt(), 0);
+    } finally { p.close(); }
+  });
+
   test('reads a file block by block, numbers blocks past 65535, and stops where a block cannot be read', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-lockstep-'));
     const p = await pair();
