@@ -21,6 +21,8 @@ export interface PublishInput {
   /** Kernel and initrd blob files, copied beside the root: casper's and live-boot's own media layout, handy for other loaders. */
   kernelFile?: string | null | undefined;
   initrdFile?: string | null | undefined;
+  /** Stops the copy between reads; the temp file is removed and the old state stays. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface PublishResult {
@@ -59,9 +61,10 @@ async function atomicWrite(dest: string, fill: (fh: fs.FileHandle) => Promise<vo
   await fs.rename(tmp, dest);
 }
 
-async function copyReader(reader: ImageReader, dest: string): Promise<void> {
+async function copyReader(reader: ImageReader, dest: string, signal: AbortSignal | undefined): Promise<void> {
   await atomicWrite(dest, async (fh) => {
     for (let off = 0; off < reader.size; off += STEP) {
+      signal?.throwIfAborted();
       const buf = await reader.read(off, Math.min(STEP, reader.size - off));
       await fh.write(buf, 0, buf.length, off);
     }
@@ -85,7 +88,7 @@ export async function publishVersion(p: PublishInput): Promise<PublishResult> {
   await fs.mkdir(mediaDir, { recursive: true, mode: 0o755 });
   const rootPath = path.join(mediaDir, l.rootName);
   const unchanged = (await sizeOf(rootPath)) === p.reader.size;
-  if (!unchanged) await copyReader(p.reader, rootPath);
+  if (!unchanged) await copyReader(p.reader, rootPath, p.signal);
   if (p.kernelFile) await copyFileAtomic(p.kernelFile, path.join(mediaDir, l.kernelName));
   if (p.initrdFile) await copyFileAtomic(p.initrdFile, path.join(mediaDir, l.initrdName));
   return { dir, rootPath, bytes: p.reader.size, unchanged };
@@ -98,13 +101,14 @@ export interface PublishStore {
 }
 
 /** Publishes NAME@VERSION from the store into exportDir (call after an import, or at start for nfs/cifs images). */
-export async function publishFromStore(store: PublishStore, exportDir: string, name: string, version: number): Promise<PublishResult> {
+export async function publishFromStore(store: PublishStore, exportDir: string, name: string, version: number, signal?: AbortSignal): Promise<PublishResult> {
   const reader = await store.openReader(name, version);
   const row = reader.row;
   return publishVersion({
     exportDir, image: name, version: row.version, flavor: row.flavor ?? row.image_flavor, reader,
     kernelFile: row.kernel_blob ? store.file(row.kernel_blob) : undefined,
     initrdFile: row.initrd_blob ? store.file(row.initrd_blob) : undefined,
+    signal,
   });
 }
 
@@ -112,16 +116,19 @@ export async function publishFromStore(store: PublishStore, exportDir: string, n
  * Publishes every version a client could mount over nfs/cifs (model/boot-queries.ts
  * publicationCandidates). Idempotent and sequential (one squashfs at a time keeps the disk
  * and chunk cache calm); a version that fails is logged and skipped. Call it at start when
- * boot.exportDir is set, and after each import or assignment change.
+ * boot.exportDir is set, and after each import or assignment change. An aborted `signal` ends
+ * the pass with its reason (AbortError) and leaves the export as it was.
  */
-export async function publishNeeded(db: Db, store: PublishStore, exportDir: string, log: Logger): Promise<PublishResult[]> {
+export async function publishNeeded(db: Db, store: PublishStore, exportDir: string, log: Logger, signal?: AbortSignal): Promise<PublishResult[]> {
   const done: PublishResult[] = [];
   for (const c of await publicationCandidates(db)) {
+    signal?.throwIfAborted();
     try {
-      const r = await publishFromStore(store, exportDir, c.name, c.version);
+      const r = await publishFromStore(store, exportDir, c.name, c.version, signal);
       if (!r.unchanged) log.info({ image: c.name, version: c.version, dir: r.dir, bytes: r.bytes }, 'published image version for nfs/cifs');
       done.push(r);
     } catch (err) {
+      if (signal?.aborted) throw err;
       log.error({ err, image: c.name, version: c.version }, 'could not publish image version');
     }
   }

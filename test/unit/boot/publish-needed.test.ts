@@ -45,3 +45,28 @@ test('which versions get published for nfs/cifs, and publishing them from a stor
     await t.close();
   }
 });
+
+test('a pass stopped mid-copy ends with AbortError and leaves neither a root nor a temp file', { timeout: 20_000 }, async () => {
+  const t = tempDb();
+  try {
+    await addImage(t.db, { name: 'debian', flavor: 'live-boot', transport: 'nfs' }, [{ version: 1 }]);
+    const exportDir = path.join(t.dir, 'export');
+    const stop = new AbortController();
+    let reads = 0;
+    const store: PublishStore = {
+      async openReader(_name, version) {
+        return {
+          size: 12 * 1024 * 1024,
+          read: async (_o, l) => { if (++reads === 2) stop.abort(); return Buffer.alloc(l); },
+          row: { flavor: null, image_flavor: 'live-boot', version, kernel_blob: null, initrd_blob: null },
+        };
+      },
+      file: (rel) => rel,
+    };
+    await assert.rejects(publishNeeded(t.db, store, exportDir, silentLog, stop.signal), { name: 'AbortError' });
+    assert.equal(reads, 2, 'no read after the abort');
+    assert.deepEqual(fs.readdirSync(path.join(exportDir, 'debian/1/live')), []);
+  } finally {
+    await t.close();
+  }
+});
