@@ -1,21 +1,13 @@
 // The lease state in memory: the one place that decides which address a client gets, so no
 // two MACs ever hold one address. The database is its durable copy (loaded at start, written
 // through the committer); every decision is made here synchronously, before any await.
-import type { Lease, LeaseState } from '../db/schema.ts';
+import type { Lease } from '../db/schema.ts';
+import type { LeaseWrite } from '../model/leases.ts';
 import { ipv4ToString, parseIpv4 } from '../util/net.ts';
 import { inPool, isExcluded, type Scope } from './scopes.ts';
 
-export interface LeaseEntry {
-  scopeId: number;
-  ip: number;
-  mac: string;
-  clientId: string | null;
-  hostname: string | null;
-  state: LeaseState;
-  expiresAt: number;
-  relayCircuit: string | null;
-  relayRemote: string | null;
-}
+/** A lease as the book holds it: the row the committer writes, keyed by scope and numeric address. */
+export type LeaseEntry = Omit<LeaseWrite, 'subnetId' | 'ip'> & { scopeId: number; ip: number };
 
 /** An offer holds its address this long for the client's REQUEST (PXE firmware waits ~4 s collecting offers). */
 export const OFFER_HOLD_MS = 30_000;
