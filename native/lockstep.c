@@ -213,9 +213,7 @@ napi_value js_lockstep_start(napi_env env, napi_callback_info info) {
 // lockstepStop(h) -> [acked, sent]: where the relay left the transfer (it stops if armed);
 // undefined when it never started.
 napi_value js_lockstep_stop(napi_env env, napi_callback_info info) {
-  size_t argc;
-  napi_value argv[1];
-  sock_t* s = sock_args(env, info, 1, &argc, argv);
+  sock_t* s = sock_arg(env, info);
   if (!s) return NULL;
   struct lockstep* l = s->lockstep;
   napi_value r, v;
@@ -230,9 +228,7 @@ napi_value js_lockstep_stop(napi_env env, napi_callback_info info) {
 
 // lockstepProgress(h) -> ACKs answered by the relay so far (0 when it never started).
 napi_value js_lockstep_progress(napi_env env, napi_callback_info info) {
-  size_t argc;
-  napi_value argv[1];
-  sock_t* s = sock_args(env, info, 1, &argc, argv);
+  sock_t* s = sock_arg(env, info);
   if (!s) return NULL;
   napi_value r;
   return napi_create_double(env, s->lockstep ? (double)s->lockstep->progress : 0, &r) == napi_ok ? r : NULL;
@@ -240,9 +236,7 @@ napi_value js_lockstep_progress(napi_env env, napi_callback_info info) {
 
 // lockstepRtt(h) -> the last round trip (ms) the relay measured since the previous call, 0 for none.
 napi_value js_lockstep_rtt(napi_env env, napi_callback_info info) {
-  size_t argc;
-  napi_value argv[1];
-  sock_t* s = sock_args(env, info, 1, &argc, argv);
+  sock_t* s = sock_arg(env, info);
   if (!s) return NULL;
   double ms = 0;
   if (s->lockstep) {

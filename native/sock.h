@@ -73,6 +73,8 @@ typedef struct {
 // when queued, or a negative errno (the datagram is lost, as on the wire).
 int sock_send(sock_t* s, const struct sockaddr_in* to, struct iovec* iov, int iovcnt);
 sock_t* sock_args(napi_env env, napi_callback_info info, size_t want, size_t* argc, napi_value* argv);
+// The handle of a call whose only argument it is.
+sock_t* sock_arg(napi_env env, napi_callback_info info);
 
 // native/lockstep.c
 napi_value js_lockstep_start(napi_env env, napi_callback_info info);

@@ -58,6 +58,12 @@ sock_t* sock_args(napi_env env, napi_callback_info info, size_t want, size_t* ar
   return get_sock(env, argv[0]);
 }
 
+sock_t* sock_arg(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[1];
+  return sock_args(env, info, 1, &argc, argv);
+}
+
 static int get_u32(napi_env env, napi_value v, uint32_t* out) {
   return napi_get_value_uint32(env, v, out) == napi_ok;
 }
@@ -559,9 +565,7 @@ static napi_value js_send_later(napi_env env, napi_callback_info info) {
 
 // info(h) -> [localPort, queuedBytes]
 static napi_value js_info(napi_env env, napi_callback_info info) {
-  size_t argc;
-  napi_value argv[1];
-  sock_t* s = sock_args(env, info, 1, &argc, argv);
+  sock_t* s = sock_arg(env, info);
   if (!s) return NULL;
   struct sockaddr_in a = {0};
   socklen_t len = sizeof a;
@@ -576,9 +580,7 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc;
-  napi_value argv[1];
-  sock_t* s = sock_args(env, info, 1, &argc, argv);
+  sock_t* s = sock_arg(env, info);
   if (!s) return NULL;
   close_sock(s, 0);
   return NULL;
