@@ -8,11 +8,15 @@ function Enum<const T extends string>(values: readonly T[], def: T) {
   return Type.Unsafe<T>({ type: 'string', enum: values, default: def });
 }
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1, default: './var', description: 'database, image store and generated files' }),
   database: Type.Optional(Type.String({ minLength: 1, description: 'SQLite file; default <dataDir>/branchboot.db' })),
   log: Type.Object({
-    level: Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    /** Unset: info for serve and for commands whose stderr is not a terminal; warn on a terminal, where the command's own output says what the info lines would. */
+    level: Type.Optional(Type.Unsafe<LogLevel>({ type: 'string', enum: LOG_LEVELS })),
   }, { default: {}, additionalProperties: false }),
   http: Type.Object({
     address: Type.String({ default: '127.0.0.1' }),

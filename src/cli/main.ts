@@ -77,7 +77,9 @@ export async function main(argv: string[]): Promise<number> {
     resolveCommand(name), import('../db/index.ts'), import('../log.ts'),
   ]);
   if (!command) throw new UserError(`unknown command "${name}" (branchboot help lists them)`, 2);
-  const log = createLogger(config);
+  // On a terminal a command's own output (summary, progress bar) already says what its info
+  // lines would, in JSON between them; serve, scripts and journals keep them.
+  const log = createLogger(config, process.stderr, name !== 'serve' && process.stderr.isTTY ? 'warn' : 'info');
   const env: CliEnv = {
     config, log,
     out: process.stdout, err: process.stderr,

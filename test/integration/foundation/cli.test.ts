@@ -119,3 +119,19 @@ test('the built command (what npm start runs: bin/branchboot.js → dist/) works
   const loaded = await run(process.execPath, ['-e', "import('./dist/db/kysely.js').then(() => console.log(JSON.stringify(Object.keys(require.cache).filter((k) => k.includes('kysely')))))"], { cwd: ROOT });
   assert.deepEqual(JSON.parse(loaded.stdout), [path.join(ROOT, 'dist/vendor/kysely.cjs')]);
 });
+
+test('with no log.level, a command logs info lines to a pipe but not among its output on a terminal', async () => {
+  const run = promisify(execFile);
+  const dir = tempDir();
+  const image = path.join(dir, 'small.img');
+  fs.writeFileSync(image, Buffer.alloc(64 * 1024, 7));
+  const env = { ...process.env, BRANCHBOOT_DATA_DIR: path.join(dir, 'var') };
+  const cli = `${process.execPath} ${path.join(ROOT, 'bin/branchboot.js')}`;
+  const piped = await run('sh', ['-c', `${cli} image import ${image} --name piped`], { env });
+  assert.match(piped.stdout, /^piped@1: /);
+  assert.match(piped.stderr, /"msg":"import started"/);
+  // script(1) gives the command a pseudo-terminal (stdout and stderr both), as an admin's shell would.
+  const tty = await run('script', ['-qec', `${cli} image import ${image} --name tty`, '/dev/null'], { env });
+  assert.match(tty.stdout, /tty@1: /);
+  assert.doesNotMatch(tty.stdout, /"level":/);
+});
