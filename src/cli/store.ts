@@ -1,5 +1,6 @@
 // `branchboot store verify|gc`: checking and trimming the chunk store.
 import { UserError } from '../util/errors.ts';
+import { count } from '../util/words.ts';
 import { gcStore, verifyStore } from '../store/maintenance.ts';
 import type { Command } from './types.ts';
 import { needPositional, parse } from './args.ts';
@@ -21,7 +22,7 @@ const verifyCmd: Command = async (args, env) => {
       for (const c of r.corrupt) env.out.write(`corrupt ${c.chunk} (used by ${c.usedBy.join(', ')}): ${c.why}${c.quarantined ? ' [quarantined]' : ''}\n`);
       for (const b of r.badBlobs) env.out.write(`bad blob ${b.blob}: ${b.why}\n`);
       for (const p of r.indexProblems) env.out.write(`bad index ${p}\n`);
-      env.out.write(`${r.chunksChecked} chunks and ${r.blobsChecked} blobs checked: ${bad === 0 ? 'all good' : `${bad} problem${bad === 1 ? '' : 's'}`}\n`);
+      env.out.write(`${count(r.chunksChecked, 'chunk')} and ${count(r.blobsChecked, 'blob')} checked: ${bad === 0 ? 'all good' : `${bad} problem${bad === 1 ? '' : 's'}`}\n`);
     }
     return bad === 0 ? 0 : 1;
   } finally {
@@ -41,7 +42,7 @@ const gcCmd: Command = async (args, env) => {
     const r = await gcStore(handle.db, env.config.store.path, env.log, { graceHours, onProgress: (p) => bar.update(p.done, Math.max(p.total, p.done), `${p.done} files`) });
     bar.end();
     if (values.json) env.out.write(`${JSON.stringify(r)}\n`);
-    else env.out.write(`removed ${r.chunksRemoved} chunks (${(r.bytesRemoved / 1024 / 1024).toFixed(1)} MiB), ${r.blobsRemoved} blobs, ${r.indexesRemoved} indexes, ${r.tmpRemoved} temp files; kept ${r.chunksKept}; spared ${r.chunksSpared} younger than ${graceHours} h; ${r.staleImportsFailed} interrupted imports marked failed\n`);
+    else env.out.write(`removed ${count(r.chunksRemoved, 'chunk')} (${(r.bytesRemoved / 1024 / 1024).toFixed(1)} MiB), ${count(r.blobsRemoved, 'blob')}, ${count(r.indexesRemoved, 'index', 'indexes')}, ${count(r.tmpRemoved, 'temp file')}; kept ${r.chunksKept}; spared ${r.chunksSpared} younger than ${graceHours} h; ${count(r.staleImportsFailed, 'interrupted import')} marked failed\n`);
     return 0;
   } finally {
     bar.end();

@@ -10,6 +10,7 @@ import { invalid, notFound } from '../../model/admin-errors.ts';
 import { need, needBranch } from '../api/principal.ts';
 import { field, fields } from './forms.ts';
 import { pageCtx, redirect, send, user, type UiDeps } from './common.ts';
+import { count } from '../../util/words.ts';
 
 const PAGE = 50;
 
@@ -83,7 +84,7 @@ export function branchRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void
     }
     const r = await assignMachines(ctx.db, p.actor, p.branches, target, a);
     const back = field(req.body, 'returnTo');
-    return redirect(reply, back && back.startsWith(`/branches/${id}`) ? back : `/branches/${id}`, `Assigned ${r.macs.length} machines (${r.changed} changed).`);
+    return redirect(reply, back && back.startsWith(`/branches/${id}`) ? back : `/branches/${id}`, `Assigned ${count(r.macs.length, 'machine')} (${r.changed} changed).`);
   });
 }
 

@@ -10,6 +10,7 @@ import { need, needBranch } from '../api/principal.ts';
 import { field, fields } from './forms.ts';
 import { parseAssignment } from './branch.ts';
 import { pageCtx, redirect, send, user, type UiDeps } from './common.ts';
+import { count } from '../../util/words.ts';
 
 export function discoveredRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void {
   app.get<{ Querystring: { cursor?: string } }>('/discovered', async (req, reply) => {
@@ -38,6 +39,6 @@ export function discoveredRoutes(app: FastifyInstance, { ctx, views }: UiDeps): 
     if (!Number.isInteger(start) || start < 0) throw invalid('start', 'The first number must be a whole number.');
     const a = (() => { try { return parseAssignment(req.body); } catch { return {}; } })();
     const done = await registerDiscovered(ctx.db, p.actor, p.branches, { macs, branchId, hostnamePattern: pattern || undefined, start, ...a });
-    return redirect(reply, `/branches/${branchId}`, `Registered ${done.length} machines: ${done.map((m) => m.hostname ?? m.mac).join(', ')}.`);
+    return redirect(reply, `/branches/${branchId}`, `Registered ${count(done.length, 'machine')}: ${done.map((m) => m.hostname ?? m.mac).join(', ')}.`);
   });
 }

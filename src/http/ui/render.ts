@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { TEMPLATES_DIR } from '../../util/paths.ts';
+import { count } from '../../util/words.ts';
 
 export type Page = (ctx: object) => string;
 
@@ -20,7 +21,7 @@ const fmtBytes = (n: unknown): string => {
 
 // Declared helpers are called directly instead of looked up per use (the branch page renders
 // 50 rows of them per view).
-const KNOWN_HELPERS = { eq: true, or: true, not: true, bytes: true, time: true, json: true, includes: true } as const;
+const KNOWN_HELPERS = { eq: true, or: true, not: true, bytes: true, time: true, json: true, includes: true, count: true } as const;
 
 export function loadUiTemplates(dir = path.join(TEMPLATES_DIR, 'ui')): UiTemplates {
   const hb = Handlebars.create();
@@ -31,6 +32,7 @@ export function loadUiTemplates(dir = path.join(TEMPLATES_DIR, 'ui')): UiTemplat
   hb.registerHelper('time', (ms: unknown) => (typeof ms === 'number' && ms > 0 ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : ''));
   hb.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
   hb.registerHelper('includes', (list: unknown, v: unknown) => Array.isArray(list) && list.includes(v));
+  hb.registerHelper('count', (n: unknown, noun: unknown) => count(Number(n), String(noun)));
   const partials = path.join(dir, 'partials');
   for (const file of fs.existsSync(partials) ? fs.readdirSync(partials) : []) {
     if (file.endsWith('.hbs')) hb.registerPartial(file.slice(0, -4), fs.readFileSync(path.join(partials, file), 'utf8'));

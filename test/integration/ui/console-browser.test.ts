@@ -57,7 +57,7 @@ test('console flows in headless Chromium', { timeout: 120_000 }, async (t) => {
     await shot(page, '02-discovered-form');
     await page.getByRole('button', { name: 'Register' }).click();
     await page.waitForURL(new RegExp(`/branches/${f.branchA}\\?notice=`));
-    assert.match(await page.locator('.notice').innerText(), /Registered 1 machines: lab-01/);
+    assert.match(await page.locator('.notice').innerText(), /Registered 1 machine: lab-01/);
     assert.equal(await page.getByRole('link', { name: 'lab-01' }).count(), 1);
     await shot(page, '03-registered');
 
