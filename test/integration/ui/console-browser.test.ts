@@ -46,6 +46,7 @@ test('console flows in headless Chromium', { timeout: 120_000 }, async (t) => {
     // 1. Log in.
     await signIn(page, base, 'admin', f.password);
     await assert.doesNotReject(page.getByRole('heading', { name: 'Dashboard' }).waitFor());
+    assert.equal(await page.getByRole('link', { name: '1 discovered machine waits to be registered.' }).count(), 1);
     await shot(page, '01-dashboard');
 
     // 2. Register the discovered machine into alpha as lab-01 with an image.
