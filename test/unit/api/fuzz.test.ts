@@ -9,7 +9,7 @@ import { csvToMachineSpecs, parseCsv } from '../../../src/model/machine-import.t
 import { decodeCursor, encodeCursor } from '../../../src/model/pagination.ts';
 import { AdminError } from '../../../src/model/admin-errors.ts';
 import { makeFixture } from './helpers.ts';
-import { rng } from '../../helpers/rng.ts';
+import { fuzzCount, fuzzScale, fuzzSeed, rng } from '../../helpers/rng.ts';
 
 
 const ALPHABET = 'ab=;,"\r\n%&+ \\\t0123456789:/-_.{}[]\u0000\u00e9\ud83d';
@@ -35,10 +35,11 @@ function input(r: () => number): string {
   return chars.join('');
 }
 
-test('100,000+ inputs: parsers never throw (CSV only its field errors)', { timeout: 60_000 }, () => {
-  const r = rng(0xb007);
+test('100,000+ inputs: parsers never throw (CSV only its field errors)', { timeout: 60_000 * fuzzScale() }, () => {
+  const r = rng(fuzzSeed(0xb007));
+  const total = fuzzCount(120_000);
   let n = 0;
-  for (; n < 120_000; n++) {
+  for (; n < total; n++) {
     const s = input(r);
     parseCookies(s);
     parseForm(s);
@@ -51,15 +52,15 @@ test('100,000+ inputs: parsers never throw (CSV only its field errors)', { timeo
       assert.ok(err instanceof AdminError, `csv ${JSON.stringify(s)}: ${String(err)}`);
     }
   }
-  assert.equal(n, 120_000);
+  assert.equal(n, total);
 });
 
-test('random requests to API and console routes never get a 5xx', { timeout: 120_000 }, async () => {
+test('random requests to API and console routes never get a 5xx', { timeout: 120_000 * fuzzScale() }, async () => {
   const f = await makeFixture({ users: false });
   try {
-    const r = rng(42);
+    const r = rng(fuzzSeed(42));
     const urls = ['/api/v1/machines', '/api/v1/branches/1', '/api/v1/events', '/api/v1/leases', '/api/v1/audit', '/login', '/branches/1', '/api/v1/machines/assign', '/api/v1/machines/import', '/api/v1/discovered/register'];
-    for (let i = 0; i < 1500; i++) {
+    for (let i = 0, n = fuzzCount(1500); i < n; i++) {
       const url = `${urls[i % urls.length]}?${input(r).replace(/[\r\n#]/g, '')}`;
       const method = r() < 0.5 ? 'GET' : 'POST';
       const headers: Record<string, string> = {};

@@ -6,21 +6,18 @@ import { parseGeneratedName } from '../../../src/boot/generated.ts';
 import { classifyImagePath } from '../../../src/boot/fetch-events.ts';
 import { bootText } from '../../../src/boot/templates.ts';
 import { parseImageRef } from '../../../src/boot/resolve.ts';
+import { fuzzCount, fuzzScale, fuzzSeed, rng } from '../../helpers/rng.ts';
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 0x100000000; };
-}
 
 const SEEDS = ['pxelinux.cfg/01-aa-bb-cc-dd-ee-ff', 'grub/grub.cfg-01-aa-bb-cc-dd-ee-ff', 'boot.ipxe', 'aa:bb:cc:dd:ee:ff.ipxe',
   '/images/debian/3/vmlinuz', '/images/d%20x/current/initrd.img', '/images/a/2/filesystem.squashfs?r=1', 'debian@12'];
 const ALPHABET = 'abcdef0123456789:-./\\%@?#\0\n ${}|&\'"ÿ\u2028';
 
-test('network-facing boot parsers never throw (100,000 inputs each)', { timeout: 60_000 }, () => {
-  const r = rng(0x5eed);
+test('network-facing boot parsers never throw (100,000 inputs each)', { timeout: 60_000 * fuzzScale() }, () => {
+  const r = rng(fuzzSeed(0x5eed));
   const pick = (s: string) => s[Math.floor(r() * s.length)]!;
   let matched = 0;
-  for (let i = 0; i < 100_000; i++) {
+  for (let i = 0, n = fuzzCount(100_000); i < n; i++) {
     let input: string;
     if (i % 2 === 0) {
       const base = SEEDS[i % SEEDS.length]!.split('');

@@ -10,13 +10,10 @@ import { decodePacket } from '../../../src/dhcp/packet.ts';
 import { clientFacts } from '../../../src/dhcp/client.ts';
 import { readParamList, readUserClasses, readRelayInfo, readClientUuid, readSubOptions, readMaxMessageSize } from '../../../src/dhcp/options.ts';
 import { clientPacket, ip, ipBuf, makeCtx } from './helpers.ts';
+import { fuzzCount, fuzzScale, fuzzSeed, rng } from '../../helpers/rng.ts';
 
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 0x100000000; };
-}
 
-test('fuzz: 120,000 packets, no crash, no internal error, service still answers', { timeout: 120_000 }, async () => {
+test('fuzz: 120,000 packets, no crash, no internal error, service still answers', { timeout: 120_000 * fuzzScale() }, async () => {
   const t = await makeCtx([
     { cidr: '10.1.0.0/24', mode: 'authoritative', ranges: ['10.1.0.10-10.1.0.60'] },
     { cidr: '10.2.0.0/24', mode: 'proxy' },
@@ -32,7 +29,7 @@ test('fuzz: 120,000 packets, no crash, no internal error, service still answers'
     localAddresses: () => [{ ifname: 'eth0', address: ip('10.1.0.1'), mask: ip('255.255.255.0') }],
     limits: { perMacPerSecond: 1e9, perMacBurst: 1e9, perRelayPerSecond: 1e9, perRelayBurst: 1e9 },
   });
-  const rand = rng(0xb00b);
+  const rand = rng(fuzzSeed(0xb00b));
   const byte = () => Math.floor(rand() * 256);
   const seeds = [
     clientPacket({ type: 1, mac: '52:54:00:aa:00:01', options: [[57, [5, 192]], [93, [0, 7]], [60, 'PXEClient:Arch:00007:UNDI:003000'], [77, 'iPXE'], [55, [1, 3, 6, 67]], [97, [0, ...Array(16).fill(7)]]] }),
@@ -43,7 +40,7 @@ test('fuzz: 120,000 packets, no crash, no internal error, service still answers'
     clientPacket({ type: 7, mac: '52:54:00:aa:00:06', ciaddr: '10.1.0.12' }),
     clientPacket({ type: 8, mac: '52:54:00:aa:00:07', ciaddr: '10.1.0.13' }),
   ];
-  const N = 120_000;
+  const N = fuzzCount(120_000);
   let answered = 0;
   for (let i = 0; i < N; i++) {
     let pkt: Buffer;

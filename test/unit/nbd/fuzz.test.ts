@@ -8,16 +8,17 @@ import * as P from '../../../src/nbd/protocol.ts';
 import { memoryExports } from '../../integration/nbd/file-exports.ts';
 import { FakeTransport, clientFlags, infoData, option, request, tick } from './wire.ts';
 import { fuzzInput, rng } from './fuzz-inputs.ts';
+import { fuzzCount, fuzzScale, fuzzSeed } from '../../helpers/rng.ts';
 
 const IMG = Buffer.alloc(1 << 20, 0x5a);
 const exportsFor = memoryExports({ disk: IMG, 'disk@2': IMG.subarray(0, 65536 + 7), broken: IMG }, { fail: { offset: 1 << 19, length: 1 } });
 
-test('fuzz: 100,000 mutated handshake and request streams', { timeout: 120_000 }, async () => {
-  const r = rng(0xb0075eed);
+test('fuzz: 100,000 mutated handshake and request streams', { timeout: 120_000 * fuzzScale() }, async () => {
+  const r = rng(fuzzSeed(0xb0075eed));
   const rejections: unknown[] = [];
   const onRejection = (e: unknown) => rejections.push(e);
   process.on('unhandledRejection', onRejection);
-  const N = 100_000;
+  const N = fuzzCount(100_000);
   const BATCH = 500;
   let transmission = 0;
   let closed = 0;

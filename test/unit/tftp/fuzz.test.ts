@@ -11,6 +11,7 @@ import { parsePacket, encodeRequest, encodeAck, encodeError, encodeOack } from '
 import { negotiate } from '../../../src/tftp/options.ts';
 import { checkName } from '../../../src/tftp/paths.ts';
 import { startHarness, prng, randomBytes } from './harness.ts';
+import { fuzzCount, fuzzScale, fuzzSeed } from '../../helpers/rng.ts';
 import { tftpGet } from './client.ts';
 
 const corpus: Buffer[] = [
@@ -50,11 +51,12 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
-describe('tftp fuzz', { timeout: 120_000 }, () => {
+describe('tftp fuzz', { timeout: 120_000 * fuzzScale() }, () => {
   test('100,000 packets through parser, negotiation and name checks never throw', () => {
-    const r = prng(0xb007);
+    const r = prng(fuzzSeed(0xb007));
     let requests = 0;
-    for (let i = 0; i < 100_000; i++) {
+    const n = fuzzCount(100_000);
+    for (let i = 0; i < n; i++) {
       const p = parsePacket(mutate(r));
       if (p.op === 'rrq' || p.op === 'wrq') {
         requests++;
@@ -63,7 +65,7 @@ describe('tftp fuzz', { timeout: 120_000 }, () => {
         checkName(p.filename);
       }
     }
-    assert.ok(requests > 3_000, `mutations should keep many requests parseable (${requests})`);
+    assert.ok(requests > n * 0.03, `mutations should keep many requests parseable (${requests})`);
   });
 
   test('100,000 packets at a running server: no crash, still serving, no leak', async () => {
@@ -72,7 +74,7 @@ describe('tftp fuzz', { timeout: 120_000 }, () => {
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()));
     sock.on('message', () => undefined);
-    const r = prng(0xf00d);
+    const r = prng(fuzzSeed(0xf00d));
     const blast = async (count: number, transferPort: () => number) => {
       for (let i = 0; i < count; i++) {
         const target = i % 3 === 0 ? transferPort() : h.port;
@@ -84,11 +86,11 @@ describe('tftp fuzz', { timeout: 120_000 }, () => {
     try {
       let port = h.port;
       // A slow legitimate transfer runs throughout; a third of the junk goes to its port.
-      const legit = tftpGet({ port: h.port, file: 'undionly.kpxe', options: { blksize: '512' }, timeoutMs: 60_000, dropIn: (_n, from) => { port = from; return false; } });
+      const legit = tftpGet({ port: h.port, file: 'undionly.kpxe', options: { blksize: '512' }, timeoutMs: 60_000 * fuzzScale(), dropIn: (_n, from) => { port = from; return false; } });
       await blast(20_000, () => port);
       await h.settle();
       const before = heapAfterGc();
-      await blast(80_000, () => port);
+      await blast(fuzzCount(80_000), () => port);
       const got = await legit;
       assert.equal(Buffer.compare(got.data, data), 0, 'the transfer under fire is intact');
       // settle() polls until none is left (handshakeMs 300 here); a fixed 400 ms was a guess at that.
