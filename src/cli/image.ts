@@ -84,6 +84,8 @@ const importCmd: Command = async (args, env) => {
       env.out.write(`  chunks ${r.chunksTotal} total, ${r.chunksNew} new; ${human(r.bytesNew)} new in the store; compression ${r.compressionRatio.toFixed(2)}x; ${r.seconds.toFixed(1)} s (${(r.sizeBytes / MB / Math.max(r.seconds, 0.001)).toFixed(0)} MB/s)\n`);
       env.out.write(`  index ${imageUrls.index(r.name, r.version)}  root ${imageUrls.root(r.name, r.version, r.rootFile)}  nbd ${nbdExportName(r.name, r.version)}\n`);
     }
+    // A wrong file (a log, a half-downloaded archive) imports as well as an image: say so.
+    if (r.rootKind === 'raw') env.err.write(`branchboot: note: ${positionals[0]!} is not a squashfs, ext2/3/4, ISO 9660, qcow2 or partitioned disk image; it was stored byte for byte\n`);
     return 0;
   } catch (err) {
     bar.end();

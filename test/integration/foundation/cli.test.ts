@@ -130,6 +130,7 @@ test('with no log.level, a command logs info lines to a pipe but not among its o
   const piped = await run('sh', ['-c', `${cli} image import ${image} --name piped`], { env });
   assert.match(piped.stdout, /^piped@1: /);
   assert.match(piped.stderr, /"msg":"import started"/);
+  assert.match(piped.stderr, /^branchboot: note: .*small\.img is not a squashfs, ext2\/3\/4, ISO 9660, qcow2 or partitioned disk image; it was stored byte for byte$/m);
   // script(1) gives the command a pseudo-terminal (stdout and stderr both), as an admin's shell would.
   const tty = await run('script', ['-qec', `${cli} image import ${image} --name tty`, '/dev/null'], { env });
   assert.match(tty.stdout, /tty@1: /);
