@@ -4,6 +4,11 @@
       "target_name": "branchboot_udp",
       "sources": ["native/udp.c", "native/lockstep.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    },
+    {
+      "target_name": "branchboot_scan",
+      "sources": ["native/scan.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]
 }

@@ -3,6 +3,7 @@
 // from the pool's shared block buffers: nothing is copied between threads.
 import { parentPort, workerData } from 'node:worker_threads';
 import { markCandidatesWasm } from './boundary-scan-wasm.ts';
+import { markCandidatesNative } from './boundary-scan-native.ts';
 import { storeChunk } from './chunk-writer.ts';
 
 /** A block buffer and its candidate bitmap, shared by the main thread and every worker. */
@@ -35,6 +36,7 @@ let level = 0;
 let bufs: Uint8Array[] = [];
 let bits: Uint32Array[] = [];
 let ready = false;
+const markCandidates = markCandidatesNative ?? markCandidatesWasm;
 
 function init(d: ChunkWorkerInit): void {
   ({ root, level } = d);
@@ -47,7 +49,7 @@ if (workerData) init(workerData as ChunkWorkerInit);
 
 function run(job: ChunkJob): ChunkDone {
   if (job.kind === 'scan') {
-    markCandidatesWasm(bufs[job.slot]!, job.from, job.to, job.d, bits[job.slot]!);
+    markCandidates(bufs[job.slot]!, job.from, job.to, job.d, bits[job.slot]!);
     return { id: job.id };
   }
   const r = storeChunk(root, bufs[job.slot]!.subarray(job.off, job.off + job.length), level);

@@ -9,6 +9,7 @@ import { createChunker, DEFAULT_CDC, discriminator, type ChunkerSpec, chunkerSiz
 import { markCandidates, firstCandidate, WINDOW } from '../../../src/store/boundary-scan.ts';
 import { CutFinder } from '../../../src/store/cut-finder.ts';
 import { markCandidatesWasm } from '../../../src/store/boundary-scan-wasm.ts';
+import { markCandidatesNative } from '../../../src/store/boundary-scan-native.ts';
 import { ingest } from '../../../src/store/ingest.ts';
 import { ChunkPool } from '../../../src/store/worker-pool.ts';
 import { decodeIndex, chunkId } from '../../../src/store/caibx.ts';
@@ -75,20 +76,41 @@ test('the zero-run spec really makes zero runs all candidates', () => {
   for (let p = WINDOW; p <= 300; p++) assert.equal(firstCandidate(bits, p, p), p);
 });
 
-test('the WebAssembly scan marks exactly the bits of the JS scan', () => {
-  for (const [name, data] of inputs()) {
-    if (data.length < 100) continue;
-    // 1 (every position), 2 and 2^32 - 5 are the edges of the WebAssembly's divisibility test.
+test('the WebAssembly and the C scan mark exactly the bits of the JS scan', () => {
+  assert.ok(markCandidatesNative, 'the scan addon is built (npm install)');
+  for (const [name, plain] of inputs()) {
+    if (plain.length < 100) continue;
+    // The workers scan blocks in SharedArrayBuffers.
+    const data = new Uint8Array(new SharedArrayBuffer(plain.length));
+    data.set(plain);
+    // 1 (every position), 2 and 2^32 - 5 are the edges of the divisibility test both use.
     for (const d of [49535, 3943, 75, 192, 1, 2, 2 ** 32 - 5]) {
       for (const [from, to] of [[WINDOW, data.length], [WINDOW + 1, Math.min(data.length, 70_001)], [Math.floor(data.length / 3), data.length - 1], [500, 499], [1000, 1000]] as const) {
         const a = new Uint32Array(Math.floor(data.length / 32) + 1).fill(0xdeadbeef);
         const b = new Uint32Array(a.length).fill(0xdeadbeef);
+        const c = new Uint32Array(a.length).fill(0xdeadbeef);
         markCandidates(data, from, to, d, a);
         markCandidatesWasm(data, from, to, d, b);
-        assert.deepEqual(b, a, `${name} d=${d} [${from}, ${to}]`);
+        markCandidatesNative(data, from, to, d, c);
+        assert.deepEqual(b, a, `wasm ${name} d=${d} [${from}, ${to}]`);
+        assert.deepEqual(c, a, `C ${name} d=${d} [${from}, ${to}]`);
       }
     }
   }
+});
+
+test('the C scan refuses what would read or write outside its arrays', () => {
+  const mark = markCandidatesNative!;
+  const buf = new Uint8Array(1000);
+  const bits = new Uint32Array(32);
+  assert.throws(() => mark(buf, 47, 100, 7, bits), RangeError);
+  assert.throws(() => mark(buf, 48, 1001, 7, bits), RangeError);
+  assert.throws(() => mark(buf, 48, 999, 0, bits), RangeError);
+  assert.throws(() => mark(buf, 48, 999, 2 ** 32, bits), RangeError);
+  assert.throws(() => mark(buf, 48, 999, 7, new Uint32Array(31)), RangeError);
+  assert.throws(() => mark(buf, 48.5, 999, 7, bits), RangeError);
+  assert.throws(() => mark(new Uint16Array(500) as unknown as Uint8Array, 48, 499, 7, bits), TypeError);
+  mark(buf, 48, 999, 7, bits);
 });
 
 test('firstCandidate finds the first set bit in a range', () => {

@@ -1,0 +1,20 @@
+// markCandidates from native/scan.c (built by `npm install` through binding.gyp), or undefined
+// when the addon is not built: the chunk workers then use the WebAssembly scan.
+import { createRequire } from 'node:module';
+import { BUZHASH_TABLE } from './buzhash-table.ts';
+
+type Mark = (buf: Uint8Array, from: number, to: number, d: number, bits: Uint32Array, table: Int32Array) => void;
+
+const TABLE = Int32Array.from(BUZHASH_TABLE, (v) => v | 0);
+
+function load(): Mark | undefined {
+  try {
+    return (createRequire(import.meta.url)('../../build/Release/branchboot_scan.node') as { markCandidates: Mark }).markCandidates;
+  } catch {
+    return undefined;
+  }
+}
+const mark = load();
+
+/** markCandidates (boundary-scan.ts) in C: same arguments, same bits; undefined without the addon. */
+export const markCandidatesNative = mark && ((buf: Uint8Array, from: number, to: number, d: number, bits: Uint32Array): void => mark(buf, from, to, d, bits, TABLE));
