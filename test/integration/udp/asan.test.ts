@@ -1,7 +1,7 @@
-// native/udp.c and native/lockstep.c under AddressSanitizer and UndefinedBehaviorSanitizer: the same source built
+// native/udp.c, native/lockstep.c and native/scan.c under AddressSanitizer and UndefinedBehaviorSanitizer: the same source built
 // with -fsanitize, loaded in place of the release build, through the tests that drive it
 // hardest (the socket contract, worker teardown, the EAGAIN queue, TFTP's fuzz test, transfer
-// threads, DHCP over real sockets). Any report fails the test. It found a read of freed memory
+// threads, DHCP over real sockets; the import's scan tests). Any report fails the test. It found a read of freed memory
 // on a second close() before the socket's memory was tied to its JavaScript handle's lifetime,
 // and memcpy given NULL for an empty Buffer (sendLater of a zero-length datagram).
 import { test } from 'node:test';
@@ -16,20 +16,19 @@ const runtime = (lib: string) => spawnSync('gcc', [`-print-file-name=${lib}`], {
 const libs = ['libasan.so', 'libubsan.so'].map(runtime);
 const skip = process.platform !== 'linux' || libs.some((l) => !path.isAbsolute(l) || !fs.existsSync(l)) ? 'needs gcc with libasan and libubsan' : undefined;
 
-test('native UDP sockets are clean under AddressSanitizer and UBSan', { skip, timeout: 300_000 }, () => {
+/** Builds `sources` with the sanitizers into a stand-in addon, and runs `tests` with `envVar` naming it. */
+function cleanUnderSanitizers(addonName: string, sources: string[], envVar: string, tests: string[]): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-asan-'));
   try {
-    const addon = path.join(dir, 'branchboot_udp.node');
+    const addon = path.join(dir, addonName);
     execFileSync('gcc', ['-shared', '-fPIC', '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined',
-      '-fno-omit-frame-pointer', '-Wall', '-Werror', '-I/usr/include/node', path.join(ROOT, 'native/udp.c'), path.join(ROOT, 'native/lockstep.c'), '-o', addon]);
-    const tests = ['test/unit/udp/socket.test.ts', 'test/unit/udp/lockstep.test.ts', 'test/unit/udp/worker-teardown.test.ts', 'test/integration/udp/backpressure.test.ts', 'test/unit/tftp/fuzz.test.ts',
-      'test/unit/tftp/threads.test.ts', 'test/unit/tftp/server.test.ts', 'test/unit/dhcp/service.test.ts'];
+      '-fno-omit-frame-pointer', '-Wall', '-Werror', '-I/usr/include/node', ...sources.map((f) => path.join(ROOT, f)), '-o', addon]);
     // NODE_TEST_CONTEXT would make the inner runner report to this one in its binary format.
     const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...tests], {
       cwd: ROOT, encoding: 'utf8', timeout: 280_000,
       env: {
-        ...env, BRANCHBOOT_UDP_ADDON: addon, LD_PRELOAD: libs.join(':'),
+        ...env, [envVar]: addon, LD_PRELOAD: libs.join(':'),
         // Node itself is not built with ASan: leaks of its own at exit are not ours to report.
         ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
       },
@@ -43,4 +42,15 @@ test('native UDP sockets are clean under AddressSanitizer and UBSan', { skip, ti
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('native UDP sockets are clean under AddressSanitizer and UBSan', { skip, timeout: 300_000 }, () => {
+  cleanUnderSanitizers('branchboot_udp.node', ['native/udp.c', 'native/lockstep.c'], 'BRANCHBOOT_UDP_ADDON', [
+    'test/unit/udp/socket.test.ts', 'test/unit/udp/lockstep.test.ts', 'test/unit/udp/worker-teardown.test.ts', 'test/integration/udp/backpressure.test.ts', 'test/unit/tftp/fuzz.test.ts',
+    'test/unit/tftp/threads.test.ts', 'test/unit/tftp/server.test.ts', 'test/unit/dhcp/service.test.ts']);
+});
+
+// The import's scan, in the main thread (bounds, every discriminator edge) and in the chunk workers.
+test('the native chunking scan is clean under AddressSanitizer and UBSan', { skip, timeout: 300_000 }, () => {
+  cleanUnderSanitizers('branchboot_scan.node', ['native/scan.c'], 'BRANCHBOOT_SCAN_ADDON', ['test/unit/store/parallel-cuts.test.ts']);
 });
