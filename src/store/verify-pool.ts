@@ -36,9 +36,11 @@ export class VerifyPool {
 
   private spawn(): Slot {
     const slot: Slot = { worker: startSiblingWorker(import.meta.url, 'verify-worker', { workerData: null }), busy: 0 };
-    slot.worker.unref();
     slot.worker.on('message', (m: VerifyDone) => this.onDone(m));
     slot.worker.on('error', (e) => this.onCrash(slot, e));
+    // After the listeners: Node refs a worker again when its first 'message' listener is added,
+    // and a worker that never got a job then kept the process from exiting.
+    slot.worker.unref();
     return slot;
   }
 
