@@ -65,6 +65,8 @@ export const ConfigSchema = Type.Object({
     zstdLevel: Type.Integer({ minimum: 1, maximum: 19, default: 3 }),
     workers: Type.Integer({ minimum: 0, maximum: 64, default: 0, description: '0 = one per core' }),
     gcGraceHours: Type.Number({ minimum: 0, default: 24 }),
+    /** Verified compressed chunks kept in memory for HTTP chunk GETs (a miss costs a file read). */
+    httpCacheMB: Type.Integer({ minimum: 1, maximum: 65536, default: 256 }),
     /** Folders the API may import server-side files from; default <dataDir>/imports. */
     importRoots: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   }, { default: {}, additionalProperties: false }),

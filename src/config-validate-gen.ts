@@ -21,6 +21,8 @@ export function generateConfigValidator(): string {
   const ajv = new Ajv({ ...OPTIONS, code: { source: true, esm: true } });
   // Ajv's ESM output still require()s its runtime helpers (ucs2length for minLength).
   const code = toCode(ajv, ajv.compile(ConfigSchema)).replace(/^"use strict";/, '');
+  // The keys, for BRANCHBOOT_* names: NBD_CACHE_MB must find cacheMB, which camel-casing does not.
+  const keys = Object.fromEntries(Object.entries(ConfigSchema.properties).map(([k, v]) => [k, 'properties' in v && v.properties ? Object.keys(v.properties) : null]));
   return [
     '/* eslint-disable */',
     '// @ts-nocheck',
@@ -28,6 +30,8 @@ export function generateConfigValidator(): string {
     "import { createRequire } from 'node:module';",
     'const require = createRequire(import.meta.url);',
     code,
+    `/** Each top-level key, with the keys of its section (null for a plain value). */`,
+    `export const CONFIG_KEYS = ${JSON.stringify(keys)};`,
     '',
   ].join('\n');
 }

@@ -7,7 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type YAMLModule from 'yaml';
 import type { ConfigSchema } from './config-schema.ts';
-import { validate as generatedValidate } from './config-validate.generated.ts';
+import { validate as generatedValidate, CONFIG_KEYS } from './config-validate.generated.ts';
 import { UserError, errnoCode, errorMessage } from './util/errors.ts';
 
 export type Config = Static<typeof ConfigSchema> & { database: string; store: { path: string; importRoots: string[] } };
@@ -81,19 +81,26 @@ function readConfigFile(file: string): Record<string, unknown> {
 }
 
 /** BRANCHBOOT_ variables that are not config keys: the file itself, and src/udp's switches. */
-const NOT_CONFIG_KEYS = new Set(['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP', 'BRANCHBOOT_UDP_ADDON']);
+const NOT_CONFIG_KEYS = new Set(['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP', 'BRANCHBOOT_UDP_ADDON', 'BRANCHBOOT_SCAN_ADDON']);
 
 function fromEnvKey(env: NodeJS.ProcessEnv, topKey: string): boolean {
   return Object.keys(env).some((k) => k.startsWith('BRANCHBOOT_') && !NOT_CONFIG_KEYS.has(k) && envKeyToPath(k)[0] === topKey);
 }
 
-/** BRANCHBOOT_HTTP_PORT → http.port; BRANCHBOOT_DATA_DIR → dataDir; BRANCHBOOT_TFTP_MAX_BLKSIZE → tftp.maxBlksize. */
+/**
+ * BRANCHBOOT_HTTP_PORT → http.port; BRANCHBOOT_DATA_DIR → dataDir; BRANCHBOOT_NBD_CACHE_MB →
+ * nbd.cacheMB. Names are matched against the schema's keys without case or underscores; a name
+ * that matches none comes back camel-cased, for the validator to report as an unknown key.
+ */
 export function envKeyToPath(key: string): string[] {
   const words = key.slice('BRANCHBOOT_'.length).toLowerCase().split('_').filter(Boolean);
-  const sections = ['log', 'http', 'dhcp', 'tftp', 'nbd', 'store', 'boot'];
+  const keys = CONFIG_KEYS as Record<string, string[] | null>;
+  const find = (names: Iterable<string>, ws: string[]) => [...names].find((n) => n.toLowerCase() === ws.join(''));
   const camel = (ws: string[]) => ws.map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
-  if (words.length > 1 && sections.includes(words[0]!)) return [words[0]!, camel(words.slice(1))];
-  return [camel(words)];
+  const section = words.length > 1 ? find(Object.keys(keys), words.slice(0, 1)) : undefined;
+  const inner = section === undefined ? undefined : keys[section];
+  if (section !== undefined && inner) return [section, find(inner, words.slice(1)) ?? camel(words.slice(1))];
+  return [find(Object.keys(keys), words) ?? camel(words)];
 }
 
 function parseEnvValue(v: string): unknown {

@@ -22,8 +22,6 @@ const MUTABLE = 'public, max-age=0, must-revalidate';
 const CHUNK_RE = /^([0-9a-f]{4})[0-9a-f]{60}\.cacnk$/;
 /** /images/NAME/default.castr/XXXX/ID.cacnk with no query string. */
 const FAST_CHUNK_RE = /^\/images\/[^/?#]+\/default\.castr\/([0-9a-f]{4})\/([0-9a-f]{64}\.cacnk)$/;
-// Compressed chunk bytes kept for HTTP (a config key store.httpCacheMB is proposed); misses cost a file read.
-const CHUNK_CACHE_BYTES = 256 * 1024 * 1024;
 
 function parseRef(s: string): VersionRef | undefined {
   if (s === 'current') return 'current';
@@ -145,7 +143,7 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
   const ctx = opts.ctx;
   const store = sharedStore(ctx);
   const log = ctx.log.child({ svc: 'http-store' });
-  const chunkFiles = createChunkFiles(ctx.config.store.path, CHUNK_CACHE_BYTES, log);
+  const chunkFiles = createChunkFiles(ctx.config.store.path, ctx.config.store.httpCacheMB * 1024 * 1024, log);
 
   async function version(name: string, ref: VersionRef): Promise<VersionRow | undefined> {
     try {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { envKeyToPath, loadConfig } from '../../../src/config.ts';
+import { CONFIG_KEYS } from '../../../src/config-validate.generated.ts';
 import { tempDir } from '../../helpers/cli.ts';
 
 test('defaults work on a fresh machine: data under ./var, HTTP on 127.0.0.1:8080, DHCP off', () => {
@@ -59,4 +60,21 @@ test('a mistake is one line naming the key and why', () => {
   }
   assert.throws(() => loadConfig({ file: path.join(dir, 'missing.yaml'), env: {} }), /cannot read: no such file/);
   assert.throws(() => loadConfig({ env: { BRANCHBOOT_NBD_PORT: '0' } }), /environment BRANCHBOOT_NBD_PORT: nbd\.port: must be >= 1/);
+});
+
+test('every key of the schema has a BRANCHBOOT_* name that reaches it (cacheMB, events.keepDays too)', () => {
+  const snake = (k: string) => k.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+  let n = 0;
+  for (const [top, inner] of Object.entries(CONFIG_KEYS as Record<string, string[] | null>)) {
+    for (const keyPath of inner ? inner.map((k) => [top, k]) : [[top]]) {
+      assert.deepEqual(envKeyToPath(`BRANCHBOOT_${keyPath.map(snake).join('_')}`), keyPath);
+      n++;
+    }
+  }
+  assert.ok(n > 30, `${n} keys`);
+  const cfg = loadConfig({ env: { BRANCHBOOT_NBD_CACHE_MB: '64', BRANCHBOOT_STORE_HTTP_CACHE_MB: '32', BRANCHBOOT_EVENTS_KEEP_DAYS: '7' } });
+  assert.equal(cfg.nbd.cacheMB, 64);
+  assert.equal(cfg.store.httpCacheMB, 32);
+  assert.equal(cfg.events.keepDays, 7);
+  assert.throws(() => loadConfig({ env: { BRANCHBOOT_NBD_CACHE_MEGS: '64' } }), /unknown key "nbd\.cacheMegs"/);
 });
