@@ -78,3 +78,11 @@ test('every key of the schema has a BRANCHBOOT_* name that reaches it (cacheMB, 
   assert.equal(cfg.events.keepDays, 7);
   assert.throws(() => loadConfig({ env: { BRANCHBOOT_NBD_CACHE_MEGS: '64' } }), /unknown key "nbd\.cacheMegs"/);
 });
+
+test('the README\'s configuration table names every key of the schema', () => {
+  const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../../README.md'), 'utf8');
+  const missing = Object.entries(CONFIG_KEYS as Record<string, string[] | null>)
+    .flatMap(([top, inner]) => (inner ? inner.map((k) => `${top}.${k}`) : [top]))
+    .filter((key) => !readme.includes(`\`${key}\``));
+  assert.deepEqual(missing, []);
+});
