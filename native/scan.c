@@ -44,11 +44,14 @@ static napi_value js_mark(napi_env env, napi_callback_info info) {
       napi_get_value_double(env, argv[3], &d_d) != napi_ok)
     return fail(env, 0, "markCandidates: from, to and d must be numbers");
   if (!(d_d >= 1 && d_d < 4294967296.0) || d_d != (double)(uint32_t)d_d) return fail(env, 1, "markCandidates: discriminator out of range");
-  if (!(from_d >= WINDOW) || from_d != (double)(size_t)from_d) return fail(env, 1, "markCandidates: from needs 48 bytes before it");
-  if (!(to_d <= (double)buf_len) || to_d != (double)(int64_t)to_d) return fail(env, 1, "markCandidates: to beyond the buffer");
+  // Ranges before casts: a double outside an integer type's range does not convert (C11 6.3.1.4).
+  if (!(from_d >= WINDOW && from_d <= 9007199254740991.0) || from_d != (double)(uint64_t)from_d)
+    return fail(env, 1, "markCandidates: from needs 48 bytes before it");
+  if (!(to_d <= (double)buf_len)) return fail(env, 1, "markCandidates: to beyond the buffer");
   napi_value undef;
   napi_get_undefined(env, &undef);
   if (to_d < from_d) return undef;
+  if (to_d != (double)(uint64_t)to_d) return fail(env, 1, "markCandidates: to must be an integer");
   size_t from = (size_t)from_d, to = (size_t)to_d;
   if ((to >> 5) >= bits_len) return fail(env, 1, "markCandidates: bitmap too short");
 

@@ -4,6 +4,8 @@
 // threads, DHCP over real sockets; the import's scan tests). Any report fails the test. It found a read of freed memory
 // on a second close() before the socket's memory was tied to its JavaScript handle's lifetime,
 // and memcpy given NULL for an empty Buffer (sendLater of a zero-length datagram).
+// float-cast-overflow is asked for by name: GCC's -fsanitize=undefined leaves it out, and the
+// addons turn JavaScript numbers into C integers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -21,7 +23,7 @@ function cleanUnderSanitizers(addonName: string, sources: string[], envVar: stri
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-asan-'));
   try {
     const addon = path.join(dir, addonName);
-    execFileSync('gcc', ['-shared', '-fPIC', '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined',
+    execFileSync('gcc', ['-shared', '-fPIC', '-O1', '-g', '-fsanitize=address,undefined,float-cast-overflow', '-fno-sanitize-recover=undefined,float-cast-overflow',
       '-fno-omit-frame-pointer', '-Wall', '-Werror', '-I/usr/include/node', ...sources.map((f) => path.join(ROOT, f)), '-o', addon]);
     // NODE_TEST_CONTEXT would make the inner runner report to this one in its binary format.
     const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;

@@ -109,6 +109,10 @@ test('the C scan refuses what would read or write outside its arrays', () => {
   assert.throws(() => mark(buf, 48, 999, 2 ** 32, bits), RangeError);
   assert.throws(() => mark(buf, 48, 999, 7, new Uint32Array(31)), RangeError);
   assert.throws(() => mark(buf, 48.5, 999, 7, bits), RangeError);
+  assert.throws(() => mark(buf, 1e30, 999, 7, bits), RangeError);
+  assert.throws(() => mark(buf, 48, 998.5, 7, bits), RangeError);
+  assert.throws(() => mark(buf, 48, Number.NaN, 7, bits), RangeError);
+  mark(buf, 48, -1, 7, bits); // to < from: nothing to do, as in the JS scan
   assert.throws(() => mark(new Uint16Array(500) as unknown as Uint8Array, 48, 499, 7, bits), TypeError);
   mark(buf, 48, 999, 7, bits);
 });
