@@ -1,8 +1,10 @@
 // Byte sources for an import: ranges of a file (a raw image, or a squashfs inside an ISO) and
-// a qcow2 converted while reading (nbdcopy from a private qemu-nbd over socket activation:
-// no TCP port, no temporary raw copy).
+// a qcow2 converted while reading (nbdcopy from a private qemu-nbd on a Unix socket: no TCP
+// port, no temporary raw copy).
 import fs from 'node:fs/promises';
-import { spawn, execFile } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ImageInputError } from './probe.ts';
 
@@ -44,27 +46,63 @@ export async function qcow2Size(file: string): Promise<number> {
   }
 }
 
-/** The raw content of a qcow2 image, streamed. Throws if the converter fails or the length is wrong. */
-export async function* readQcow2(file: string, size: number): AsyncGenerator<Buffer> {
-  const child = spawn('nbdcopy', ['--', '[', 'qemu-nbd', '-r', '-f', 'qcow2', file, ']', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Collects a child's stderr (bounded) and its exit; ENOENT becomes the missing package's name. */
+function watch(child: ChildProcess, missing: string): { stderr: () => string; exited: Promise<number | null> } {
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 4000) stderr += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 4000) stderr += d; });
   const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new ImageInputError('importing qcow2 needs nbdcopy and qemu-nbd (Debian packages libnbd-bin, qemu-utils)') : e));
+    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new ImageInputError(missing) : e));
     child.on('close', (code) => resolve(code));
   });
   exited.catch(() => {});
-  let got = 0;
+  return { stderr: () => stderr.trim().split('\n').slice(-2).join('; '), exited };
+}
+
+/** Resolves once `file` exists; rejects if `exited` settles first or after 30 s. */
+async function appears(file: string, exited: Promise<number | null>, what: string): Promise<void> {
+  let gone: number | null | undefined;
+  exited.then((c) => { gone = c; }, () => { gone = null; });
+  for (const t0 = Date.now(); Date.now() - t0 < 30_000;) {
+    if (await fs.access(file).then(() => true, () => false)) return;
+    if (gone !== undefined) await exited.then(() => { throw new ImageInputError(`${what} exited (${gone}) before it was ready`); });
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new ImageInputError(`${what} was not ready after 30 s`);
+}
+
+/**
+ * The raw content of a qcow2 image, streamed. Throws if the converter fails or the length is
+ * wrong. qemu-nbd serves it on a socket in a folder of ours and nbdcopy reads it: nbdcopy could
+ * start qemu-nbd itself (socket activation), but libnbd 1.14 then leaves its /tmp/libnbdXXXXXX
+ * behind whenever the copy fails or is stopped; this folder goes whatever happens.
+ */
+export async function* readQcow2(file: string, size: number): AsyncGenerator<Buffer> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bb-qcow2-'));
+  const sock = path.join(dir, 'sock');
+  const pidFile = path.join(dir, 'pid');
+  let server: ChildProcess | undefined;
+  let copy: ChildProcess | undefined;
   try {
-    for await (const data of child.stdout as AsyncIterable<Buffer>) {
+    // The pid file is written once the socket listens: the client may connect from then on.
+    server = spawn('qemu-nbd', ['-r', '-f', 'qcow2', `--socket=${sock}`, `--pid-file=${pidFile}`, file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const srv = watch(server, 'importing qcow2 needs qemu-nbd (Debian package qemu-utils)');
+    await appears(pidFile, srv.exited, 'qemu-nbd').catch(async (err: unknown) => {
+      await srv.exited.catch(() => {});
+      throw err instanceof ImageInputError && srv.stderr() ? new ImageInputError(`${file}: not a usable qcow2 image: ${srv.stderr()}`) : err;
+    });
+    copy = spawn('nbdcopy', [`nbd+unix:///?socket=${encodeURIComponent(sock)}`, '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cp = watch(copy, 'importing qcow2 needs nbdcopy (Debian package libnbd-bin)');
+    let got = 0;
+    for await (const data of copy.stdout as AsyncIterable<Buffer>) {
       got += data.length;
       yield data;
     }
-    const code = await exited;
-    if (code !== 0) throw new ImageInputError(`${file}: qcow2 conversion failed (nbdcopy exit ${code}): ${stderr.trim().split('\n').slice(-2).join('; ')}`);
+    const code = await cp.exited;
+    if (code !== 0) throw new ImageInputError(`${file}: qcow2 conversion failed (nbdcopy exit ${code}): ${srv.stderr() || cp.stderr()}`);
     if (got !== size) throw new ImageInputError(`${file}: qcow2 conversion gave ${got} bytes, its virtual size is ${size}`);
   } finally {
     // Early stop (error in the store): the converter must not linger.
-    if (child.exitCode === null) child.kill('SIGKILL');
+    for (const child of [copy, server]) if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await fs.rm(dir, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -210,9 +211,13 @@ describe('block store with casync and curl', { skip: missing.length ? `missing $
     execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-o', plainIso, path.join(h.dir, 'plain')], { stdio: 'pipe' });
     cases.push([plainIso, /not a live ISO: no casper\/, live\/ or LiveOS\/ folder/]);
     cases.push([path.join(h.dir, 'does-not-exist.img'), /cannot open/]);
+    // A failed qcow2 conversion leaves nothing in /tmp (libnbd's socket activation left a folder per failure).
+    const converterDirs = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('bb-qcow2-') || f.startsWith('libnbd')).sort();
+    const dirsBefore = converterDirs();
     for (const [file, re] of cases) {
       await assert.rejects(importImage(env(), { file, name: 'bad' }), (e: Error) => re.test(e.message), `${file}`);
     }
+    assert.deepEqual(converterDirs(), dirsBefore);
     assert.equal((await fetch(`${base}/images/bad/current.caibx`)).status, 404);
   });
 });
