@@ -6,6 +6,7 @@ import { audit } from './audit.ts';
 import { readQuery } from './read-conn.ts';
 import { conflict, invalid, notFound } from './admin-errors.ts';
 import { markRemoved } from './image-versions.ts';
+import { count } from '../util/words.ts';
 
 export interface VersionView {
   version: number;
@@ -157,7 +158,7 @@ export async function rollbackImage(db: Db, actor: string, name: string, check?:
 export async function versionUsers(db: Db, img: ImageView, version: number): Promise<string[]> {
   const uses: string[] = [];
   const pinned = img.versions.find((v) => v.version === version)?.pinnedBy ?? 0;
-  if (pinned) uses.push(pinned === 1 ? '1 machine is pinned to it' : `${pinned} machines are pinned to it`);
+  if (pinned) uses.push(`${count(pinned, 'machine')} ${pinned === 1 ? 'is' : 'are'} pinned to it`);
   if (img.currentVersion === version) uses.push('it is the image\'s current version');
   const branches = await db.selectFrom('branches').select(['name', 'default_image', 'menu_images']).execute();
   for (const b of branches) {

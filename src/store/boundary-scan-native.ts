@@ -1,11 +1,9 @@
 // markCandidates from native/scan.c (built by `npm install` through binding.gyp), or undefined
 // when the addon is not built: the chunk workers then use the WebAssembly scan.
 import { createRequire } from 'node:module';
-import { BUZHASH_TABLE } from './buzhash-table.ts';
+import { T_IN } from './boundary-scan.ts';
 
 type Mark = (buf: Uint8Array, from: number, to: number, d: number, bits: Uint32Array, table: Int32Array) => void;
-
-const TABLE = Int32Array.from(BUZHASH_TABLE, (v) => v | 0);
 
 function load(): Mark | undefined {
   try {
@@ -19,4 +17,4 @@ function load(): Mark | undefined {
 const mark = load();
 
 /** markCandidates (boundary-scan.ts) in C: same arguments, same bits; undefined without the addon. */
-export const markCandidatesNative = mark && ((buf: Uint8Array, from: number, to: number, d: number, bits: Uint32Array): void => mark(buf, from, to, d, bits, TABLE));
+export const markCandidatesNative = mark && ((buf: Uint8Array, from: number, to: number, d: number, bits: Uint32Array): void => mark(buf, from, to, d, bits, T_IN));

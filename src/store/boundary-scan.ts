@@ -9,7 +9,7 @@ export const WINDOW = 48;
 
 const T = BUZHASH_TABLE;
 // int32 views of the table (V8 keeps the rolling hash in integer registers; uint32 above 2^31 would be floats).
-const T_IN = Int32Array.from(T, (v) => v | 0);
+export const T_IN = Int32Array.from(T, (v) => v | 0);
 /** T rotated by WINDOW mod 32 = 16: what leaves the window. */
 const T_OUT = Int32Array.from(T, (v) => (v << 16) | (v >>> 16));
 

@@ -60,11 +60,12 @@ function watch(child: ChildProcess, missing: string): { stderr: () => string; ex
 
 /** Resolves once `file` exists; rejects if `exited` settles first or after 30 s. */
 async function appears(file: string, exited: Promise<number | null>, what: string): Promise<void> {
-  let gone: number | null | undefined;
-  exited.then((c) => { gone = c; }, () => { gone = null; });
+  let settled = false;
+  exited.then(() => { settled = true; }, () => { settled = true; });
   for (const t0 = Date.now(); Date.now() - t0 < 30_000;) {
     if (await fs.access(file).then(() => true, () => false)) return;
-    if (gone !== undefined) await exited.then(() => { throw new ImageInputError(`${what} exited (${gone}) before it was ready`); });
+    // `await exited` rethrows a failed start (the missing package).
+    if (settled) throw new ImageInputError(`${what} exited (${await exited}) before it was ready`);
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new ImageInputError(`${what} was not ready after 30 s`);
