@@ -54,12 +54,13 @@ export interface NewVersion {
 /** Creates the image if the name is new and a version numbered after every earlier one (removed ones too, so a number never means two things). */
 export async function createVersion(db: Db, v: NewVersion, now = Date.now()): Promise<{ imageId: number; version: number; id: number }> {
   return db.transaction().execute(async (tx) => {
-    let image = await tx.selectFrom('images').select(['id']).where('name', '=', v.name).executeTakeFirst();
-    if (!image) {
-      image = await tx.insertInto('images')
-        .values({ name: v.name, flavor: v.flavor ?? 'custom', created_at: now, updated_at: now })
-        .returning(['id']).executeTakeFirstOrThrow();
-    }
+    // Write first: SQLite then takes the write lock before reading anything, waiting (busy_timeout)
+    // for another writer. Read-then-write failed at once with "database is locked" whenever another
+    // process (a second import of the same name, serve's lease writes) committed in between.
+    await tx.insertInto('images')
+      .values({ name: v.name, flavor: v.flavor ?? 'custom', created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('name').doNothing()).execute();
+    const image = await tx.selectFrom('images').select(['id']).where('name', '=', v.name).executeTakeFirstOrThrow();
     const last = await tx.selectFrom('image_versions').select(sql<number>`coalesce(max(version), 0)`.as('n'))
       .where('image_id', '=', image.id).executeTakeFirstOrThrow();
     const version = Number(last.n) + 1;
