@@ -24,9 +24,13 @@ export function sessionHook(deps: UiDeps) {
   };
 }
 
-/** Only local paths may be a post-login destination (no open redirect). */
-function safeNext(next: string | undefined): string {
-  return next && /^\/(?!\/)[^\\]*$/.test(next) && !next.startsWith('/login') ? next : '/';
+/**
+ * Only local paths may be a post-login destination (no open redirect). Browsers drop tabs and
+ * newlines from a Location (WHATWG URL parser), so "/\t/evil.example" would become
+ * "//evil.example", another host: control characters and spaces are refused, as is "\\".
+ */
+export function safeNext(next: string | undefined): string {
+  return next && /^\/(?![/\\])[^\\\x00-\x20\x7f]*$/.test(next) && !next.startsWith('/login') ? next : '/';
 }
 
 export function sessionRoutes(app: FastifyInstance, deps: UiDeps, limiter = new LoginLimiter()): void {
