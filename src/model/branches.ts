@@ -10,6 +10,7 @@ import { audit } from './audit.ts';
 import { readQuery } from './read-conn.ts';
 import { AdminError, conflict, invalid, notFound } from './admin-errors.ts';
 import { parseInventory } from './inventory/parse.ts';
+import { findSubnetOverlap, reservationProblem } from './inventory/layout.ts';
 import { inventoryToSpec } from './inventory/export.ts';
 import { jsonList as list, writeBranch } from './inventory/write-branch.ts';
 import { parseImageRef, type NBranch, type NSubnet } from './inventory/normal.ts';
@@ -124,9 +125,18 @@ async function checkRefs(db: Db, b: NBranch, id: number | null): Promise<void> {
   if (b.defaultImage && !ref) throw invalid('defaultImage', `"${b.defaultImage}" is not NAME or NAME@VERSION`);
   if (ref && !images.has(ref.name)) throw invalid('defaultImage', `image "${ref.name}" does not exist`);
   b.menuImages.forEach((m, i) => { if (!images.has(m)) throw invalid(`menu.images[${i}]`, `image "${m}" does not exist`); });
-  for (const [i, s] of b.subnets.entries()) {
-    const other = await db.selectFrom('subnets').select('branch_id').where('cidr', '=', s.cidr).executeTakeFirst();
-    if (other && other.branch_id !== id) throw conflict(`subnet ${s.cidr} belongs to another branch`, `subnets[${i}].cidr`);
+  const all = await db.selectFrom('subnets').innerJoin('branches', 'branches.id', 'subnets.branch_id')
+    .select(['branches.id', 'branches.name', 'subnets.cidr']).execute();
+  const others = all.filter((o) => o.id !== id);
+  const layout = [...others.map((o) => ({ name: o.name, subnets: [{ cidr: o.cidr }] })), b];
+  const overlap = findSubnetOverlap(layout);
+  if (overlap) throw conflict(`subnet ${overlap.why}`, overlap.branch === layout.length - 1 ? `subnets[${overlap.subnet}].cidr` : 'subnets');
+  if (id === null) return;
+  // Fixed addresses of the branch's machines must stay inside its subnets.
+  const fixed = await db.selectFrom('machines').select(['mac', 'fixed_ip']).where('branch_id', '=', id).where('fixed_ip', 'is not', null).execute();
+  for (const m of fixed) {
+    const why = reservationProblem(m.fixed_ip!, b);
+    if (why) throw conflict(`machine ${m.mac} has a fixed address: ${why}`, 'subnets');
   }
 }
 

@@ -7,6 +7,7 @@ import { normalizeMac } from '../util/net.ts';
 import { audit } from './audit.ts';
 import { readQuery, readRows } from './read-conn.ts';
 import { conflict, forbidden, invalid, notFound } from './admin-errors.ts';
+import { reservationProblem } from './inventory/layout.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
 import { inScope, type BranchScope } from './scope.ts';
 
@@ -203,6 +204,18 @@ export interface MachineInput {
   kernelArgs?: string | undefined;
 }
 
+/** A fixed address must sit in a subnet of the machine's branch (after this change), or DHCP never gives it. */
+async function checkFixedAddress(db: Db, m: MachineInput, mac: string): Promise<void> {
+  const cur = await db.selectFrom('machines').select(['fixed_ip', 'branch_id']).where('mac', '=', mac).executeTakeFirst();
+  const ip = m.ip !== undefined ? m.ip : cur?.fixed_ip ?? null;
+  const branchId = m.branchId !== undefined ? m.branchId : cur?.branch_id ?? null;
+  if (ip === null || branchId === null) return;
+  const branch = await db.selectFrom('branches').select('name').where('id', '=', branchId).executeTakeFirstOrThrow();
+  const subnets = await db.selectFrom('subnets').select('cidr').where('branch_id', '=', branchId).execute();
+  const why = reservationProblem(ip, { name: branch.name, subnets });
+  if (why) throw invalid(m.ip !== undefined ? 'ip' : 'branchId', why);
+}
+
 async function columnsFor(db: Db, m: MachineInput, mac: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   if (m.hostname !== undefined) out.hostname = m.hostname;
@@ -219,6 +232,7 @@ async function columnsFor(db: Db, m: MachineInput, mac: string): Promise<Record<
     }
     out.fixed_ip = m.ip;
   }
+  if (m.ip !== undefined || m.branchId !== undefined) await checkFixedAddress(db, m, mac);
   if (m.image !== undefined) {
     if (m.image === null) {
       out.image_id = null;

@@ -34,6 +34,10 @@ export function cidrContains(c: Cidr, ip: number): boolean {
   return ((ip & c.mask) >>> 0) === c.network;
 }
 
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return a.network <= b.broadcast && b.network <= a.broadcast;
+}
+
 /** "a-b" or "a" → [first, last]. */
 export function parseRange(s: string): [number, number] | undefined {
   const [a, b] = s.split('-').map((x) => x.trim());

@@ -8,6 +8,7 @@ import { audit } from '../audit.ts';
 import { diffInventory, type InventoryDiff } from './diff.ts';
 import { loadInventory } from './load.ts';
 import { writeBranch } from './write-branch.ts';
+import { findSubnetOverlap, reservationProblem } from './layout.ts';
 import { parseImageRef, type NBranch, type NImage, type NInventory, type NMachine } from './normal.ts';
 
 export interface ApplyOptions { prune?: boolean; dryRun?: boolean; actor?: string }
@@ -20,6 +21,7 @@ export async function applyInventory(db: Db, wanted: NInventory, opts: ApplyOpti
     const current = await loadInventory(trx as unknown as Db);
     const diff = diffInventory(current, wanted, opts.prune ?? false);
     await checkReferences(trx, wanted, diff);
+    checkLayout(current, wanted, diff);
     const kept: string[] = [];
     if (opts.dryRun) return { diff, applied: false, kept };
     const now = Date.now();
@@ -69,6 +71,25 @@ async function checkReferences(trx: Transaction<DB>, wanted: NInventory, diff: I
     const clash = await trx.selectFrom('machines').select(['mac', 'fixed_ip']).where('fixed_ip', 'in', ips)
       .where('mac', 'not in', wanted.machines.map((m) => m.mac)).executeTakeFirst();
     if (clash) throw new UserError(`address ${clash.fixed_ip} is already reserved for machine ${clash.mac}`);
+  }
+}
+
+/** The result of the apply, not just the file: a file may leave branches and machines alone. */
+function checkLayout(current: NInventory, wanted: NInventory, diff: InventoryDiff): void {
+  const removed = (changes: ReadonlyArray<{ op: string; key: string }>) => new Set(changes.filter((c) => c.op === 'remove').map((c) => c.key));
+  const inFile = new Set(wanted.branches.map((b) => b.name));
+  const goneBranches = removed(diff.branches);
+  // The file's branches last: an overlap is then reported on the branch being written.
+  const branches = [...current.branches.filter((b) => !inFile.has(b.name) && !goneBranches.has(b.name)), ...wanted.branches];
+  const overlap = findSubnetOverlap(branches);
+  if (overlap) throw new UserError(`branch ${branches[overlap.branch]!.name}: subnet ${overlap.why}`);
+  const machinesInFile = new Set(wanted.machines.map((m) => m.mac));
+  const goneMachines = removed(diff.machines);
+  const machines = [...current.machines.filter((m) => !machinesInFile.has(m.mac) && !goneMachines.has(m.mac)), ...wanted.machines];
+  for (const m of machines) {
+    const branch = branches.find((b) => b.name === m.branch);
+    const why = m.ip && branch ? reservationProblem(m.ip, branch) : undefined;
+    if (why) throw new UserError(`machine ${m.mac}: ${why}`);
   }
 }
 

@@ -5,6 +5,7 @@ import YAML, { LineCounter, isNode } from 'yaml';
 import { UserError } from '../../util/errors.ts';
 import { cidrContains, isIpv4, normalizeMac, parseCidr, parseIpv4, parseRange } from '../../util/net.ts';
 import { InventorySpec, type BranchSpec, type ImageSpec, type MachineSpec, type SubnetSpec } from './schema.ts';
+import { findSubnetOverlap, reservationProblem } from './layout.ts';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_MENU_TIMEOUT, parseImageRef, type NBranch, type NImage, type NInventory, type NMachine, type NSubnet } from './normal.ts';
 
 const ajv = new Ajv({ allErrors: false, strict: false });
@@ -36,12 +37,13 @@ export function parseInventory(text: string, fileName = 'inventory'): NInventory
   }
   const spec = raw as InventorySpec;
   const branchNames = new Set<string>();
-  const cidrs = new Map<string, PathPart[]>();
   const branches = (spec.branches ?? []).map((b, i) => {
     if (branchNames.has(b.name)) fail(['branches', i, 'name'], `branch "${b.name}" is named twice`);
     branchNames.add(b.name);
-    return normalizeBranch(b, ['branches', i], fail, cidrs);
+    return normalizeBranch(b, ['branches', i], fail);
   });
+  const overlap = findSubnetOverlap(branches);
+  if (overlap) fail(['branches', overlap.branch, 'subnets', overlap.subnet, 'cidr'], overlap.why);
   const imageNames = new Set<string>();
   const images = (spec.images ?? []).map((im, i) => {
     if (imageNames.has(im.name)) fail(['images', i, 'name'], `image "${im.name}" is named twice`);
@@ -57,21 +59,20 @@ export function parseInventory(text: string, fileName = 'inventory'): NInventory
     if (n.ip) {
       if (ips.has(n.ip)) fail(['machines', i, 'ip'], `${n.ip} is reserved for two machines`);
       ips.add(n.ip);
+      const branch = branches.find((b) => b.name === n.branch);
+      const why = branch && reservationProblem(n.ip, branch);
+      if (why) fail(['machines', i, 'ip'], why);
     }
     return n;
   });
-  // Branches named by machines must exist in the file or in the database; apply checks the latter.
+  // Branches named by machines must exist in the file or in the database; apply checks the
+  // latter, and the layout of the result (subnets of branches the file leaves alone).
   return { branches, images, machines };
 }
 
-function normalizeBranch(b: BranchSpec, at: PathPart[], fail: (p: PathPart[], why: string) => never, cidrs: Map<string, PathPart[]>): NBranch {
+function normalizeBranch(b: BranchSpec, at: PathPart[], fail: (p: PathPart[], why: string) => never): NBranch {
   if (b.defaultImage && !parseImageRef(b.defaultImage)) fail([...at, 'defaultImage'], `"${b.defaultImage}" is not NAME or NAME@VERSION`);
   const subnets = (b.subnets ?? []).map((s, j) => normalizeSubnet(s, [...at, 'subnets', j], fail));
-  subnets.forEach((s, j) => {
-    const prev = cidrs.get(s.cidr);
-    if (prev) fail([...at, 'subnets', j, 'cidr'], `${s.cidr} is already a subnet of ${formatPath(prev)}`);
-    cidrs.set(s.cidr, [...at, 'subnets', j]);
-  });
   const s = b.servers ?? {};
   return {
     name: b.name,

@@ -75,9 +75,30 @@ test('mistakes name the file, line and path', () => {
     ['branches:\n  - name: north\n    colour: red\n', /^inv\.yaml:2: branches\[0\]: unknown key "colour"/],
     ['branches:\n  - name: a\n  - name: a\n', /branch "a" is named twice/],
     ['branches:\n  - name: a\n    subnets: [{cidr: 10.1.0.0/24, dhcp: authoritative}]\n', /authoritative DHCP needs a range/],
+    ['branches:\n  - name: a\n    subnets:\n      - cidr: 10.1.0.0/16\n  - name: b\n    subnets:\n      - cidr: 10.1.8.0/24\n',
+      /^inv\.yaml:7: branches\[1\]\.subnets\[0\]\.cidr: 10\.1\.8\.0\/24 overlaps 10\.1\.0\.0\/16 of branch a$/],
+    ['branches:\n  - name: a\n    subnets:\n      - cidr: 10.1.0.0/24\n      - cidr: 10.1.0.0/24\n', /^inv\.yaml:5: .*10\.1\.0\.0\/24 is already a subnet of this branch$/],
+    ['branches:\n  - name: a\n    subnets: [{cidr: 10.1.0.0/24}]\nmachines:\n  - mac: 52:54:00:00:00:01\n    branch: a\n    ip: 10.2.0.5\n',
+      /^inv\.yaml:7: machines\[0\]\.ip: 10\.2\.0\.5 is not inside a subnet of branch a \(its subnets: 10\.1\.0\.0\/24\)$/],
+    ['branches:\n  - name: a\n    subnets: [{cidr: 10.1.0.0/24}]\nmachines:\n  - mac: 52:54:00:00:00:01\n    branch: a\n    ip: 10.1.0.255\n',
+      /machines\[0\]\.ip: 10\.1\.0\.255 is the broadcast address of 10\.1\.0\.0\/24$/],
   ];
   for (const [text, re] of cases) assert.throws(() => parseInventory(text, 'inv.yaml'), { message: re });
 });
+
+test('apply checks the layout that results, with branches and machines the file leaves alone', () => withDb(async (db) => {
+  await applyInventory(db, parseInventory('branches:\n  - { name: a, subnets: [{cidr: 10.1.0.0/16}] }\nmachines:\n  - { mac: 52:54:00:00:00:01, branch: a, ip: 10.1.9.9 }\n'));
+  const before = await loadInventory(db);
+  await assert.rejects(applyInventory(db, parseInventory('branches:\n  - { name: b, subnets: [{cidr: 10.1.2.0/24}] }\n')),
+    { message: 'branch b: subnet 10.1.2.0/24 overlaps 10.1.0.0/16 of branch a' });
+  // The machine is not in this file, but its branch's subnets are.
+  await assert.rejects(applyInventory(db, parseInventory('branches:\n  - { name: a, subnets: [{cidr: 10.1.0.0/24}] }\n')),
+    { message: 'machine 52:54:00:00:00:01: 10.1.9.9 is not inside a subnet of branch a (its subnets: 10.1.0.0/24)' });
+  assert.deepEqual(await loadInventory(db), before, 'a refused apply writes nothing');
+  // With --prune the old branch and its machine go, so the overlap is gone too.
+  const pruned = await applyInventory(db, parseInventory('branches:\n  - { name: b, subnets: [{cidr: 10.1.2.0/24}] }\n'), { prune: true });
+  assert.equal(pruned.applied, true);
+}));
 
 test('references to unknown branches and images are refused before anything is written', () => withDb(async (db) => {
   await assert.rejects(applyInventory(db, parseInventory('machines:\n  - { mac: 52:54:00:00:00:01, branch: nowhere }\n')), /machine 52:54:00:00:00:01: branch "nowhere" does not exist/);
