@@ -33,7 +33,6 @@ export type RootArgs = { ok: true; args: string[]; root: RootPlan } | { ok: fals
 /** IANA port of NBD (RFC-less, nbd protocol doc): the only port initramfs-tools' 3-field nbdroot= and dracut's export-name form reach. */
 export const NBD_DEFAULT_PORT = 10809;
 
-const isIso = (s: RootSpec) => s.rootKind === 'iso' || /\.iso$/i.test(s.rootFile ?? '');
 const isSquashfs = (s: RootSpec) => s.rootKind === null || s.rootKind === 'squashfs' || s.rootKind === 'iso-squashfs';
 
 /** The transport a flavor uses when neither the image, its version, the branch nor the machine names one. */
@@ -46,7 +45,16 @@ export function defaultTransport(flavor: Flavor, rootKind: string | null, rootFi
   }
 }
 
-function rootUrl(ep: RootEndpoints, s: RootSpec, file: string): string {
+/**
+ * The only names the image route (src/http/routes/store.ts) serves a version's root under:
+ * root.img, and the name the version was imported with (image_versions.root_file). A URL
+ * naming anything else is a 404 at boot time, so every http root URL uses this name.
+ */
+export function servedRootName(s: Pick<RootSpec, 'rootFile'>): string {
+  return s.rootFile ?? 'root.img';
+}
+
+function rootUrl(ep: RootEndpoints, s: RootSpec, file = servedRootName(s)): string {
   return `${ep.httpBase}${imageUrls.root(s.image, s.version, file)}`;
 }
 
@@ -78,8 +86,8 @@ function casper(ep: RootEndpoints, s: RootSpec): RootArgs {
   const tail = ['ignore_uuid'];
   switch (s.transport) {
     case 'http': {
-      if (!isIso(s)) return { ok: false, reason: 'casper fetches only a whole ISO over http (url=…iso); this version is not an ISO: use nfs, cifs or nbd' };
-      const url = rootUrl(ep, s, s.rootFile && /\.iso$/i.test(s.rootFile) ? s.rootFile : `${s.image}.iso`);
+      if (!/\.iso$/i.test(servedRootName(s))) return { ok: false, reason: 'casper fetches only a whole ISO over http (url=…iso); this version is not an ISO: use nfs, cifs or nbd' };
+      const url = rootUrl(ep, s);
       return { ok: true, args: ['boot=casper', `url=${url}`, ...tail], root: { transport: 'http', location: url } };
     }
     case 'nfs': {
@@ -97,16 +105,30 @@ function casper(ep: RootEndpoints, s: RootSpec): RootArgs {
   }
 }
 
+/**
+ * live-boot's do_httpmount (9990-mount-http.sh) picks its handler by the URL's extension,
+ * case-sensitively: iso or squashfs (tgz, tar are never imported). Anything else is
+ * "Unrecognized archive extension" and a machine that drops to a shell.
+ */
+function liveBootHttpProblem(s: RootSpec): string | undefined {
+  const name = servedRootName(s);
+  if (/\.(squashfs|iso)$/.test(name) && (isSquashfs(s) || name.endsWith('.iso'))) return undefined;
+  const what = isSquashfs(s) ? `a squashfs served as ${name}` : `a ${s.rootKind ?? '?'} root`;
+  return `live-boot fetches over http only a file named *.squashfs or *.iso; this version is ${what}: use nfs, cifs or nbd`;
+}
+
 function liveBoot(ep: RootEndpoints, s: RootSpec): RootArgs {
-  // live-boot's do_httpmount picks the handler by the URL's extension: iso, squashfs, tgz, tar.
-  const file = isIso(s) ? (s.rootFile ?? `${s.image}.iso`) : flavorLayout('live-boot').rootName;
   switch (s.transport) {
     case 'http': {
-      const url = rootUrl(ep, s, file);
+      const problem = liveBootHttpProblem(s);
+      if (problem) return { ok: false, reason: problem };
+      const url = rootUrl(ep, s);
       return { ok: true, args: ['boot=live', `fetch=${url}`], root: { transport: 'http', location: url } };
     }
     case 'http-lazy': {
-      const url = rootUrl(ep, s, file);
+      const problem = liveBootHttpProblem(s);
+      if (problem) return { ok: false, reason: problem };
+      const url = rootUrl(ep, s);
       return { ok: true, args: ['boot=live', `httpfs=${url}`], root: { transport: 'http-lazy', location: url } };
     }
     case 'nfs': {
@@ -129,7 +151,9 @@ function dracut(ep: RootEndpoints, s: RootSpec): RootArgs {
   const l = flavorLayout('dracut');
   switch (s.transport) {
     case 'http': {
-      const url = rootUrl(ep, s, isIso(s) ? (s.rootFile ?? `${s.image}.iso`) : l.rootName);
+      // livenetroot.sh looks at the name only for ".iso" (loop-mounted); dmsquash-live-root
+      // tells squashfs from a file-system image by its contents.
+      const url = rootUrl(ep, s);
       return { ok: true, args: [`root=live:${url}`, ...live], root: { transport: 'http', location: url } };
     }
     case 'nfs': {
@@ -170,7 +194,7 @@ export function rootArgs(s: RootSpec, ep: RootEndpoints): RootArgs {
       return initramfsToolsNbd(ep, s);
     case 'custom': {
       // The image's own arguments say everything; the plan still names where its root is.
-      const location = s.transport === 'nbd' ? `nbd://${ep.nbd.host}:${ep.nbd.port}/${nbdExportName(s.image, s.version)}` : rootUrl(ep, s, s.rootFile ?? 'root.img');
+      const location = s.transport === 'nbd' ? `nbd://${ep.nbd.host}:${ep.nbd.port}/${nbdExportName(s.image, s.version)}` : rootUrl(ep, s);
       return { ok: true, args: [], root: { transport: s.transport, location } };
     }
     default: return { ok: false, reason: `unknown initramfs flavor "${String(s.flavor)}"` };

@@ -24,7 +24,7 @@ const EP: RootEndpoints = {
 const MAC = '52:54:00:12:34:56';
 
 function line(flavor: Flavor, transport: Transport, o: { image?: string; rootKind?: string | null; rootFile?: string | null; ep?: RootEndpoints } = {}): string {
-  const spec: RootSpec = { flavor, transport, image: o.image ?? 'lab', version: 2, rootKind: o.rootKind ?? 'squashfs', rootFile: o.rootFile ?? null };
+  const spec: RootSpec = { flavor, transport, image: o.image ?? 'lab', version: 2, rootKind: o.rootKind ?? 'squashfs', rootFile: o.rootFile ?? 'filesystem.squashfs' };
   const r = rootArgs(spec, o.ep ?? EP);
   assert.ok(r.ok, r.ok ? '' : r.reason);
   // Extra arguments as an admin would add them: they must not disturb any parser.
@@ -116,6 +116,24 @@ fi
     assert.equal(v.rc, '0');
     assert.ok(calls(r.stdout).includes('mount.cifs //127.0.0.7/branchboot/lab/2 /run/live/medium -o user=root,password='), r.stdout);
     assert.ok(!calls(r.stdout).some((c) => c.startsWith('nfsmount')), 'no NFS fallback');
+  });
+
+  test('odd names and servers: unicode/space/quote root file, 1- and 64-character images, a mirror with a path prefix and port', async (t) => {
+    if (skipReason() || !have) return t.skip(skipReason() ?? 'live-boot not installed');
+    // A relayed branch: its mirror serves HTTP under a prefix on another port; NBD/NFS elsewhere.
+    const mirror: RootEndpoints = { ...EP, httpBase: 'http://127.0.0.9:8081/mirror/bb' };
+    for (const [image, rootFile] of [['a', "Lab räume 'v2' (x).squashfs"], ['x'.repeat(64), 'minimal.squashfs'], ['deb-12.5_lab', 'filesystem.squashfs']] as const) {
+      const cmd = line('live-boot', 'http', { image, rootFile, ep: mirror });
+      const url = `http://127.0.0.9:8081/mirror/bb/images/${image}/2/${encodeURIComponent(rootFile)}`;
+      const r = await sb.run(driver, cmd);
+      const v = parseVars(r.stdout);
+      assert.equal(v.FETCH, url, r.stdout + r.stderr);
+      assert.equal(v.rc, '0', r.stdout + r.stderr);
+      const name = url.split('/').pop();
+      assert.ok(calls(r.stdout).includes(`wget ${url} -O /run/live/medium/live/${name}`), r.stdout);
+      // The kernel splits /proc/cmdline at spaces (and reads only double quotes): one word each.
+      assert.ok(!/[\s"]/.test(url), url);
+    }
   });
 
   test('casper lines through initramfs-tools\' loop: BOOT=casper, NFSROOT as casper reads it', async (t) => {
@@ -289,9 +307,22 @@ esac
     const r = await bashRun(line('dracut', 'http'));
     const v = parseVars(r.stdout);
     assert.ok(!/DIE/.test(r.stdout), r.stdout + r.stderr);
-    assert.equal(v.netroot, 'livenet:http://127.0.0.1:8080/images/lab/2/squashfs.img', r.stdout + r.stderr);
+    assert.equal(v.netroot, 'livenet:http://127.0.0.1:8080/images/lab/2/filesystem.squashfs', r.stdout + r.stderr);
     assert.equal(v.rootok, '1');
     assert.equal(v.handler, 'curl_fetch_url');
+  });
+
+  test('http: odd root file names and a mirror with a path prefix and port reach curl as one URL', async (t) => {
+    if (why) return t.skip(why);
+    const mirror: RootEndpoints = { ...EP, httpBase: 'http://127.0.0.9:8081/mirror/bb' };
+    for (const [image, rootFile] of [['a', "Lab räume 'v2' (x).squashfs"], ['x'.repeat(64), 'squashfs.img']] as const) {
+      const r = await bashRun(line('dracut', 'http', { image, rootFile, ep: mirror }));
+      const v = parseVars(r.stdout);
+      assert.ok(!/DIE/.test(r.stdout), r.stdout + r.stderr);
+      const url = `http://127.0.0.9:8081/mirror/bb/images/${image}/2/${encodeURIComponent(rootFile)}`;
+      assert.equal(v.netroot, `livenet:${url}`, r.stdout + r.stderr);
+      assert.equal(v.handler, 'curl_fetch_url');
+    }
   });
 
   test('nfs: root=live:nfs://SRV/path/LiveOS/squashfs.img → livenet\'s nfs handler', async (t) => {

@@ -30,7 +30,7 @@ const EXPECTED: Record<Flavor, Record<Transport, string | RegExp>> = {
     nbd: 'root=/dev/nbd0 nbdroot=10.0.0.2,img@3,nbd0',
   },
   dracut: {
-    http: `root=live:${U}/squashfs.img rd.live.image rd.live.overlay.overlayfs=1 rd.neednet=1`,
+    http: `root=live:${U}/filesystem.squashfs rd.live.image rd.live.overlay.overlayfs=1 rd.neednet=1`,
     'http-lazy': /dracut has no lazy http root/,
     nfs: 'root=live:nfs://10.0.0.3/srv/bb/img/3/LiveOS/squashfs.img rd.live.image rd.live.overlay.overlayfs=1 rd.neednet=1',
     cifs: /dracut cannot boot a squashfs image from cifs/,
@@ -46,7 +46,8 @@ const EXPECTED: Record<Flavor, Record<Transport, string | RegExp>> = {
 test('every flavor × transport: the exact root arguments or an explicit refusal', () => {
   for (const flavor of FLAVORS) {
     for (const transport of TRANSPORTS) {
-      const r = rootArgs({ flavor, transport, image: 'img', version: 3, rootKind: 'squashfs', rootFile: null }, EP);
+      // root_file as the importer writes it for a squashfs (src/store/importer.ts).
+      const r = rootArgs({ flavor, transport, image: 'img', version: 3, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, EP);
       const want = EXPECTED[flavor][transport];
       if (typeof want === 'string') {
         assert.ok(r.ok, `${flavor} × ${transport}: ${r.ok ? '' : r.reason}`);
@@ -61,14 +62,14 @@ test('every flavor × transport: the exact root arguments or an explicit refusal
 
 test('root locations name what the client fetches', () => {
   const loc = (flavor: Flavor, transport: Transport) => {
-    const r = rootArgs({ flavor, transport, image: 'img', version: 3, rootKind: 'squashfs', rootFile: null }, EP);
+    const r = rootArgs({ flavor, transport, image: 'img', version: 3, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, EP);
     assert.ok(r.ok);
     return r.root;
   };
   assert.deepEqual(loc('live-boot', 'http'), { transport: 'http', location: `${U}/filesystem.squashfs` });
   assert.deepEqual(loc('nbd-root', 'nbd'), { transport: 'nbd', location: 'nbd://10.0.0.2:10809/img@3' });
   assert.deepEqual(loc('casper', 'cifs'), { transport: 'cifs', location: '//10.0.0.4/bb/img/3' });
-  assert.deepEqual(loc('custom', 'http'), { transport: 'http', location: `${U}/root.img` });
+  assert.deepEqual(loc('custom', 'http'), { transport: 'http', location: `${U}/filesystem.squashfs` });
 });
 
 test('ISOs, ext4 roots, non-default NBD ports, missing shares', () => {

@@ -55,7 +55,9 @@ export async function addImage(db: Db, i: { name: string; flavor?: Flavor; trans
   for (const v of versions) {
     await db.insertInto('image_versions').values({
       image_id: row.id, version: v.version, state: v.state ?? 'ready', flavor: v.flavor ?? null, transport: v.transport ?? null,
-      kernel_args: v.kernel_args ?? null, root_kind: v.root_kind ?? 'squashfs', root_file: v.root_file ?? null,
+      kernel_args: v.kernel_args ?? null, root_kind: v.root_kind ?? 'squashfs',
+      // What the importer writes: the name the route serves the root under besides root.img.
+      root_file: v.root_file !== undefined ? v.root_file : (v.root_kind ?? 'squashfs') === 'squashfs' ? 'filesystem.squashfs' : 'root.img',
       index_file: `index/${i.name}-${v.version}.caibx`,
       kernel_blob: v.kernel === false ? null : `blobs/k-${i.name}-${v.version}`, initrd_blob: v.initrd === false ? null : `blobs/i-${i.name}-${v.version}`,
       template: v.template ?? null, chunker: null, error: null, created_at: now, updated_at: now,

@@ -76,7 +76,9 @@ describe('boot actions and inheritance', { timeout: 30_000 }, () => {
     t = tempDb();
     deb = await addImage(t.db, { name: 'debian', flavor: 'live-boot', kernel_args: 'quiet', current_version: 2 },
       [{ version: 1 }, { version: 2 }, { version: 3, state: 'importing' }, { version: 4, kernel: false }]);
-    await addImage(t.db, { name: 'fedora', flavor: 'dracut' }, [{ version: 1 }, { version: 2 }, { version: 3, state: 'failed' }]);
+    // As imported from Fedora's live ISO: LiveOS/squashfs.img.
+    const fromIso = { root_kind: 'iso-squashfs', root_file: 'squashfs.img' };
+    await addImage(t.db, { name: 'fedora', flavor: 'dracut' }, [{ version: 1, ...fromIso }, { version: 2, ...fromIso }, { version: 3, state: 'failed' }]);
     await addImage(t.db, { name: 'ubuntu', flavor: 'casper', transport: 'nfs' }, [{ version: 1, kernel_args: 'splash' }]);
     await addImage(t.db, { name: 'custom', flavor: 'custom', kernel_args: 'root=/dev/sda1 init=/bin/sh' }, [{ version: 1, initrd: false }]);
     await addImage(t.db, { name: 'tmpl', flavor: 'live-boot' }, [{ version: 1, template: '#!ipxe\necho {{image}} {{version}}\nkernel {{kernelUrl}} {{cmdline}}\nboot\n' }, { version: 2, template: '{{#if}}' }]);
