@@ -65,6 +65,7 @@ export function branchRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void
     const p = user(req);
     need(p, 'write');
     const id = Number(req.params.id);
+    if (!Number.isInteger(id) || id < 1) throw notFound('no such branch');
     needBranch(p, id);
     const a = parseAssignment(req.body);
     let target: Parameters<typeof assignMachines>[3];
@@ -84,7 +85,10 @@ export function branchRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void
     }
     const r = await assignMachines(ctx.db, p.actor, p.branches, target, a);
     const back = field(req.body, 'returnTo');
-    return redirect(reply, back && back.startsWith(`/branches/${id}`) ? back : `/branches/${id}`, `Assigned ${count(r.macs.length, 'machine')} (${r.changed} changed).`);
+    // Back to this branch's page only: "/branches/1/../../x" or "/branches/12" are other pages.
+    const page = `/branches/${id}`;
+    const safe = back !== undefined && (back === page || (back.startsWith(`${page}?`) && !/[\\\x00-\x20\x7f]/.test(back)));
+    return redirect(reply, safe ? back : page, `Assigned ${count(r.macs.length, 'machine')} (${r.changed} changed).`);
   });
 }
 
@@ -92,7 +96,7 @@ export function branchRoutes(app: FastifyInstance, { ctx, views }: UiDeps): void
  * The assign form: image "" = leave, "-" = clear (branch default), else a name; version ""
  * = follow current, else a pin; action "" = leave, "-" = branch default.
  */
-export function parseAssignment(body: unknown): { image?: string | null; version?: number | null; action?: BootAction | null } {
+export function parseAssignment(body: unknown, opts: { requireOne?: boolean } = {}): { image?: string | null; version?: number | null; action?: BootAction | null } {
   const out: { image?: string | null; version?: number | null; action?: BootAction | null } = {};
   const image = field(body, 'image') ?? '';
   const version = field(body, 'version') ?? '';
@@ -103,7 +107,7 @@ export function parseAssignment(body: unknown): { image?: string | null; version
     if (version === '') out.version = null;
     else {
       const v = Number(version);
-      if (!Number.isInteger(v) || v < 1) throw invalid('version', 'The version must be a whole number.');
+      if (!/^\d{1,9}$/.test(version.trim()) || v < 1) throw invalid('version', 'The version must be a whole number.');
       out.version = v;
     }
   }
@@ -112,6 +116,6 @@ export function parseAssignment(body: unknown): { image?: string | null; version
     if (!(BOOT_ACTIONS as readonly string[]).includes(action)) throw invalid('action', 'Unknown boot action.');
     out.action = action as BootAction;
   }
-  if (Object.keys(out).length === 0) throw invalid('image', 'Choose an image or a boot action to assign.');
+  if (Object.keys(out).length === 0 && (opts.requireOne ?? true)) throw invalid('image', 'Choose an image or a boot action to assign.');
   return out;
 }

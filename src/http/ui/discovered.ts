@@ -35,9 +35,11 @@ export function discoveredRoutes(app: FastifyInstance, { ctx, views }: UiDeps): 
     if (!Number.isInteger(branchId) || branchId < 1) throw invalid('branchId', 'Choose a branch.');
     needBranch(p, branchId);
     const pattern = (field(req.body, 'hostnamePattern') ?? '').trim();
-    const start = Number(field(req.body, 'start') || '1');
-    if (!Number.isInteger(start) || start < 0) throw invalid('start', 'The first number must be a whole number.');
-    const a = (() => { try { return parseAssignment(req.body); } catch { return {}; } })();
+    if (pattern.length > 200) throw invalid('hostnamePattern', 'The hostname pattern is too long (200 characters at most).');
+    const startRaw = (field(req.body, 'start') ?? '').trim() || '1';
+    const start = Number(startRaw);
+    if (!/^\d{1,7}$/.test(startRaw) || start > 1_000_000) throw invalid('start', 'The first number must be a whole number up to 1000000.');
+    const a = parseAssignment(req.body, { requireOne: false });
     const done = await registerDiscovered(ctx.db, p.actor, p.branches, { macs, branchId, hostnamePattern: pattern || undefined, start, ...a });
     return redirect(reply, `/branches/${branchId}`, `Registered ${count(done.length, 'machine')}: ${done.map((m) => m.hostname ?? m.mac).join(', ')}.`);
   });

@@ -3,7 +3,7 @@
 // was rendered from (a concurrent change gives 412, not a silent overwrite).
 import type { FastifyInstance } from 'fastify';
 import { BOOT_ACTIONS } from '../../db/schema.ts';
-import { getMachineView, updateMachine, type MachineView } from '../../model/machine-admin.ts';
+import { HOSTNAME_RE, getMachineView, updateMachine, type MachineView } from '../../model/machine-admin.ts';
 import { listImageChoices } from '../../model/images-admin.ts';
 import { queryLeases } from '../../model/leases-query.ts';
 import { eventsForMac } from '../../model/dashboard.ts';
@@ -44,8 +44,10 @@ export function machineRoutes(app: FastifyInstance, { ctx, views }: UiDeps): voi
     const m = await find(req.params.mac, p);
     const etag = field(req.body, 'etag') ?? '';
     const hostname = (field(req.body, 'hostname') ?? '').trim();
-    if (hostname && !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$/.test(hostname)) throw invalid('hostname', 'A hostname has letters, digits, dashes and dots.');
-    const a = (() => { try { return parseAssignment(req.body); } catch { return {}; } })();
+    // 253: a DNS name's limit, and the API's (RFC 1035 §2.3.4).
+    if (hostname && (hostname.length > 253 || !HOSTNAME_RE.test(hostname))) throw invalid('hostname', 'A hostname has letters, digits, dashes and dots, up to 63 between dots and 253 in all.');
+    // A bad version or action is an error to show, never a silent "Saved." without it.
+    const a = parseAssignment(req.body, { requireOne: false });
     await updateMachine(ctx.db, p.actor, p.branches, m.mac, { hostname: hostname || null, ...a }, (before) => {
       if (etagOf(before) !== etag) throw new AdminError('stale', 'changed meanwhile');
     });
