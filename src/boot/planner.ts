@@ -13,6 +13,7 @@ import type { Flavor, Transport } from '../db/schema.ts';
 import type { BootClient, BootPlan, BootPlanner, FirstFile, Firmware, GeneratedFileClient, RootPlan } from './types.ts';
 import { bootBinary, firmwareOf, isHttpBoot } from './firmware.ts';
 import { IPXE_BOOTIF, bootifFor, composeCmdline, rootArgs } from './cmdline.ts';
+import { cmdlineProblem } from './cmdline-limits.ts';
 import { endpointsFor, type Endpoints } from './endpoints.ts';
 import { menuImages, resolveImage, resolveTarget, type Target } from './resolve.ts';
 import { bootTemplates, bootText, grubPath, type BootTemplates } from './templates.ts';
@@ -96,6 +97,8 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
     const kernelUrl = `${ep.httpBase}${imageUrls.kernel(image.name, version.version)}`;
     const initrdUrl = version.initrd_blob ? `${ep.httpBase}${imageUrls.initrd(image.name, version.version)}` : '';
     const literal = line(bootifFor(t.mac));
+    const problem = cmdlineProblem(literal);
+    if (problem) return { reason: `image ${image.name} v${version.version}: ${problem}` };
     return {
       label, available: true, title: bootText(`${image.name} v${version.version}${image.description ? ` - ${image.description}` : ''}`),
       image: image.name, version: version.version, flavor, transport, kernelUrl, initrdUrl,

@@ -60,11 +60,12 @@ export function bootTemplates(): BootTemplates {
 }
 
 /**
- * Text shown by iPXE (echo, item), pxelinux (SAY) or GRUB (echo '…'): iPXE would expand "${…}"
- * and split at "||"/"&&", GRUB ends a quoted word at "'". Keep it to plain printable text.
+ * Text shown by iPXE (echo, item), pxelinux (SAY) or GRUB (echo '…'): iPXE would expand "${…}",
+ * end the command at a word "||", "&&" or ";" and drop the line from a word starting with "#"
+ * (core/exec.c); GRUB ends a quoted word at "'". Keep it to plain printable text.
  */
 export function bootText(s: string): string {
-  return s.replace(/[^A-Za-z0-9 .,:;/@=()_+\-[\]<>"!?]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return s.replace(/[^A-Za-z0-9 .,:/@=()_+\-[\]<>"!?]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
 /** GRUB's network path syntax for an http:// URL: (http,server)/path, or (http,server,port)/path (GRUB ≥ 2.12 reads the port). */
