@@ -4,6 +4,7 @@
 // share mid-publish sees the old state or the whole file, never half a squashfs.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirs } from '../util/make-dirs.ts';
 import type { Flavor } from '../db/schema.ts';
 import type { ImageReader } from '../store/types.ts';
 import type { Db } from '../db/index.ts';
@@ -85,7 +86,7 @@ export async function publishVersion(p: PublishInput): Promise<PublishResult> {
   const l = flavorLayout(p.flavor);
   const dir = path.join(p.exportDir, ...publishedVersionDir(safeSegment(p.image), p.version).split('/'));
   const mediaDir = l.dir ? path.join(dir, l.dir) : dir;
-  await fs.mkdir(mediaDir, { recursive: true, mode: 0o755 });
+  await makeDirs(mediaDir, 0o755);
   const rootPath = path.join(mediaDir, l.rootName);
   const unchanged = (await sizeOf(rootPath)) === p.reader.size;
   if (!unchanged) await copyReader(p.reader, rootPath, p.signal);

@@ -1,6 +1,6 @@
 // Opens the embedded SQLite database through Kysely, checks it is usable, and migrates it.
-import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirsSync } from '../util/make-dirs.ts';
 import Database from 'better-sqlite3';
 import type { Kysely as KyselyDb } from 'kysely';
 import { Kysely, SqliteDialect } from './kysely.ts';
@@ -32,9 +32,9 @@ export interface OpenOptions {
 }
 
 export function openDatabase(file: string, opts: OpenOptions = {}): DatabaseHandle {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   let sqlite: Database.Database;
   try {
+    if (file !== ':memory:') makeDirsSync(path.dirname(file));
     sqlite = new Database(file, { readonly: opts.readonly ?? false, timeout: 5000 });
     // WAL lets the console read while DHCP commits leases; synchronous=FULL makes a
     // committed lease survive power loss, which an ACK promises (RFC 2131 §4.3.2 binding).

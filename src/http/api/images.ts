@@ -3,6 +3,7 @@
 // Images serve every branch, so changes need an unrestricted caller.
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from '../../util/make-dirs.ts';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -113,7 +114,7 @@ export const imageRoutes: ApiModule = (app, ctx) => {
     needGlobal(p, 'admin');
     if (!req.body || typeof (req.body as Readable).pipe !== 'function') throw invalid('body', 'send the image as application/octet-stream');
     const dir = path.join(ctx.config.dataDir, 'uploads');
-    await fs.promises.mkdir(dir, { recursive: true });
+    await makeDirs(dir);
     const file = path.join(dir, `${req.params.name}.${randomBytes(6).toString('hex')}.upload`);
     try {
       await pipeline(req.body, fs.createWriteStream(file, { flags: 'wx' }));
