@@ -10,6 +10,8 @@ export interface Endpoints extends RootEndpoints {
   selfBase: string;
   /** next-server for TFTP, if known. */
   tftpServer?: string | undefined;
+  /** next-server is the branch's own TFTP server (server_tftp), not this one. */
+  tftpServerIsBranch?: boolean | undefined;
 }
 
 type Cfg = Pick<Config, 'http' | 'nbd' | 'boot'>;
@@ -54,6 +56,7 @@ export function endpointsFor(config: Cfg, branch: Branch | undefined, serverAddr
     selfBase,
     httpBase: branch?.server_http ? trimSlash(branch.server_http) : selfBase,
     tftpServer: branch?.server_tftp ?? reached,
+    tftpServerIsBranch: Boolean(branch?.server_tftp),
     nbd: branch?.server_nbd ? hostPort(branch.server_nbd, 10809) : { host: selfHost, port: config.nbd.port },
     // This server publishes into boot.exportDir; the system's NFS server exports it under
     // the same path, and Samba as the share "branchboot" (src/boot/README.md).

@@ -72,13 +72,31 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
     return ok;
   };
 
+  // A machine that was told to fetch a binary nobody installed shows only "file not found" (or
+  // PXE-E32) on its screen: say it here, once per binary per ten minutes, in words an admin acts on.
+  const warnedMissing = new Map<string, number>();
+  function warnIfMissing(bin: string, fw: Firmware, via: 'tftp' | 'http'): void {
+    if (present(bin)) return;
+    const last = warnedMissing.get(bin);
+    if (last !== undefined && Date.now() - last < 600_000) return;
+    warnedMissing.set(bin, Date.now());
+    const where = config.tftp.roots.join(', ') || '(no tftp.roots)';
+    const fix = bin.includes('/') ? `put an iPXE build for this architecture there as ${bin}` : 'install Debian\'s ipxe package (/usr/lib/ipxe) or add a folder holding iPXE to tftp.roots';
+    log.warn({ file: bin, firmware: fw, via, roots: config.tftp.roots }, `boot: ${fw} clients are sent to ${bin}, which is in none of tftp.roots (${where}): they will get "file not found"; ${fix}`);
+  }
+
   function firstFileFor(c: BootClient, fw: Firmware, ep: Endpoints): FirstFile {
     // iPXE already runs: hand it its script over HTTP (it sends user class "iPXE" on its own DHCP).
     if (c.ipxe) return { bootfile: `${ep.selfBase}${imageUrls.ipxeScript(c.mac)}` };
     const bin = bootBinary(fw, config.boot.efiBinary, present);
     if (!bin) return { bootfile: '', unsupported: `no boot binary for client architecture ${c.arch ?? '?'} (${fw})` };
     // UEFI HTTP Boot takes only a full URL, and ignores offers without "HTTPClient" in option 60.
-    if (isHttpBoot(fw)) return { bootfile: `${ep.selfBase}/boot/bin/${bin}`, httpClient: true };
+    if (isHttpBoot(fw)) {
+      warnIfMissing(bin, fw, 'http');
+      return { bootfile: `${ep.selfBase}/boot/bin/${bin}`, httpClient: true };
+    }
+    // A branch's own TFTP server holds its own files: only ours are ours to check.
+    if (!ep.tftpServerIsBranch) warnIfMissing(bin, fw, 'tftp');
     return { bootfile: bin, tftpServer: ep.tftpServer };
   }
 
