@@ -21,13 +21,39 @@ export interface ChunkFiles {
   get(hex: string): Promise<Buffer | undefined>;
 }
 
-/** Chunks verified by this process, by the first 64 bits of their id: a chunk that fell out of the cache is re-read, not re-verified. */
+/**
+ * Chunks verified by this process, by the first 64 bits of their id, with what their file was
+ * then (inode, size, change time): a chunk that fell out of the cache is re-read, not re-verified,
+ * unless its file changed since. A chunk truncated, overwritten or replaced after it was first
+ * served was otherwise sent as whatever it now held. (Decay under an unchanged inode is for
+ * `store verify`; clients verify every chunk too.)
+ */
 const VERIFIED_MAX = 1_000_000;
+
+type Stamp = string;
+
+function stampOf(st: { ino: bigint; size: bigint; ctimeNs: bigint; mtimeNs: bigint }): Stamp {
+  return `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
+}
+
+function isAbsent(err: unknown): boolean {
+  return errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR';
+}
+
+/** The file's stamp, or undefined when there is no such file. */
+async function stampFile(file: string): Promise<Stamp | undefined> {
+  try {
+    return stampOf(await fs.stat(file, { bigint: true }));
+  } catch (err) {
+    if (isAbsent(err)) return undefined;
+    throw err;
+  }
+}
 
 /** `pool`: where a first-served chunk is verified (default: the process's worker pool); null: this thread. */
 export function createChunkFiles(root: string, cacheBytes: number, log: Logger, pool: VerifyPool | null = verifyPool()): ChunkFiles {
   const cache = new ByteLru<Buffer>(cacheBytes);
-  const verified = new Set<string>();
+  const verified = new Map<string, Stamp>();
 
   function refuse(hex: string, why: string): never {
     log.error({ chunk: hex, err: why }, 'corrupt chunk refused');
@@ -46,12 +72,38 @@ export function createChunkFiles(root: string, cacheBytes: number, log: Logger, 
     }
   }
 
-  async function readFrame(hex: string): Promise<Buffer | undefined> {
+  async function verifiedHere(hex: string): Promise<Buffer | undefined> {
+    let data: Buffer;
     try {
-      return await fs.readFile(chunkPath(root, hex));
+      data = await fs.readFile(chunkPath(root, hex));
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+      if (isAbsent(err)) return undefined;
       throw err;
+    }
+    let why: string | undefined;
+    try {
+      if (hashChunk(decompressChunk(data)).toString('hex') !== hex) why = 'SHA-512/256 of its content does not match its id';
+    } catch (err) {
+      why = errorMessage(err);
+    }
+    if (why) refuse(hex, why);
+    return data;
+  }
+
+  /** The frame as verified before, if its file has not changed since: read first, stamp after, so a write in between shows. */
+  async function unchanged(hex: string, stamp: Stamp): Promise<Buffer | undefined> {
+    let fh;
+    try {
+      fh = await fs.open(chunkPath(root, hex), 'r');
+    } catch (err) {
+      if (isAbsent(err)) return undefined;
+      throw err;
+    }
+    try {
+      const data = await fh.readFile();
+      return stampOf(await fh.stat({ bigint: true })) === stamp ? data : undefined;
+    } finally {
+      await fh.close();
     }
   }
 
@@ -61,26 +113,18 @@ export function createChunkFiles(root: string, cacheBytes: number, log: Logger, 
       const hit = cache.get(hex);
       if (hit) return hit;
       const key = hex.slice(0, 16);
-      let data: Buffer | undefined;
-      if (verified.has(key)) {
-        data = await readFrame(hex);
-      } else if (pool) {
-        data = await verifiedInWorker(hex, pool);
-      } else {
-        data = await readFrame(hex);
-        if (data) {
-          let why: string | undefined;
-          try {
-            if (hashChunk(decompressChunk(data)).toString('hex') !== hex) why = 'SHA-512/256 of its content does not match its id';
-          } catch (err) {
-            why = errorMessage(err);
-          }
-          if (why) refuse(hex, why);
-        }
+      const known = verified.get(key);
+      let data = known === undefined ? undefined : await unchanged(hex, known);
+      if (!data) {
+        verified.delete(key);
+        // Stamped before the check reads the file: a write during the check changes the stamp, so it is checked again next time.
+        const stamp = await stampFile(chunkPath(root, hex));
+        if (stamp === undefined) return undefined;
+        data = pool ? await verifiedInWorker(hex, pool) : await verifiedHere(hex);
+        if (!data) return undefined;
+        if (verified.size >= VERIFIED_MAX) verified.clear();
+        verified.set(key, stamp);
       }
-      if (!data) return undefined;
-      if (verified.size >= VERIFIED_MAX) verified.clear();
-      verified.add(key);
       cache.set(hex, data);
       return data;
     },
