@@ -1,6 +1,7 @@
 // Kernel command lines per initramfs flavor × root transport, written the way each real
 // parser reads them (../shared/notes/kernel-cmdlines.md; test/integration/boot/ runs the
 // parsers of live-boot, initramfs-tools, nbd-client's script and dracut 059 against them).
+import { isIPv4 } from 'node:net';
 import type { Flavor, Transport } from '../db/schema.ts';
 import { imageUrls, nbdExportName } from '../store/urls.ts';
 import { flavorLayout, publishedVersionDir } from './layout.ts';
@@ -79,6 +80,16 @@ function cifsPath(ep: RootEndpoints, s: RootSpec): string | undefined {
   return `//${ep.cifs.host}/${ep.cifs.share.replace(/^\/+|\/+$/g, '')}/${publishedVersionDir(s.image, s.version)}`;
 }
 
+/**
+ * casper and live-boot mount NFS with klibc's nfsmount, which takes only a dotted-quad address
+ * ("can't parse IP address 'nas.lab'", checked in test/integration/boot/): a host name in the
+ * branch's server_nfs would stop the machine at boot.
+ */
+function klibcNfsProblem(flavor: Flavor, host: string): string | undefined {
+  if (isIPv4(host)) return undefined;
+  return `${flavor} mounts NFS with klibc's nfsmount, which takes only an IPv4 address, not "${host}": set the branch's server_nfs (or http.publicUrl) to an address`;
+}
+
 const noShare = (t: 'nfs' | 'cifs') => ({ ok: false as const, reason: `transport ${t} needs a share: set the branch's server_${t} or boot.exportDir` });
 
 function casper(ep: RootEndpoints, s: RootSpec): RootArgs {
@@ -93,6 +104,8 @@ function casper(ep: RootEndpoints, s: RootSpec): RootArgs {
     case 'nfs': {
       const p = nfsPath(ep, s);
       if (!p) return noShare('nfs');
+      const bad = klibcNfsProblem('casper', p.host);
+      if (bad) return { ok: false, reason: bad };
       return { ok: true, args: ['boot=casper', 'netboot=nfs', `nfsroot=${p.host}:${p.path}`, ...tail], root: { transport: 'nfs', location: `${p.host}:${p.path}` } };
     }
     case 'cifs': {
@@ -134,6 +147,8 @@ function liveBoot(ep: RootEndpoints, s: RootSpec): RootArgs {
     case 'nfs': {
       const p = nfsPath(ep, s);
       if (!p) return noShare('nfs');
+      const bad = klibcNfsProblem('live-boot', p.host);
+      if (bad) return { ok: false, reason: bad };
       return { ok: true, args: ['boot=live', 'netboot=nfs', `nfsroot=${p.host}:${p.path}`], root: { transport: 'nfs', location: `${p.host}:${p.path}` } };
     }
     case 'cifs': {

@@ -9,6 +9,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { composeCmdline, rootArgs, bootifFor, type RootEndpoints, type RootSpec } from '../../../src/boot/cmdline.ts';
 import type { Flavor, Transport } from '../../../src/db/schema.ts';
 import { calls, canSandbox, createSandbox, parseVars, stub, type Sandbox } from './sandbox.ts';
@@ -133,6 +134,20 @@ fi
       assert.ok(calls(r.stdout).includes(`wget ${url} -O /run/live/medium/live/${name}`), r.stdout);
       // The kernel splits /proc/cmdline at spaces (and reads only double quotes): one word each.
       assert.ok(!/[\s"]/.test(url), url);
+    }
+  });
+
+  test('nfs server: klibc\'s nfsmount (what casper and live-boot run) takes an IPv4 address only; a host name is refused in the plan', async (t) => {
+    const nfsmount = '/usr/lib/klibc/bin/nfsmount';
+    if (skipReason() || !fs.existsSync(nfsmount)) return t.skip(skipReason() ?? 'klibc-utils not installed');
+    // In an empty network namespace: it parses its arguments, then finds no network; nothing is sent.
+    const run = (spec: string) => spawnSync('unshare', ['--net', nfsmount, '-o', 'nolock,ro', spec, '/tmp'], { encoding: 'utf8', timeout: 10_000 });
+    const byIp = line('live-boot', 'nfs').split(' ').find((a) => a.startsWith('nfsroot='))!.slice(8);
+    assert.doesNotMatch(run(byIp).stderr, /can't parse/, 'an address parses');
+    assert.match(run('nas.lab:/srv/branchboot/lab/2').stderr, /can't parse IP address 'nas.lab'/);
+    for (const flavor of ['live-boot', 'casper'] as const) {
+      const r = rootArgs({ flavor, transport: 'nfs', image: 'lab', version: 2, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, { ...EP, nfs: { host: 'nas.lab', path: '/srv/branchboot' } });
+      assert.ok(!r.ok && r.reason.includes('takes only an IPv4 address, not "nas.lab"'), JSON.stringify(r));
     }
   });
 

@@ -102,3 +102,12 @@ test('default transports', () => {
   assert.equal(defaultTransport('live-boot', null, null), 'http');
   assert.equal(defaultTransport('dracut', null, null), 'http');
 });
+
+test('casper and live-boot NFS servers must be addresses (klibc nfsmount); dracut resolves names', () => {
+  const named = { ...EP, nfs: { host: 'nas.lab', path: '/srv/bb' } };
+  for (const flavor of ['casper', 'live-boot'] as const) {
+    const r = rootArgs({ flavor, transport: 'nfs', image: 'img', version: 3, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, named);
+    assert.ok(!r.ok && /klibc's nfsmount, which takes only an IPv4 address, not "nas.lab"/.test(r.reason));
+  }
+  assert.ok(rootArgs({ flavor: 'dracut', transport: 'nfs', image: 'img', version: 3, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, named).ok);
+});
