@@ -241,6 +241,12 @@ async function columnsFor(db: Db, m: MachineInput, mac: string): Promise<Record<
       const img = await db.selectFrom('images').select('id').where('name', '=', m.image).executeTakeFirst();
       if (!img) throw invalid('image', `image "${m.image}" does not exist`);
       out.image_id = img.id;
+      // A version pin belongs to its image: moved to another image without a version, the
+      // machine follows that image's current one (not "other@3", which may not exist).
+      if (m.version === undefined) {
+        const cur = await db.selectFrom('machines').select('image_id').where('mac', '=', mac).executeTakeFirst();
+        if (cur?.image_id !== img.id) out.image_version = null;
+      }
     }
   }
   if (m.version !== undefined) {
@@ -264,6 +270,16 @@ async function columnsFor(db: Db, m: MachineInput, mac: string): Promise<Record<
 }
 
 export type MachineCheck = (before: MachineView) => void;
+
+/**
+ * Whether writing cols would change the stored row. A re-run that changes nothing (a script
+ * applying the same assignment again) must not bump updated_at, which is in the ETag other
+ * admins hold, nor add audit rows. Compared on columns, not views: re-arming 'once' is a change.
+ */
+async function changesRow(db: Db, mac: string, cols: Record<string, unknown>): Promise<boolean> {
+  const row = await db.selectFrom('machines').selectAll().where('mac', '=', mac).executeTakeFirst() as Record<string, unknown> | undefined;
+  return !row || Object.entries(cols).some(([k, v]) => row[k] !== v);
+}
 
 export async function createMachine(db: Db, actor: string, scope: BranchScope, macIn: string, m: MachineInput): Promise<MachineView> {
   const mac = normalizeMac(macIn);
@@ -291,6 +307,7 @@ export async function updateMachine(db: Db, actor: string, scope: BranchScope, m
     if (m.branchId !== undefined && !inScope(scope, m.branchId)) throw forbidden(`you may not move machines to branch ${m.branchId}`);
     check?.(before);
     const cols = await columnsFor(tdb, m, mac);
+    if (!(await changesRow(tdb, mac, cols))) return before;
     const now = Date.now();
     await trx.updateTable('machines').set({ ...cols, updated_at: now } as never).where('mac', '=', mac).execute();
     const after = (await getMachineView(tdb, mac))!;
@@ -325,7 +342,7 @@ export async function assignMachines(db: Db, actor: string, scope: BranchScope, 
     const tdb = trx as unknown as Db;
     let macs: string[];
     if (target.macs) {
-      macs = target.macs.map((raw, i) => normalizeMac(raw) ?? (() => { throw invalid(`macs[${i}]`, `"${raw}" is not a MAC address`); })());
+      macs = [...new Set(target.macs.map((raw, i) => normalizeMac(raw) ?? (() => { throw invalid(`macs[${i}]`, `"${raw}" is not a MAC address`); })()))];
       const rows = await base(tdb).where('m.mac', 'in', macs.length ? macs : ['']).execute();
       const found = new Map(rows.map((r) => [r.mac, r]));
       macs.forEach((mac, i) => {
@@ -341,9 +358,10 @@ export async function assignMachines(db: Db, actor: string, scope: BranchScope, 
     for (const mac of macs) {
       const before = (await getMachineView(tdb, mac))!;
       const cols = await columnsFor(tdb, { image: a.image, version: a.version, action: a.action }, mac);
+      if (!(await changesRow(tdb, mac, cols))) continue;
       await trx.updateTable('machines').set({ ...cols, updated_at: now } as never).where('mac', '=', mac).execute();
       const after = (await getMachineView(tdb, mac))!;
-      if (JSON.stringify({ ...before, updatedAt: 0 }) !== JSON.stringify({ ...after, updatedAt: 0 })) changed++;
+      changed++;
       await audit(trx, { actor, action: 'assign', entity: 'machine', entityId: mac, before, after }, now);
     }
     return { changed, macs };
