@@ -2,6 +2,7 @@
 import { UserError } from '../util/errors.ts';
 import { count } from '../util/words.ts';
 import { gcStore, verifyStore } from '../store/maintenance.ts';
+import { storeWriteError } from '../store/store-errors.ts';
 import type { Command } from './types.ts';
 import { needPositional, parse } from './args.ts';
 import { progressBar } from './image.ts';
@@ -19,7 +20,7 @@ const verifyCmd: Command = async (args, env) => {
       env.out.write(`${JSON.stringify(r, null, 2)}\n`);
     } else {
       for (const m of r.missing) env.out.write(`missing ${m.chunk} (used by ${m.usedBy.join(', ')})\n`);
-      for (const c of r.corrupt) env.out.write(`corrupt ${c.chunk} (used by ${c.usedBy.join(', ')}): ${c.why}${c.quarantined ? ' [quarantined]' : ''}\n`);
+      for (const c of r.corrupt) env.out.write(`corrupt ${c.chunk} (used by ${c.usedBy.join(', ')}): ${c.why}${c.quarantined ? ' [quarantined]' : ''}${c.quarantineError ? ` [not quarantined: ${c.quarantineError}]` : ''}\n`);
       for (const b of r.badBlobs) env.out.write(`bad blob ${b.blob}: ${b.why}\n`);
       for (const p of r.indexProblems) env.out.write(`bad index ${p}\n`);
       env.out.write(`${count(r.chunksChecked, 'chunk')} and ${count(r.blobsChecked, 'blob')} checked: ${bad === 0 ? 'all good' : `${bad} problem${bad === 1 ? '' : 's'}`}\n`);
@@ -39,7 +40,14 @@ const gcCmd: Command = async (args, env) => {
   const handle = env.openDb();
   const bar = progressBar(env, 'gc');
   try {
-    const r = await gcStore(handle.db, env.config.store.path, env.log, { graceHours, onProgress: (p) => bar.update(p.done, Math.max(p.total, p.done), `${p.done} files`) });
+    let r;
+    try {
+      r = await gcStore(handle.db, env.config.store.path, env.log, { graceHours, onProgress: (p) => bar.update(p.done, Math.max(p.total, p.done), `${p.done} files`) });
+    } catch (err) {
+      const e = storeWriteError(err, env.config.store.path, () => 'gc stopped there; run it again once the store can be written');
+      if (e) throw new UserError(`store gc: ${e.message}`);
+      throw err;
+    }
     bar.end();
     if (values.json) env.out.write(`${JSON.stringify(r)}\n`);
     else env.out.write(`removed ${count(r.chunksRemoved, 'chunk')} (${(r.bytesRemoved / 1024 / 1024).toFixed(1)} MiB), ${count(r.blobsRemoved, 'blob')}, ${count(r.indexesRemoved, 'index', 'indexes')}, ${count(r.tmpRemoved, 'temp file')}; kept ${r.chunksKept}; spared ${r.chunksSpared} younger than ${graceHours} h; ${count(r.staleImportsFailed, 'interrupted import')} marked failed\n`);

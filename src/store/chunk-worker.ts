@@ -22,6 +22,8 @@ export interface ChunkDone {
   stored?: number;
   isNew?: boolean;
   error?: string;
+  /** The errno code of `error` (ENOSPC, EROFS…), so the import can say what went wrong with the store. */
+  code?: string;
 }
 
 /** The pool's data: as workerData, or as the first message to a worker started ahead (prestartChunkWorkers). */
@@ -65,7 +67,8 @@ parentPort!.on('message', (jobs: ChunkJob[] | ChunkWorkerInit) => {
     try {
       replies.push(run(job));
     } catch (err) {
-      replies.push({ id: job.id, error: err instanceof Error ? err.message : String(err) });
+      const code = (err as NodeJS.ErrnoException | undefined)?.code;
+      replies.push({ id: job.id, error: err instanceof Error ? err.message : String(err), ...(typeof code === 'string' && { code }) });
     }
   }
   parentPort!.postMessage(replies);

@@ -30,12 +30,21 @@ const folders = new Set<string>();
 function ensureFolder(dir: string): boolean {
   if (folders.has(dir)) return false;
   // recursive: an existing folder is no error (nothing thrown), and a missing store root is made too.
-  const made = fs.mkdirSync(dir, { recursive: true }) !== undefined;
+  let made: boolean;
+  try {
+    made = fs.mkdirSync(dir, { recursive: true }) !== undefined;
+  } catch (err) {
+    // Node's recursive mkdir reports a read-only or full file system as ENOENT: ask once more
+    // without it for the real reason (EROFS, ENOSPC…), which the import turns into one clear line.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    fs.mkdirSync(dir);
+    made = true;
+  }
   folders.add(dir);
   return made;
 }
 
-function writeNew(dir: string, file: string, tmp: string, frame: Uint8Array): void {
+function writeTemp(dir: string, tmp: string, frame: Uint8Array): void {
   try {
     fs.writeFileSync(tmp, frame);
   } catch (err) {
@@ -44,7 +53,18 @@ function writeNew(dir: string, file: string, tmp: string, frame: Uint8Array): vo
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(tmp, frame);
   }
-  fs.renameSync(tmp, file);
+}
+
+function writeNew(dir: string, file: string, tmp: string, frame: Uint8Array): void {
+  try {
+    writeTemp(dir, tmp, frame);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    // A full disk leaves the part written so far: remove it, or every failed import on a full
+    // store keeps a few more blocks of it taken until gc's grace period ends.
+    try { fs.rmSync(tmp, { force: true }); } catch { /* the store refuses writes altogether (EROFS): nothing was left */ }
+    throw err;
+  }
 }
 
 // Chunks this thread stored or touched lately (id → size on disk), so a chunk repeated within an

@@ -18,6 +18,7 @@ import { detectLayout, listIso } from './iso.ts';
 import { indexRelPath, TMP_SUFFIX } from './layout.ts';
 import { type ImageKind, ImageInputError, classify, probeFile } from './probe.ts';
 import { qcow2Size, readQcow2, readRanges } from './read-source.ts';
+import { isSpaceError, storeWriteError } from './store-errors.ts';
 import { ChunkPool } from './worker-pool.ts';
 import { createVersion, markFailed, markReady, updateImporting } from '../model/image-versions.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -160,12 +161,18 @@ async function publishFile(dest: string, data: Buffer): Promise<void> {
   const tmp = `${dest}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
   const fh = await fs.open(tmp, 'w');
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, dest);
+  } catch (err) {
+    // A full disk: the part written would stay (hidden, but taking space) until gc.
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw err;
   }
-  await fs.rename(tmp, dest);
   const dir = await fs.open(path.dirname(dest), 'r');
   try { await dir.sync(); } finally { await dir.close(); }
 }
@@ -221,9 +228,11 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
     };
     log.info({ ...result }, 'import finished');
     return result;
-  } catch (err) {
+  } catch (caught) {
+    const err = storeWriteError(caught, root, (code) =>
+      `${opts.name}@${row.version} was not published (earlier versions are served as before); ${isSpaceError(code) ? 'free space' : 'fix that'} and import again: the chunks written so far are reused`) ?? caught;
     await markFailed(env.db, row.id, errorMessage(err)).catch(() => {});
-    log.error({ err: errorMessage(err) }, 'import failed');
+    log.error({ err: errorMessage(err), cause: err === caught ? undefined : errorMessage(caught) }, 'import failed');
     throw err;
   } finally {
     await pool.close();

@@ -55,7 +55,7 @@ async function referenced(db: Db, root: string): Promise<Referenced> {
 export interface VerifyReport {
   chunksChecked: number;
   missing: { chunk: string; usedBy: string[] }[];
-  corrupt: { chunk: string; usedBy: string[]; why: string; quarantined: boolean }[];
+  corrupt: { chunk: string; usedBy: string[]; why: string; quarantined: boolean; quarantineError?: string }[];
   blobsChecked: number;
   badBlobs: { blob: string; why: string }[];
   indexProblems: string[];
@@ -78,14 +78,20 @@ export async function verifyStore(db: Db, root: string, log: Logger, opts: { qua
     }
     if (why) {
       let quarantined = false;
+      let quarantineError: string | undefined;
       if (opts.quarantine) {
         const q = path.join(root, QUARANTINE_DIR, `${hex}.cacnk`);
-        await fs.mkdir(path.dirname(q), { recursive: true });
-        await fs.rename(file, q);
-        quarantined = true;
+        try {
+          await fs.mkdir(path.dirname(q), { recursive: true });
+          await fs.rename(file, q);
+          quarantined = true;
+        } catch (err) {
+          // A read-only store: the check itself is still worth finishing and reporting.
+          quarantineError = errorMessage(err);
+        }
       }
-      log.error({ chunk: hex, usedBy, why, quarantined }, 'store verify: corrupt chunk');
-      report.corrupt.push({ chunk: hex, usedBy, why, quarantined });
+      log.error({ chunk: hex, usedBy, why, quarantined, quarantineError }, 'store verify: corrupt chunk');
+      report.corrupt.push({ chunk: hex, usedBy, why, quarantined, ...(quarantineError !== undefined && { quarantineError }) });
     }
     report.chunksChecked++;
     if (++done % 256 === 0) opts.onProgress?.({ done, total });

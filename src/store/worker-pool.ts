@@ -21,6 +21,8 @@ export interface PoolOptions {
 }
 
 const BATCH = 8;
+/** How long close() waits for workers still in a batch before it stops them anyway. */
+const CLOSE_WAIT_MS = 10_000;
 
 /** Workers started ahead of their pool (prestartChunkWorkers), not yet given a pool's data. */
 const spares: Worker[] = [];
@@ -59,6 +61,7 @@ export class ChunkPool {
   private flushQueued = false;
   private freeSlots: number[] = [];
   private slotWaiters: ((slot: number) => void)[] = [];
+  private allIdle: (() => void)[] = [];
   readonly size: number;
   readonly blockSize: number;
   /** Bytes of the previous block each block starts with: a chunk lies wholly in the block where it ends. */
@@ -116,10 +119,11 @@ export class ChunkPool {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (!p) continue;
-      if (m.error !== undefined) p.reject(new Error(m.error));
+      if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), m.code === undefined ? {} : { code: m.code }));
       else p.resolve(m);
     }
     this.flush();
+    if (this.idle.length === this.workers.length) for (const r of this.allIdle.splice(0)) r();
   }
 
   /** Hands queued jobs to idle workers: a scan alone (the cut finder waits for it), stores several per message. */
@@ -173,6 +177,17 @@ export class ChunkPool {
   }
 
   async close(): Promise<void> {
+    // After a failure, workers may still be in a batch: stopped between writing a chunk's temp
+    // file and renaming it, a worker left the temp behind (a failed import on a full disk kept
+    // its space taken until gc). Wait for the batches (milliseconds), or a crashed worker's timeout.
+    if (this.idle.length < this.workers.length) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((r) => this.allIdle.push(r)),
+        new Promise<void>((r) => { timer = setTimeout(r, CLOSE_WAIT_MS); }),
+      ]);
+      clearTimeout(timer);
+    }
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers = [];
   }
