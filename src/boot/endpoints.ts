@@ -10,6 +10,8 @@ export interface Endpoints extends RootEndpoints {
   selfBase: string;
   /** next-server for TFTP, if known. */
   tftpServer?: string | undefined;
+  /** This server's NBD address as the client reaches it (whatever the branch's server_nbd says). */
+  selfNbd: { host: string; port: number };
   /** next-server is the branch's own TFTP server (server_tftp), not this one. */
   tftpServerIsBranch?: boolean | undefined;
 }
@@ -52,12 +54,14 @@ export function endpointsFor(config: Cfg, branch: Branch | undefined, serverAddr
   const nfs = branch?.server_nfs ? nfsSpec(branch.server_nfs) : undefined;
   const cifs = branch?.server_cifs ? cifsSpec(branch.server_cifs) : undefined;
   const exportDir = config.boot.exportDir;
+  const selfNbd = { host: selfHost, port: config.nbd.port };
   return {
     selfBase,
+    selfNbd,
     httpBase: branch?.server_http ? trimSlash(branch.server_http) : selfBase,
     tftpServer: branch?.server_tftp ?? reached,
     tftpServerIsBranch: Boolean(branch?.server_tftp),
-    nbd: branch?.server_nbd ? hostPort(branch.server_nbd, 10809) : { host: selfHost, port: config.nbd.port },
+    nbd: branch?.server_nbd ? hostPort(branch.server_nbd, 10809) : selfNbd,
     // This server publishes into boot.exportDir; the system's NFS server exports it under
     // the same path, and Samba as the share "branchboot" (src/boot/README.md).
     nfs: nfs ?? (exportDir ? { host: selfHost, path: exportDir } : undefined),

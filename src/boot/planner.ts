@@ -8,12 +8,13 @@ import type { EventBus } from '../events.ts';
 import { imageUrls } from '../store/urls.ts';
 import { normalizeMac } from '../util/net.ts';
 import { errorMessage } from '../util/errors.ts';
-import { macForIp } from '../model/boot-queries.ts';
+import { macForIp, markRootFetched } from '../model/boot-queries.ts';
 import type { Flavor, Transport } from '../db/schema.ts';
 import type { BootClient, BootPlan, BootPlanner, FirstFile, Firmware, GeneratedFileClient, RootPlan } from './types.ts';
 import { bootBinary, firmwareOf, isHttpBoot } from './firmware.ts';
 import { IPXE_BOOTIF, bootifFor, composeCmdline, rootArgs } from './cmdline.ts';
 import { cmdlineProblem } from './cmdline-limits.ts';
+import { lastStepSeen } from './last-step.ts';
 import { endpointsFor, type Endpoints } from './endpoints.ts';
 import { menuImages, resolveImage, resolveTarget, type Target } from './resolve.ts';
 import { bootTemplates, bootText, grubPath, type BootTemplates } from './templates.ts';
@@ -223,6 +224,7 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
     switch (b.kind) {
       case 'image': {
         const v = b.view;
+        if (action === 'once' && !c.preview && lastStepSeen(ep, v.transport) === 'script') await onceUsedByScript(c, branchId, v);
         return {
           kind: 'image', action, firstFile: ff, branchId, firmware: fw,
           image: { name: v.image, version: v.version, flavor: v.flavor },
@@ -231,6 +233,17 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
       }
       case 'local': return { kind: 'local', action, firstFile: ff, script, branchId, firmware: fw };
       case 'menu': return { kind: 'menu', action, firstFile: ff, script, branchId, firmware: fw };
+    }
+  }
+
+  /** The branch's own servers deliver everything after this script: serving it is the step that uses up "once". */
+  async function onceUsedByScript(c: BootClient, branchId: number | undefined, v: ImageView): Promise<void> {
+    try {
+      if (await markRootFetched(db, c.mac)) {
+        deps.events?.record({ mac: c.mac, ip: c.clientIp ?? null, branchId: branchId ?? null, stage: 'boot.once-done', detail: { image: v.image, version: v.version, transport: v.transport, seen: 'script' } });
+      }
+    } catch (err) {
+      log.error({ err, mac: c.mac }, 'could not use up a once boot');
     }
   }
 
