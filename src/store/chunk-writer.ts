@@ -79,6 +79,23 @@ function remember(hex: string, stored: number): void {
   recent.set(hex, stored);
 }
 
+/**
+ * Reuse refreshes the mtime: gc spares chunks younger than its grace period, and an import in
+ * flight that reuses an unreferenced chunk must not lose it before its index is published.
+ * False when the file went away since it was seen (gc took it between the stat and the touch:
+ * maintenance.ts removeUnlessTouched): the caller writes it anew.
+ */
+function touch(file: string): boolean {
+  const now = new Date();
+  try {
+    fs.utimesSync(file, now, now);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
 export function storeChunk(root: string, data: Uint8Array, level: number): StoredChunk {
   const id = hashChunk(data);
   const hex = id.toString('hex');
@@ -93,11 +110,7 @@ export function storeChunk(root: string, data: Uint8Array, level: number): Store
   const dir = path.dirname(file);
   // throwIfNoEntry: an absent chunk is the common case of a first import, and a thrown ENOENT costs more than the lookup.
   const st = ensureFolder(dir) ? undefined : fs.statSync(file, { throwIfNoEntry: false });
-  if (st) {
-    // Reuse refreshes the mtime: gc spares chunks younger than its grace period, and an import
-    // in flight that reuses an unreferenced chunk must not lose it before its index is published.
-    const now = new Date();
-    fs.utimesSync(file, now, now);
+  if (st && touch(file)) {
     remember(hex, st.size);
     return { id, stored: st.size, isNew: false };
   }

@@ -3,7 +3,7 @@
 // period (so an import still writing chunks, whose index is not published yet, is safe).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.ts';
@@ -12,7 +12,7 @@ import { hashChunk } from './chunk-id.ts';
 import { decompressChunk } from './codec.ts';
 import { BLOB_DIR, INDEX_DIR, QUARANTINE_DIR, TMP_SUFFIX, chunkPath } from './layout.ts';
 import { walkChunks } from './walk.ts';
-import { failStaleImports, versionsHoldingChunks } from '../model/image-versions.ts';
+import { type VersionRow, failStaleImports, versionsHoldingChunks } from '../model/image-versions.ts';
 import { errnoCode, errorMessage } from '../util/errors.ts';
 
 export interface MaintenanceProgress {
@@ -28,9 +28,9 @@ interface Referenced {
   problems: string[];
 }
 
-async function referenced(db: Db, root: string): Promise<Referenced> {
+async function referenced(db: Db, root: string, rows?: VersionRow[]): Promise<Referenced> {
   const ref: Referenced = { chunks: new Map(), blobs: new Set(), indexes: new Set(), problems: [] };
-  for (const v of await versionsHoldingChunks(db)) {
+  for (const v of rows ?? await versionsHoldingChunks(db)) {
     for (const b of [v.kernel_blob, v.initrd_blob]) if (b) ref.blobs.add(b);
     if (!v.index_file) continue;
     ref.indexes.add(v.index_file);
@@ -124,25 +124,69 @@ export interface GcReport {
   staleImportsFailed: number;
 }
 
+/** Clock slack between an import's row time and the file times it leaves (another host's clock on a shared store). */
+const CLOCK_SLACK_MS = 60_000;
+/** A temp file this young may be one an import is writing right now, whatever the grace period. */
+const TMP_MIN_AGE_MS = 600_000;
+
+/**
+ * Removes an unreferenced chunk unless an import reuses it meanwhile. An import stats a chunk and
+ * then touches it (chunk-writer.ts); a touch between gc's stat and an unlink was lost with the
+ * file, and the import published an index naming a chunk gc had just removed. So the file is
+ * renamed aside first and looked at again: a touch before the rename shows in its mtime (it goes
+ * back), one after it finds no file, and the import writes the chunk anew.
+ * Returns the bytes freed, or undefined when the chunk stays.
+ */
+async function removeUnlessTouched(file: string, cutoff: number): Promise<number | undefined> {
+  const aside = path.join(path.dirname(file), `.${path.basename(file)}.gc${randomBytes(4).toString('hex')}${TMP_SUFFIX}`);
+  try {
+    await fs.rename(file, aside);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  const st = await fs.stat(aside);
+  if (st.mtimeMs >= cutoff) {
+    await fs.rename(aside, file);
+    return undefined;
+  }
+  await fs.rm(aside, { force: true });
+  return st.size;
+}
+
 export async function gcStore(db: Db, root: string, log: Logger, opts: { graceHours: number; now?: number; onProgress?: (p: MaintenanceProgress) => void }): Promise<GcReport> {
   const now = opts.now ?? Date.now();
-  const cutoff = now - opts.graceHours * 3600_000;
   // An import refreshes its row every minute: one untouched for the grace period (and at least 10 minutes) was killed.
-  const staleImportsFailed = await failStaleImports(db, Math.min(cutoff, now - 600_000), now);
-  const ref = await referenced(db, root);
+  const staleImportsFailed = await failStaleImports(db, Math.min(now - opts.graceHours * 3600_000, now - 600_000), now);
+  const rows = await versionsHoldingChunks(db);
+  // Every chunk a live import wrote or reused is at least as young as the import: whatever the
+  // grace period (even 0), nothing touched since the oldest live import began may go. Before,
+  // `gc --grace 0` during an import removed the chunks it had written, and it published an index
+  // naming missing chunks.
+  const liveSince = Math.min(...rows.filter((v) => v.state === 'importing').map((v) => v.created_at - CLOCK_SLACK_MS));
+  const cutoff = Math.min(now - opts.graceHours * 3600_000, liveSince);
+  const tmpCutoff = Math.min(cutoff, now - TMP_MIN_AGE_MS);
+  const ref = await referenced(db, root, rows);
   if (ref.problems.length) throw new Error(`gc refused: an index cannot be read, so its chunks cannot be told apart: ${ref.problems.join('; ')}`);
   const report: GcReport = { chunksKept: 0, chunksRemoved: 0, bytesRemoved: 0, chunksSpared: 0, tmpRemoved: 0, blobsRemoved: 0, indexesRemoved: 0, staleImportsFailed };
   let done = 0;
   for await (const e of walkChunks(root)) {
     if (e.hex && ref.chunks.has(e.hex)) {
       report.chunksKept++;
-    } else if (e.hex || e.tmp) {
+    } else if (e.tmp) {
       const st = await fs.stat(e.file).catch(() => undefined);
-      if (st && st.mtimeMs < cutoff) {
+      // ctime too: a file renamed aside by a gc running at the same time keeps the chunk's old mtime.
+      if (st && Math.max(st.mtimeMs, st.ctimeMs) < tmpCutoff) {
         await fs.rm(e.file, { force: true });
-        if (e.tmp) report.tmpRemoved++;
-        else { report.chunksRemoved++; report.bytesRemoved += st.size; }
-      } else if (st && !e.tmp) {
+        report.tmpRemoved++;
+      }
+    } else if (e.hex) {
+      const st = await fs.stat(e.file).catch(() => undefined);
+      const freed = st && st.mtimeMs < cutoff ? await removeUnlessTouched(e.file, cutoff) : undefined;
+      if (freed !== undefined) {
+        report.chunksRemoved++;
+        report.bytesRemoved += freed;
+      } else if (st) {
         report.chunksSpared++;
       }
     }
