@@ -60,6 +60,18 @@ describe('generatedFile', { timeout: 20_000 }, () => {
     assert.match(local, /grub_platform" = "efi" \]; then exit; else set root=\(hd0\); chainloader \+1; boot; fi/);
   });
 
+  test('an image without an initrd (custom flavor): no empty INITRD / initrd line (GRUB: "filename expected", then a key press)', async () => {
+    await addImage(t.db, { name: 'bare', flavor: 'custom', kernel_args: 'root=/dev/sda1' }, [{ version: 1, initrd: false }]);
+    const b = await addBranch(t.db, { name: 'barelab', default_image: 'bare' });
+    await addMachine(t.db, { mac: 'aa:bb:cc:00:00:05', branch_id: b });
+    const px = (await planner().generatedFile('pxelinux.cfg/01-aa-bb-cc-00-00-05', { ip: '10.1.0.9' }))!.toString();
+    assert.match(px, /^ {2}APPEND root=\/dev\/sda1$/m);
+    assert.ok(!/INITRD/.test(px), px);
+    const grub = (await planner().generatedFile('grub.cfg-01-aa-bb-cc-00-00-05', { ip: '10.1.0.9' }))!.toString();
+    assert.match(grub, /^ {2}linux \(http,10\.1\.0\.1,8080\)\/images\/bare\/1\/vmlinuz root=\/dev\/sda1$/m);
+    assert.ok(!/^\s*initrd/m.test(grub), grub);
+  });
+
   test('boot.ipxe and <mac>.ipxe: the script; without a known MAC, a chain to ${mac}', async () => {
     const direct = (await planner().generatedFile('aa:bb:cc:00:00:01.ipxe', { ip: '10.1.0.9' }))!.toString();
     assert.match(direct, /^#!ipxe\n/);
