@@ -2,6 +2,7 @@
 // status, a human detail and — for input errors — the field at fault.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AdminError } from '../../model/admin-errors.ts';
+import { Hostname, Ipv4, Name } from './schemas.ts';
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly field?: string, readonly headers: Record<string, string> = {}) {
@@ -44,10 +45,31 @@ export function fieldOf(e: AjvError): string {
   return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
 }
 
+// What the schemas' patterns mean, in words: a script author reading "hostname must match
+// pattern ^[A-Za-z0-9](?:…" has to decode a regular expression to learn what to send.
+const PATTERN_WORDS: Record<string, string> = {
+  [Name.pattern!]: 'letters, digits, . _ - (starting with a letter or digit)',
+  '^[A-Za-z0-9][A-Za-z0-9._@-]*$': 'letters, digits, . _ @ - (starting with a letter or digit)',
+  [Hostname.pattern!]: 'a hostname: letters, digits and -, up to 63 between dots',
+  [Ipv4.pattern!]: 'an IPv4 address like 10.20.0.21',
+  '^https?://': 'an http:// or https:// URL',
+  '^[^:/]+:/': 'HOST:/PATH',
+  '^//': '//HOST/SHARE',
+};
+
 function describe(e: AjvError): string {
   if (e.keyword === 'required') return `is required`;
   if (e.keyword === 'additionalProperties') return `is not a known field`;
   if (e.keyword === 'enum' && Array.isArray(e.params.allowedValues)) return `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
+  if (e.keyword === 'pattern' && typeof e.params.pattern === 'string') {
+    const words = PATTERN_WORDS[e.params.pattern];
+    return words ? `must be ${words}` : `does not have the expected form (${e.params.pattern})`;
+  }
+  if (e.keyword === 'type' && (typeof e.params.type === 'string' || Array.isArray(e.params.type))) {
+    // A nullable field's types arrive as a list (["integer", "null"]) or "integer,null".
+    const what = String(e.params.type).split(',').map((t) => (t === 'object' ? 'JSON object' : t)).join(' or ');
+    return `must be ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`;
+  }
   return e.message ?? 'is invalid';
 }
 
@@ -58,7 +80,8 @@ export function apiErrorHandler(err: FastifyError | Error, req: FastifyRequest, 
     const e = err.validation[0] as unknown as AjvError;
     const field = fieldOf(e);
     const where = CONTEXT[(err as FastifyError).validationContext ?? 'body'] ?? 'body';
-    return sendProblem(reply, 400, `${field || where} ${describe(e)}`, { field, in: where });
+    // The whole body (or query) at fault has no field to name: say "the body", leave field out.
+    return sendProblem(reply, 400, `${field || `the ${where}`} ${describe(e)}`, { field: field || undefined, in: where });
   }
   if (err instanceof AdminError) return sendProblem(reply, KIND_STATUS[err.kind], err.message, { field: err.field });
   if (err instanceof ApiError) {

@@ -6,6 +6,7 @@ import { attachReader } from '../../model/read-conn.ts';
 import { authHook } from '../api/auth.ts';
 import { apiErrorHandler, sendProblem } from '../api/problem.ts';
 import { validatorCompiler } from '../api/validator.ts';
+import { registerJsonBody } from '../api/json-body.ts';
 import { OpenApiCollector, docsPage } from '../api/openapi.ts';
 import { branchRoutes } from '../api/branches.ts';
 import { machineRoutes } from '../api/machines.ts';
@@ -21,6 +22,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { ctx: HttpContext }
   const release = attachReader(ctx.db, ctx.config.database);
   app.addHook('onClose', async () => release());
   app.setValidatorCompiler(validatorCompiler);
+  registerJsonBody(app);
   app.setErrorHandler(apiErrorHandler);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route ${req.method} ${req.url.split('?')[0]}`));
 
