@@ -1,11 +1,23 @@
 // `branchboot store verify|gc`: checking and trimming the chunk store.
 import { UserError } from '../util/errors.ts';
 import { count } from '../util/words.ts';
-import { gcStore, verifyStore } from '../store/maintenance.ts';
+import fs from 'node:fs';
+import { GcRefusedError, gcStore, verifyStore } from '../store/maintenance.ts';
 import { storeWriteError } from '../store/store-errors.ts';
+import type { Db } from '../db/index.ts';
+import { versionsHoldingChunks } from '../model/image-versions.ts';
 import type { Command } from './types.ts';
 import { needPositional, parse } from './args.ts';
 import { progressBar } from './image.ts';
+
+/**
+ * A store folder that is not there while versions need it (a wrong store.path, a file system not
+ * mounted) is said as such, not as every index missing. A new installation has none yet: fine.
+ */
+async function needStore(cmd: string, root: string, db: Db): Promise<void> {
+  if (fs.existsSync(root) || (await versionsHoldingChunks(db)).length === 0) return;
+  throw new UserError(`${cmd}: the store ${root} does not exist (is store.path right, is its file system mounted?)`);
+}
 
 const verifyCmd: Command = async (args, env) => {
   const { values, positionals } = parse('store verify', args, { quarantine: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } });
@@ -13,6 +25,7 @@ const verifyCmd: Command = async (args, env) => {
   const handle = env.openDb();
   const bar = progressBar(env, 'verify');
   try {
+    await needStore('store verify', env.config.store.path, handle.db);
     const r = await verifyStore(handle.db, env.config.store.path, env.log, { quarantine: values.quarantine, onProgress: (p) => bar.update(p.done, p.total, `${p.done}/${p.total}`) });
     bar.end();
     const bad = r.missing.length + r.corrupt.length + r.badBlobs.length + r.indexProblems.length;
@@ -40,10 +53,12 @@ const gcCmd: Command = async (args, env) => {
   const handle = env.openDb();
   const bar = progressBar(env, 'gc');
   try {
+    await needStore('store gc', env.config.store.path, handle.db);
     let r;
     try {
       r = await gcStore(handle.db, env.config.store.path, env.log, { graceHours, onProgress: (p) => bar.update(p.done, Math.max(p.total, p.done), `${p.done} files`) });
     } catch (err) {
+      if (err instanceof GcRefusedError) throw new UserError(`store gc: ${err.message}`);
       const e = storeWriteError(err, env.config.store.path, () => 'gc stopped there; run it again once the store can be written');
       if (e) throw new UserError(`store gc: ${e.message}`);
       throw err;

@@ -112,6 +112,14 @@ export async function verifyStore(db: Db, root: string, log: Logger, opts: { qua
   return report;
 }
 
+/** gc will not guess: an operator's problem to fix (a lost or unreadable index), not a crash. */
+export class GcRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GcRefusedError';
+  }
+}
+
 export interface GcReport {
   chunksKept: number;
   chunksRemoved: number;
@@ -167,7 +175,10 @@ export async function gcStore(db: Db, root: string, log: Logger, opts: { graceHo
   const cutoff = Math.min(now - opts.graceHours * 3600_000, liveSince);
   const tmpCutoff = Math.min(cutoff, now - TMP_MIN_AGE_MS);
   const ref = await referenced(db, root, rows);
-  if (ref.problems.length) throw new Error(`gc refused: an index cannot be read, so its chunks cannot be told apart: ${ref.problems.join('; ')}`);
+  if (ref.problems.length) {
+    const more = ref.problems.length > 1 ? ` (and ${ref.problems.length - 1} more)` : '';
+    throw new GcRefusedError(`gc refused: an index cannot be read, so its chunks cannot be told apart: ${ref.problems[0]}${more}; \`store verify\` lists them`);
+  }
   const report: GcReport = { chunksKept: 0, chunksRemoved: 0, bytesRemoved: 0, chunksSpared: 0, tmpRemoved: 0, blobsRemoved: 0, indexesRemoved: 0, staleImportsFailed };
   let done = 0;
   for await (const e of walkChunks(root)) {
