@@ -12,8 +12,12 @@ export interface RootEndpoints {
   /** http://host[:port] without a trailing slash; serves the /images/ layout. */
   httpBase: string;
   nbd: { host: string; port: number };
-  /** NFS server and the exported folder holding the published versions. */
-  nfs?: { host: string; path: string } | undefined;
+  /**
+   * NFS server and the exported folder holding the published versions. `branch`: the host is the
+   * branch's server_nfs as an admin wrote it (else this server, by the address the client reached,
+   * which only a preview does not know).
+   */
+  nfs?: { host: string; path: string; branch?: boolean | undefined } | undefined;
   /** CIFS server and share (may include a sub-folder) holding the published versions. */
   cifs?: { host: string; share: string } | undefined;
 }
@@ -85,9 +89,9 @@ function cifsPath(ep: RootEndpoints, s: RootSpec): string | undefined {
  * ("can't parse IP address 'nas.lab'", checked in test/integration/boot/): a host name in the
  * branch's server_nfs would stop the machine at boot.
  */
-function klibcNfsProblem(flavor: Flavor, host: string): string | undefined {
-  if (isIPv4(host)) return undefined;
-  return `${flavor} mounts NFS with klibc's nfsmount, which takes only an IPv4 address, not "${host}": set the branch's server_nfs (or http.publicUrl) to an address`;
+function klibcNfsProblem(flavor: Flavor, ep: RootEndpoints, host: string): string | undefined {
+  if (isIPv4(host) || !ep.nfs?.branch) return undefined;
+  return `${flavor} mounts NFS with klibc's nfsmount, which takes only an IPv4 address, not "${host}": set the branch's server_nfs to an address`;
 }
 
 const noShare = (t: 'nfs' | 'cifs') => ({ ok: false as const, reason: `transport ${t} needs a share: set the branch's server_${t} or boot.exportDir` });
@@ -104,7 +108,7 @@ function casper(ep: RootEndpoints, s: RootSpec): RootArgs {
     case 'nfs': {
       const p = nfsPath(ep, s);
       if (!p) return noShare('nfs');
-      const bad = klibcNfsProblem('casper', p.host);
+      const bad = klibcNfsProblem('casper', ep, p.host);
       if (bad) return { ok: false, reason: bad };
       return { ok: true, args: ['boot=casper', 'netboot=nfs', `nfsroot=${p.host}:${p.path}`, ...tail], root: { transport: 'nfs', location: `${p.host}:${p.path}` } };
     }
@@ -147,7 +151,7 @@ function liveBoot(ep: RootEndpoints, s: RootSpec): RootArgs {
     case 'nfs': {
       const p = nfsPath(ep, s);
       if (!p) return noShare('nfs');
-      const bad = klibcNfsProblem('live-boot', p.host);
+      const bad = klibcNfsProblem('live-boot', ep, p.host);
       if (bad) return { ok: false, reason: bad };
       return { ok: true, args: ['boot=live', 'netboot=nfs', `nfsroot=${p.host}:${p.path}`], root: { transport: 'nfs', location: `${p.host}:${p.path}` } };
     }

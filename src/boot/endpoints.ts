@@ -51,7 +51,8 @@ export function endpointsFor(config: Cfg, branch: Branch | undefined, serverAddr
   const selfHost = reached ?? (config.http.publicUrl ? new URL(config.http.publicUrl).hostname : config.http.address);
   const selfBase = config.http.publicUrl ? trimSlash(config.http.publicUrl)
     : `http://${reached ?? config.http.address}:${config.http.port}`;
-  const nfs = branch?.server_nfs ? nfsSpec(branch.server_nfs) : undefined;
+  const nfsOfBranch = branch?.server_nfs ? nfsSpec(branch.server_nfs) : undefined;
+  const nfs = nfsOfBranch && { ...nfsOfBranch, branch: true };
   const cifs = branch?.server_cifs ? cifsSpec(branch.server_cifs) : undefined;
   const exportDir = config.boot.exportDir;
   const selfNbd = { host: selfHost, port: config.nbd.port };

@@ -146,7 +146,7 @@ fi
     assert.doesNotMatch(run(byIp).stderr, /can't parse/, 'an address parses');
     assert.match(run('nas.lab:/srv/branchboot/lab/2').stderr, /can't parse IP address 'nas.lab'/);
     for (const flavor of ['live-boot', 'casper'] as const) {
-      const r = rootArgs({ flavor, transport: 'nfs', image: 'lab', version: 2, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, { ...EP, nfs: { host: 'nas.lab', path: '/srv/branchboot' } });
+      const r = rootArgs({ flavor, transport: 'nfs', image: 'lab', version: 2, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, { ...EP, nfs: { host: 'nas.lab', path: '/srv/branchboot', branch: true } });
       assert.ok(!r.ok && r.reason.includes('takes only an IPv4 address, not "nas.lab"'), JSON.stringify(r));
     }
   });

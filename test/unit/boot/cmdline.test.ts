@@ -104,10 +104,13 @@ test('default transports', () => {
 });
 
 test('casper and live-boot NFS servers must be addresses (klibc nfsmount); dracut resolves names', () => {
-  const named = { ...EP, nfs: { host: 'nas.lab', path: '/srv/bb' } };
+  const named = { ...EP, nfs: { host: 'nas.lab', path: '/srv/bb', branch: true } };
   for (const flavor of ['casper', 'live-boot'] as const) {
     const r = rootArgs({ flavor, transport: 'nfs', image: 'img', version: 3, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, named);
     assert.ok(!r.ok && /klibc's nfsmount, which takes only an IPv4 address, not "nas.lab"/.test(r.reason));
   }
   assert.ok(rootArgs({ flavor: 'dracut', transport: 'nfs', image: 'img', version: 3, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, named).ok);
+  // This server by http.publicUrl's name: only a preview, which knows no client address, sees it.
+  const ours = { ...EP, nfs: { host: 'boot.lab', path: '/srv/bb' } };
+  assert.ok(rootArgs({ flavor: 'live-boot', transport: 'nfs', image: 'img', version: 3, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, ours).ok);
 });

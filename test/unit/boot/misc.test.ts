@@ -61,7 +61,7 @@ test('endpoints: branch servers first, then this server', () => {
   assert.equal(e.selfBase, 'http://10.0.0.1:8080', 'scripts always from this server');
   assert.equal(e.tftpServer, '10.5.0.2');
   assert.deepEqual(e.nbd, { host: '10.5.0.3', port: 10900 });
-  assert.deepEqual(e.nfs, { host: '10.5.0.4', path: '/exports/bb' });
+  assert.deepEqual(e.nfs, { host: '10.5.0.4', path: '/exports/bb', branch: true });
   assert.deepEqual(e.cifs, { host: '10.5.0.5', share: 'bb/lab' });
   const pub = endpointsFor(testConfig({ 'http.publicUrl': 'http://boot.example:8080/' }), undefined, undefined);
   assert.equal(pub.selfBase, 'http://boot.example:8080');
