@@ -48,6 +48,18 @@ export async function createUserAudited(db: Db, actor: string, u: { username: st
 
 export interface UserPatch { role?: Role | undefined; branchIds?: number[] | undefined; disabled?: boolean | undefined; password?: string | undefined }
 
+const isActiveAdmin = (u: UserView) => u.role === 'admin' && !u.disabled;
+
+/**
+ * Run inside the transaction after a change that took an admin away: with no enabled admin
+ * left, nobody could manage users from the console or API again (only `branchboot admin
+ * create` on the server), so the change is refused and rolled back.
+ */
+async function keepOneAdmin(db: Db, username: string, field?: string): Promise<void> {
+  const left = await db.selectFrom('users').select('id').where('role', '=', 'admin').where('disabled', '=', 0).executeTakeFirst();
+  if (!left) throw conflict(`${username} is the last enabled admin; make another admin first`, field);
+}
+
 export async function updateUserAudited(db: Db, actor: string, id: number, p: UserPatch, check?: (before: UserView) => void): Promise<UserView> {
   if (p.password !== undefined && p.password.length < MIN_PASSWORD) throw invalid('password', `use at least ${MIN_PASSWORD} characters`);
   const password_hash = p.password !== undefined ? await hashPassword(p.password) : undefined;
@@ -71,6 +83,7 @@ export async function updateUserAudited(db: Db, actor: string, id: number, p: Us
     // A new password or a disabled account ends the sessions that exist.
     if (password_hash !== undefined || p.disabled) await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
     const after = (await getUserView(tdb, id))!;
+    if (isActiveAdmin(before) && !isActiveAdmin(after)) await keepOneAdmin(tdb, before.username, after.disabled ? 'disabled' : 'role');
     await audit(trx, { actor, action: 'update', entity: 'user', entityId: before.username, before, after: { ...after, ...(password_hash !== undefined && { password: 'changed' }) } }, now);
     return after;
   });
@@ -82,6 +95,7 @@ export async function deleteUserAudited(db: Db, actor: string, id: number, check
     if (!before) throw notFound(`user ${id} does not exist`);
     check?.(before);
     await trx.deleteFrom('users').where('id', '=', id).execute();
+    if (isActiveAdmin(before)) await keepOneAdmin(trx as unknown as Db, before.username);
     await audit(trx, { actor, action: 'delete', entity: 'user', entityId: before.username, before });
   });
 }
