@@ -64,6 +64,16 @@ function rootUrl(ep: RootEndpoints, s: RootSpec, file = servedRootName(s)): stri
 }
 
 /**
+ * The block device that holds the root: the export itself, or for a partitioned disk image
+ * (qcow2, raw disk) its first partition, which the nbd driver exposes (max_part 16). An image
+ * whose root is another partition says root=/dev/nbd0pN in its own arguments: every parser keeps
+ * the last root=, and local-top/nbd and dracut still connect /dev/nbd0.
+ */
+function nbdRootDevice(s: RootSpec): string {
+  return s.rootKind === 'disk' ? '/dev/nbd0p1' : '/dev/nbd0';
+}
+
+/**
  * initramfs-tools' local-top/nbd (package nbd-client): "SRV,EXPORT,nbd0" is the documented
  * form but it has no port field; "SRV:PORT/EXPORT" carries one. root=/dev/nbd0 makes
  * initramfs-tools mount the export itself as the root file system.
@@ -71,7 +81,9 @@ function rootUrl(ep: RootEndpoints, s: RootSpec, file = servedRootName(s)): stri
 function initramfsToolsNbd(ep: RootEndpoints, s: RootSpec): RootArgs {
   const exp = nbdExportName(s.image, s.version);
   const nbdroot = ep.nbd.port === NBD_DEFAULT_PORT ? `${ep.nbd.host},${exp},nbd0` : `${ep.nbd.host}:${ep.nbd.port}/${exp}`;
-  return { ok: true, args: ['root=/dev/nbd0', `nbdroot=${nbdroot}`], root: { transport: 'nbd', location: `nbd://${ep.nbd.host}:${ep.nbd.port}/${exp}` } };
+  // local-top/nbd strips a partition suffix ("${nbdrootdev%p*}") for nbd-client and leaves root=
+  // to initramfs-tools' mount.
+  return { ok: true, args: [`root=${nbdRootDevice(s)}`, `nbdroot=${nbdroot}`], root: { transport: 'nbd', location: `nbd://${ep.nbd.host}:${ep.nbd.port}/${exp}` } };
 }
 
 function nfsPath(ep: RootEndpoints, s: RootSpec): { host: string; path: string } | undefined {
@@ -196,6 +208,8 @@ function dracut(ep: RootEndpoints, s: RootSpec): RootArgs {
       const root = { transport: 'nbd' as const, location: `nbd://${ep.nbd.host}:${ep.nbd.port}/${exp}` };
       // A squashfs export is a live image: dmsquash-live puts the overlay on /dev/nbd0.
       if (isSquashfs(s)) return { ok: true, args: ['root=live:/dev/nbd0', `netroot=${netroot}`, ...live], root };
+      // parse-nbdroot.sh: "[root=*] netroot=nbd:…" — a partition is named by root=, the export by netroot=.
+      if (s.rootKind === 'disk') return { ok: true, args: [`root=${nbdRootDevice(s)}`, `netroot=${netroot}`, 'rd.neednet=1'], root };
       return { ok: true, args: [`root=${netroot}`, 'rd.neednet=1'], root };
     }
     case 'http-lazy': return { ok: false, reason: 'dracut has no lazy http root: use http (copied to RAM), nfs or nbd' };

@@ -240,6 +240,16 @@ NBDCLIENT=/sbin/nbd-client-stub sh /scripts/local-top/nbd 2>/dev/null
     });
   }
 
+  test('a partitioned disk image: root=/dev/nbd0p1 mounted, nbd-client still on /dev/nbd0; an image\'s root=/dev/nbd0pN wins', async (t) => {
+    if (skipReason() || !have) return t.skip(skipReason() ?? 'nbd-client not installed');
+    const r = await sb.run(driver, line('nbd-root', 'nbd', { rootKind: 'disk', rootFile: 'root.img' }));
+    assert.equal(parseVars(r.stdout).ROOT, '/dev/nbd0p1');
+    assert.deepEqual(calls(r.stdout), ['nbd-client 127.0.0.5 -N lab@2 /dev/nbd0 -swap -persist -systemd-mark'], r.stdout);
+    const own = await sb.run(driver, `${line('nbd-root', 'nbd', { rootKind: 'disk', rootFile: 'root.img' })} root=/dev/nbd0p3`);
+    assert.equal(parseVars(own.stdout).ROOT, '/dev/nbd0p3');
+    assert.deepEqual(calls(own.stdout), ['nbd-client 127.0.0.5 -N lab@2 /dev/nbd0 -swap -persist -systemd-mark'], own.stdout);
+  });
+
   test('a non-default NBD port uses SRV:PORT/EXPORT', async (t) => {
     if (skipReason() || !have) return t.skip(skipReason() ?? 'nbd-client not installed');
     const r = await sb.run(driver, line('nbd-root', 'nbd', { ep: { ...EP, nbd: { host: '127.0.0.5', port: 10900 } } }));
@@ -272,6 +282,7 @@ describe('dracut 059 (Debian dracut-core/-network/-live, unpacked, not installed
       'lib/dracut/hooks/cmdline/90-parse-nbdroot.sh': '95nbd/parse-nbdroot.sh',
       'lib/dracut/hooks/cmdline/90-parse-nfsroot.sh': '95nfs/parse-nfsroot.sh',
       'lib/dracut/hooks/cmdline/91-dhcp-root.sh': '40network/dhcp-root.sh',
+      'lib/dracut/hooks/cmdline/95-parse-block.sh': '95rootfs-block/parse-block.sh',
       'lib/dracut/hooks/cmdline/98-parse-ip-opts.sh': '35network-legacy/parse-ip-opts.sh',
     };
     for (const [to, from] of Object.entries(lib)) sb.put(to, fs.readFileSync(path.join(m, from)), 0o755);
@@ -370,6 +381,17 @@ esac
     assert.ok(!/DIE/.test(r.stdout), r.stdout + r.stderr);
     assert.equal(v.root, 'block:/dev/root');
     assert.equal(v.netroot, 'nbd:127.0.0.5:lab@2');
+    assert.ok(calls(r.stdout).includes('nbd-client -p -systemd-mark 127.0.0.5 -name lab@2 /dev/nbd0'), r.stdout + r.stderr);
+  });
+
+  test('nbd (partitioned disk): root=/dev/nbd0p1 netroot=nbd:SRV:EXPORT → nbd-client on /dev/nbd0, root the partition', async (t) => {
+    if (why) return t.skip(why);
+    const r = await bashRun(line('dracut', 'nbd', { rootKind: 'disk', rootFile: 'root.img' }));
+    const v = parseVars(r.stdout);
+    assert.ok(!/DIE/.test(r.stdout), r.stdout + r.stderr);
+    assert.equal(v.root, 'block:/dev/nbd0p1', r.stdout + r.stderr);
+    assert.equal(v.netroot, 'nbd:127.0.0.5:lab@2');
+    assert.equal(v.rootok, '1');
     assert.ok(calls(r.stdout).includes('nbd-client -p -systemd-mark 127.0.0.5 -name lab@2 /dev/nbd0'), r.stdout + r.stderr);
   });
 

@@ -114,3 +114,13 @@ test('casper and live-boot NFS servers must be addresses (klibc nfsmount); dracu
   const ours = { ...EP, nfs: { host: 'boot.lab', path: '/srv/bb' } };
   assert.ok(rootArgs({ flavor: 'live-boot', transport: 'nfs', image: 'img', version: 3, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, ours).ok);
 });
+
+test('a partitioned disk over nbd: the first partition is the root, the export stays nbd0', () => {
+  const disk = (flavor: Flavor) => rootArgs({ flavor, transport: 'nbd', image: 'vm', version: 1, rootKind: 'disk', rootFile: 'root.img' }, EP);
+  for (const flavor of ['nbd-root', 'live-boot', 'casper'] as const) {
+    const r = disk(flavor);
+    assert.ok(r.ok && r.args.join(' ') === 'root=/dev/nbd0p1 nbdroot=10.0.0.2,vm@1,nbd0', flavor);
+  }
+  const d = disk('dracut');
+  assert.ok(d.ok && d.args.join(' ') === 'root=/dev/nbd0p1 netroot=nbd:10.0.0.2:vm@1 rd.neednet=1');
+});
