@@ -32,8 +32,8 @@ const VERIFIED_MAX = 1_000_000;
 
 type Stamp = string;
 
-function stampOf(st: { ino: bigint; size: bigint; ctimeNs: bigint; mtimeNs: bigint }): Stamp {
-  return `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
+function stampOf(st: { ino: number; size: number; ctimeMs: number; mtimeMs: number }): Stamp {
+  return `${st.ino}:${st.size}:${st.ctimeMs}:${st.mtimeMs}`;
 }
 
 function isAbsent(err: unknown): boolean {
@@ -43,7 +43,7 @@ function isAbsent(err: unknown): boolean {
 /** The file's stamp, or undefined when there is no such file. */
 async function stampFile(file: string): Promise<Stamp | undefined> {
   try {
-    return stampOf(await fs.stat(file, { bigint: true }));
+    return stampOf(await fs.stat(file));
   } catch (err) {
     if (isAbsent(err)) return undefined;
     throw err;
@@ -92,19 +92,15 @@ export function createChunkFiles(root: string, cacheBytes: number, log: Logger, 
 
   /** The frame as verified before, if its file has not changed since: read first, stamp after, so a write in between shows. */
   async function unchanged(hex: string, stamp: Stamp): Promise<Buffer | undefined> {
-    let fh;
+    const file = chunkPath(root, hex);
+    let data: Buffer;
     try {
-      fh = await fs.open(chunkPath(root, hex), 'r');
+      data = await fs.readFile(file);
     } catch (err) {
       if (isAbsent(err)) return undefined;
       throw err;
     }
-    try {
-      const data = await fh.readFile();
-      return stampOf(await fh.stat({ bigint: true })) === stamp ? data : undefined;
-    } finally {
-      await fh.close();
-    }
+    return (await stampFile(file)) === stamp ? data : undefined;
   }
 
   return {
