@@ -218,6 +218,11 @@ function dracut(ep: RootEndpoints, s: RootSpec): RootArgs {
 
 /** Root arguments for a flavor and transport, or why that pair cannot boot. */
 export function rootArgs(s: RootSpec, ep: RootEndpoints): RootArgs {
+  // A partition table is no file system: live-boot panics ("Unknown file system type"), dracut's
+  // dmsquash-live cannot mount it. Only a block device (nbd) can expose its partitions.
+  if (s.rootKind === 'disk' && s.transport !== 'nbd' && (s.flavor === 'casper' || s.flavor === 'live-boot' || s.flavor === 'dracut')) {
+    return { ok: false, reason: `${s.flavor} cannot mount a partitioned disk image fetched over ${s.transport}: use nbd (it boots the first partition)` };
+  }
   switch (s.flavor) {
     case 'casper': return casper(ep, s);
     case 'live-boot': return liveBoot(ep, s);

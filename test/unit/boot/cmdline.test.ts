@@ -123,4 +123,13 @@ test('a partitioned disk over nbd: the first partition is the root, the export s
   }
   const d = disk('dracut');
   assert.ok(d.ok && d.args.join(' ') === 'root=/dev/nbd0p1 netroot=nbd:10.0.0.2:vm@1 rd.neednet=1');
+  // Anything but a block device would hand the initramfs a partition table as a file system.
+  for (const flavor of ['live-boot', 'casper', 'dracut'] as const) {
+    for (const transport of ['http', 'http-lazy', 'nfs', 'cifs'] as const) {
+      const r = rootArgs({ flavor, transport, image: 'vm', version: 1, rootKind: 'disk', rootFile: 'root.img' }, EP);
+      assert.ok(!r.ok, `${flavor} × ${transport}`);
+    }
+  }
+  assert.match((rootArgs({ flavor: 'dracut', transport: 'http', image: 'vm', version: 1, rootKind: 'disk', rootFile: 'root.img' }, EP) as { reason: string }).reason, /cannot mount a partitioned disk image fetched over http: use nbd/);
+  assert.ok(rootArgs({ flavor: 'custom', transport: 'http', image: 'vm', version: 1, rootKind: 'disk', rootFile: 'root.img' }, EP).ok, 'custom: the admin knows');
 });
