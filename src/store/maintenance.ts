@@ -11,6 +11,7 @@ import { chunkCount, chunkId, decodeIndex } from './caibx.ts';
 import { hashChunk } from './chunk-id.ts';
 import { decompressChunk } from './codec.ts';
 import { BLOB_DIR, INDEX_DIR, QUARANTINE_DIR, TMP_SUFFIX, chunkPath } from './layout.ts';
+import { isSpaceError } from './store-errors.ts';
 import { walkChunks } from './walk.ts';
 import { type VersionRow, failStaleImports, versionsHoldingChunks } from '../model/image-versions.ts';
 import { errnoCode, errorMessage } from '../util/errors.ts';
@@ -150,8 +151,15 @@ async function removeUnlessTouched(file: string, cutoff: number): Promise<number
   try {
     await fs.rename(file, aside);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return undefined;
+    if (code === undefined || !isSpaceError(code)) throw err;
+    // A full file system may have no room for one more name (ext4 can need a new directory block),
+    // and gc is what an operator runs to make room: remove it in place after a last look instead.
+    const st = await fs.stat(file).catch(() => undefined);
+    if (!st || st.mtimeMs >= cutoff) return undefined;
+    await fs.rm(file, { force: true });
+    return st.size;
   }
   const st = await fs.stat(aside);
   if (st.mtimeMs >= cutoff) {

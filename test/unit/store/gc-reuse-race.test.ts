@@ -71,3 +71,21 @@ test('the import touches the chunk between gc\'s stat and its removal: gc leaves
   // Nothing left aside.
   assert.deepEqual(fs.readdirSync(path.dirname(target)).filter((n) => n.startsWith('.')), []);
 });
+
+test('a full file system refuses the rename aside: gc removes the chunk in place (gc is how room is made)', async () => {
+  const root = h.config.store.path;
+  const unused = randomBytes(40_000);
+  const hex = storeChunk(root, unused, 3).id.toString('hex');
+  const old = new Date(Date.now() - 3 * DAY);
+  fs.utimesSync(chunkPath(root, hex), old, old);
+  const realRename = fsp.rename;
+  fsp.rename = (async () => { throw Object.assign(new Error('ENOSPC: no space left on device, rename'), { code: 'ENOSPC' }); }) as typeof fsp.rename;
+  let rep;
+  try {
+    rep = await gcStore(h.handle.db, root, h.log, { graceHours: 1 });
+  } finally {
+    fsp.rename = realRename;
+  }
+  assert.ok(!fs.existsSync(chunkPath(root, hex)));
+  assert.equal(rep.chunksRemoved, 1);
+});
