@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { makeDirs } from '../util/make-dirs.ts';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
@@ -18,10 +19,10 @@ import { detectLayout, listIso } from './iso.ts';
 import { indexRelPath, TMP_SUFFIX } from './layout.ts';
 import { type ImageKind, ImageInputError, classify, probeFile } from './probe.ts';
 import { qcow2Size, readQcow2, readRanges } from './read-source.ts';
-import { isSpaceError, storeWriteError } from './store-errors.ts';
+import { isSpaceError, storeWriteError, StoreWriteError } from './store-errors.ts';
 import { ChunkPool } from './worker-pool.ts';
 import { createVersion, markFailed, markReady, updateImporting } from '../model/image-versions.ts';
-import { errorMessage } from '../util/errors.ts';
+import { errnoCode, errorMessage } from '../util/errors.ts';
 
 const run = promisify(execFile);
 
@@ -188,7 +189,9 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
   const p = await plan(opts);
   const spec = opts.chunker ?? defaultChunker(p.rootKind);
   const root = env.config.store.path;
-  await fs.mkdir(root, { recursive: true });
+  await makeDirs(root).catch((err: unknown) => {
+    throw storeWriteError(err, root, () => 'nothing was imported') ?? new StoreWriteError(`the store ${root} cannot be created: ${errorMessage(err)}`, errnoCode(err) ?? 'EIO');
+  });
   const row = await createVersion(env.db, { name: opts.name, flavor: p.flavor, source: path.resolve(opts.file), rootKind: p.rootKind, rootFile: p.rootFile, chunker: chunkerLabel(spec) });
   const log = env.log.child({ image: opts.name, version: row.version });
   log.info({ file: opts.file, kind: p.rootKind, size: p.size, chunker: chunkerLabel(spec) }, 'import started');
