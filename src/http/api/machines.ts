@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MachineSpec } from '../../model/inventory/schema.ts';
 import {
-  MACHINE_SORTS, assignMachines, createMachine, deleteMachine, getMachineView, listMachines, updateMachine, type MachineView,
+  HOSTNAME_RE, MACHINE_SORTS, assignMachines, createMachine, deleteMachine, getMachineView, listMachines, updateMachine, type MachineView,
 } from '../../model/machine-admin.ts';
 import { csvToMachineSpecs, importMachines } from '../../model/machine-import.ts';
 import { queryLeases } from '../../model/leases-query.ts';
@@ -148,6 +148,12 @@ export const machineRoutes: ApiModule = (app, ctx) => {
     const p = principal(req);
     need(p, 'write');
     const rows = typeof req.body === 'string' ? csvToMachineSpecs(req.body) : req.body.machines;
+    // The same hostname rule as POST and PATCH: a CSV cell like "e,02" or "<b>" is a typo, not a name.
+    rows.forEach((r, i) => {
+      if (r.hostname !== undefined && r.hostname !== null && !HOSTNAME_RE.test(r.hostname)) {
+        throw invalid(`machines[${i}].hostname`, `machines[${i}].hostname "${r.hostname}" is not a hostname (letters, digits and -, up to 63 between dots)`);
+      }
+    });
     return importMachines(db, p.actor, p.branches, rows, req.query.dryRun ?? false);
   });
 

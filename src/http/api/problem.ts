@@ -73,6 +73,16 @@ function describe(e: AjvError): string {
   return e.message ?? 'is invalid';
 }
 
+/**
+ * The model's messages are written for a field shown beside them ("must be one of image,
+ * local, …"); in a bulk import the detail alone must still say which row and field.
+ */
+export function withField(message: string, field: string | undefined): string {
+  if (!field || message.includes(field)) return message;
+  if (/^(must|is|are|has|needs)\b/.test(message)) return `${field} ${message}`;
+  return /[[.]/.test(field) ? `${field}: ${message}` : message;
+}
+
 const CONTEXT: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
 
 export function apiErrorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -83,7 +93,7 @@ export function apiErrorHandler(err: FastifyError | Error, req: FastifyRequest, 
     // The whole body (or query) at fault has no field to name: say "the body", leave field out.
     return sendProblem(reply, 400, `${field || `the ${where}`} ${describe(e)}`, { field: field || undefined, in: where });
   }
-  if (err instanceof AdminError) return sendProblem(reply, KIND_STATUS[err.kind], err.message, { field: err.field });
+  if (err instanceof AdminError) return sendProblem(reply, KIND_STATUS[err.kind], withField(err.message, err.field), { field: err.field });
   if (err instanceof ApiError) {
     for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
     return sendProblem(reply, err.status, err.message, { field: err.field });
