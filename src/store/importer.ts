@@ -199,15 +199,12 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
   const progress = (phase: ImportProgress['phase'], s: { bytesDone: number; chunksTotal: number; chunksNew: number; bytesNew: number }) =>
     opts.onProgress?.({ phase, name: opts.name, version: row.version, bytesTotal: p.size + pad, ...s });
   const pool = new ChunkPool(root, env.config.store.zstdLevel, env.config.store.workers, chunkerSizes(spec)[2]);
+  // The heartbeat lets `store gc` tell a live import from one that was killed, until the version
+  // is ready: the blobs, the store's sync and the index come after the chunks, and gc takes an
+  // import silent for 10 minutes for dead (and its young chunks for unreferenced).
+  const beat = setInterval(() => { updateImporting(env.db, row.id, {}).catch(() => {}); }, 60_000);
   try {
-    // The heartbeat lets `store gc` tell a live import from one that was killed.
-    const beat = setInterval(() => { updateImporting(env.db, row.id, {}).catch(() => {}); }, 60_000);
-    let r;
-    try {
-      r = await ingest(padded(p.root(), pad), spec, pool, (s) => progress('root', s));
-    } finally {
-      clearInterval(beat);
-    }
+    const r = await ingest(padded(p.root(), pad), spec, pool, (s) => progress('root', s));
     if (r.size !== p.size + pad) throw new ImageInputError(`${opts.file}: read ${r.size - pad} bytes, expected ${p.size}`);
     if (r.size === 0) throw new ImageInputError(`${opts.file}: the image is empty`);
     const counts = { bytesDone: r.size, chunksTotal: r.chunksTotal, chunksNew: r.chunksNew, bytesNew: r.bytesNew };
@@ -238,6 +235,7 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
     log.error({ err: errorMessage(err), cause: err === caught ? undefined : errorMessage(caught) }, 'import failed');
     throw err;
   } finally {
+    clearInterval(beat);
     await pool.close();
   }
 }
