@@ -2,7 +2,7 @@
 // parser reads them (../shared/notes/kernel-cmdlines.md; test/integration/boot/ runs the
 // parsers of live-boot, initramfs-tools, nbd-client's script and dracut 059 against them).
 import { isIPv4 } from 'node:net';
-import type { Flavor, Transport } from '../db/schema.ts';
+import { FLAVORS, type Flavor, type Transport } from '../db/schema.ts';
 import { imageUrls, nbdExportName } from '../store/urls.ts';
 import { flavorLayout, publishedVersionDir } from './layout.ts';
 import type { RootPlan } from './types.ts';
@@ -216,8 +216,22 @@ function dracut(ep: RootEndpoints, s: RootSpec): RootArgs {
   }
 }
 
+/**
+ * Flavor × transport pairs that no version of any image can boot, whatever its root and its
+ * branch's servers: checked where an admin assigns them (inventory apply) and again per plan.
+ */
+export function transportProblem(flavor: Flavor, transport: Transport): string | undefined {
+  if (flavor === 'nbd-root' && transport !== 'nbd') return `flavor nbd-root boots only over nbd, not ${transport}`;
+  if (flavor === 'casper' && transport === 'http-lazy') return 'casper has no lazy http root (no httpfs): use nfs, cifs or nbd';
+  if (flavor === 'dracut' && transport === 'http-lazy') return 'dracut has no lazy http root: use http (copied to RAM), nfs or nbd';
+  if (flavor === 'dracut' && transport === 'cifs') return 'dracut cannot boot a squashfs image from cifs (root=cifs:// mounts a plain file tree): use http, nfs or nbd';
+  return undefined;
+}
+
 /** Root arguments for a flavor and transport, or why that pair cannot boot. */
 export function rootArgs(s: RootSpec, ep: RootEndpoints): RootArgs {
+  const never = FLAVORS.includes(s.flavor) ? transportProblem(s.flavor, s.transport) : undefined;
+  if (never) return { ok: false, reason: never };
   // A partition table is no file system: live-boot panics ("Unknown file system type"), dracut's
   // dmsquash-live cannot mount it. Only a block device (nbd) can expose its partitions.
   if (s.rootKind === 'disk' && s.transport !== 'nbd' && (s.flavor === 'casper' || s.flavor === 'live-boot' || s.flavor === 'dracut')) {

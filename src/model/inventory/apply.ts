@@ -2,7 +2,8 @@
 // apply leaves the old inventory whole.
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/index.ts';
-import type { DB } from '../../db/schema.ts';
+import type { DB, Flavor, Transport } from '../../db/schema.ts';
+import { transportProblem } from '../../boot/cmdline.ts';
 import { UserError } from '../../util/errors.ts';
 import { audit } from '../audit.ts';
 import { diffInventory, type InventoryDiff } from './diff.ts';
@@ -65,6 +66,7 @@ async function checkReferences(trx: Transaction<DB>, wanted: NInventory, diff: I
     if (!branchNames.has(m.branch)) throw new UserError(`machine ${m.mac}: branch "${m.branch}" does not exist`);
     if (m.image && !imageNames.has(m.image)) throw new UserError(`machine ${m.mac}: image "${m.image}" is not a known image (declare it under images:)`);
   }
+  await checkTransports(trx, wanted);
   // A fixed address must not collide with a machine the file does not manage.
   const ips = wanted.machines.filter((m) => m.ip).map((m) => m.ip!);
   if (ips.length) {
@@ -116,4 +118,31 @@ async function upsertMachine(trx: Transaction<DB>, m: NMachine, now: number, rea
   };
   await trx.insertInto('machines').values({ mac: m.mac, ...row, created_at: now })
     .onConflict((oc) => oc.column('mac').doUpdateSet(row)).execute();
+}
+
+/**
+ * Flavor × transport pairs no image version can boot (src/boot/cmdline.ts transportProblem):
+ * one line here, where the admin picks them, rather than an error on the machine's screen.
+ */
+async function checkTransports(trx: Transaction<DB>, wanted: NInventory): Promise<void> {
+  const images = new Map<string, { flavor: Flavor; transport: Transport | null }>();
+  for (const r of await trx.selectFrom('images').select(['name', 'flavor', 'transport']).execute()) images.set(r.name, r);
+  wanted.images.forEach((i) => images.set(i.name, { flavor: i.flavor, transport: i.transport }));
+  const check = (who: string, imageRef: string | null | undefined, transport: Transport | null | undefined): void => {
+    const name = imageRef ? parseImageRef(imageRef)?.name : undefined;
+    const im = name === undefined ? undefined : images.get(name);
+    const t = transport ?? im?.transport;
+    const why = im && t ? transportProblem(im.flavor, t) : undefined;
+    if (why) throw new UserError(`${who}: image "${name}" (${im!.flavor}) over ${t}: ${why}`);
+  };
+  const branches = new Map(wanted.branches.map((b) => [b.name, b]));
+  for (const i of wanted.images) check(`image ${i.name}`, i.name, null);
+  for (const b of wanted.branches) {
+    check(`branch ${b.name}`, b.defaultImage, b.transport);
+    for (const m of b.menuImages) check(`branch ${b.name} (menu)`, m, b.transport);
+  }
+  for (const m of wanted.machines) {
+    const b = branches.get(m.branch);
+    check(`machine ${m.mac}`, m.image ?? b?.defaultImage, m.transport ?? b?.transport);
+  }
 }
