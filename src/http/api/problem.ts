@@ -61,6 +61,8 @@ function describe(e: AjvError): string {
   if (e.keyword === 'required') return `is required`;
   if (e.keyword === 'additionalProperties') return `is not a known field`;
   if (e.keyword === 'enum' && Array.isArray(e.params.allowedValues)) return `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
+  if (e.keyword === 'uniqueItems') return 'must not list the same value twice';
+  if (e.keyword === 'minItems' && typeof e.params.limit === 'number') return `must list at least ${e.params.limit}`;
   if (e.keyword === 'pattern' && typeof e.params.pattern === 'string') {
     const words = PATTERN_WORDS[e.params.pattern];
     return words ? `must be ${words}` : `does not have the expected form (${e.params.pattern})`;
@@ -97,6 +99,10 @@ export function apiErrorHandler(err: FastifyError | Error, req: FastifyRequest, 
   if (err instanceof ApiError) {
     for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
     return sendProblem(reply, err.status, err.message, { field: err.field });
+  }
+  // Say what the limit is, so a script knows to split its import.
+  if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return sendProblem(reply, 413, `the body is larger than this route takes (${Math.round((req.routeOptions.bodyLimit ?? 0) / 1024 / 1024)} MiB)`);
   }
   const status = (err as FastifyError).statusCode;
   if (status && status >= 400 && status < 500) return sendProblem(reply, status, err.message);

@@ -58,3 +58,13 @@ test('an empty body with Content-Type: application/json is no body', async () =>
   const ok = await post('/api/v1/machines/assign', JSON.stringify({ macs: [macFor(0, 0)], action: 'local' }));
   assert.equal(ok.statusCode, 200, ok.body);
 });
+
+test('lists and size limits read as sentences', async () => {
+  const dup = await post('/api/v1/tokens', JSON.stringify({ name: 'twice', scopes: ['read', 'read'] }));
+  assert.equal(dup.json().detail, 'scopes must not list the same value twice');
+  const none = await post('/api/v1/tokens', JSON.stringify({ name: 'none', scopes: [] }));
+  assert.equal(none.json().detail, 'scopes must list at least 1');
+  const big = await post('/api/v1/machines/import', JSON.stringify({ machines: [], pad: 'x'.repeat(11 * 1024 * 1024) }));
+  assert.equal(big.statusCode, 413);
+  assert.equal(big.json().detail, 'the body is larger than this route takes (10 MiB)');
+});
