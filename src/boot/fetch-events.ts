@@ -70,8 +70,10 @@ export function createFetchRecorder(deps: FetchRecorderDeps): FetchRecorder {
   }
 
   /**
-   * An nfs or cifs root is read from the system's NFS server or Samba, which tell us nothing:
-   * for those, the initrd download is the last step we see, so it uses up a pending "once".
+   * An nfs or cifs root is read from the system's NFS server or Samba, an nbd root from the
+   * branch's own NBD server (server_nbd), which tell us nothing: for those, the initrd download
+   * is the last step we see, so it uses up a pending "once" (last-step.ts; when server_nbd is in
+   * fact this server, a few seconds before the NBD connect would).
    */
   async function onceViaShare(mac: string, ip: string, detail: Record<string, unknown>): Promise<void> {
     const m = await getMachine(deps.db, mac);
@@ -79,7 +81,8 @@ export function createFetchRecorder(deps: FetchRecorderDeps): FetchRecorder {
     const t = await resolveTarget(deps.db, mac);
     if (!t.ok) return;
     const img = await resolveImage(deps.db, t.value);
-    if (!img.ok || (img.value.transport !== 'nfs' && img.value.transport !== 'cifs')) return;
+    const elsewhere = img.ok && (img.value.transport === 'nfs' || img.value.transport === 'cifs' || (img.value.transport === 'nbd' && Boolean(t.value.branch?.server_nbd)));
+    if (!img.ok || !elsewhere) return;
     if (await markRootFetched(deps.db, mac)) {
       deps.events.record({ mac, ip, branchId: m.branch_id, stage: 'boot.once-done', detail: { ...detail, transport: img.value.transport } });
     }

@@ -91,3 +91,20 @@ test('once over nfs: the initrd download uses it up (the NFS server tells us not
     await t.close();
   }
 });
+
+test('once over an nbd root from the branch\'s own NBD server: the initrd download uses it up', { timeout: 20_000 }, async () => {
+  const { createFetchRecorder } = await import('../../../src/boot/fetch-events.ts');
+  const t = tempDb();
+  const events: BootEventInput[] = [];
+  try {
+    const b = await addBranch(t.db, { name: 'nbdlab', default_image: 'vm', cidr: '10.3.0.0/24', server_nbd: '10.3.0.1:10809' });
+    await addImage(t.db, { name: 'vm', flavor: 'nbd-root', transport: 'nbd' }, [{ version: 1 }]);
+    await addMachine(t.db, { mac: 'aa:bb:cc:00:00:0a', branch_id: b, action: 'once', once_pending: 1, fixed_ip: '10.3.0.9' });
+    const rec = createFetchRecorder({ db: t.db, events: { record: (e) => { events.push(e); } }, log: silentLog });
+    await rec.http({ path: '/images/vm/1/initrd.img', ip: '10.3.0.9', status: 200 });
+    assert.equal((await t.db.selectFrom('machines').select('once_pending').executeTakeFirstOrThrow()).once_pending, 0);
+    assert.deepEqual(events.map((e) => e.stage), ['http.initrd', 'boot.once-done']);
+  } finally {
+    await t.close();
+  }
+});
