@@ -34,7 +34,8 @@ export async function storeBlob(root: string, source: AsyncIterable<Uint8Array>)
   await fh.close();
   const rel = blobRelPath(hash.digest('hex'));
   const dest = path.join(root, rel);
-  if (fs.existsSync(dest)) {
+  // Of another size (empty: a power loss before its data reached the disk), it is replaced.
+  if (fs.statSync(dest, { throwIfNoEntry: false })?.size === size) {
     await fsp.rm(tmp, { force: true });
     return { rel, size, isNew: false };
   }

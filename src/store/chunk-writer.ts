@@ -110,7 +110,9 @@ export function storeChunk(root: string, data: Uint8Array, level: number): Store
   const dir = path.dirname(file);
   // throwIfNoEntry: an absent chunk is the common case of a first import, and a thrown ENOENT costs more than the lookup.
   const st = ensureFolder(dir) ? undefined : fs.statSync(file, { throwIfNoEntry: false });
-  if (st && touch(file)) {
+  // An empty file is what ext4 and XFS leave of a chunk whose rename was journaled but whose data
+  // was never written (power lost before the import's sync): never a zstd frame, so written anew.
+  if (st && st.size > 0 && touch(file)) {
     remember(hex, st.size);
     return { id, stored: st.size, isNew: false };
   }
