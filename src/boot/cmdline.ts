@@ -268,12 +268,22 @@ export function splitArgs(s: string | null | undefined): string[] {
 }
 
 /**
- * The whole line. ip=dhcp makes initramfs-tools (casper, live-boot, nbd) and dracut configure
- * the NIC; BOOTIF picks it among several (initramfs-tools and dracut both read it).
+ * live-boot (boot=live) brings the NIC up itself (do_netsetup: ipconfig on the BOOTIF device)
+ * and reads ip= only in Netbase, as the booted system's static address IF:ADDR:MASK:GW:DNS when
+ * NETBOOT is empty — which fetch= leaves it: "ip=dhcp" became "iface dhcp inet static" and
+ * "nameserver dhcp" in the live system (9990-netbase.sh, run in test/integration/boot/).
+ */
+function liveBootOwnsNetwork(p: CmdlineParts): boolean {
+  return p.flavor === 'live-boot' && p.root.includes('boot=live');
+}
+
+/**
+ * The whole line. ip=dhcp makes initramfs-tools (casper, nbd) and dracut configure the NIC;
+ * BOOTIF picks it among several (initramfs-tools, live-boot and dracut read it).
  * A custom flavor gets only what the admin wrote.
  */
 export function composeCmdline(p: CmdlineParts): string {
-  const net = p.flavor === 'custom' ? [] : ['ip=dhcp', `BOOTIF=${p.bootif}`];
+  const net = p.flavor === 'custom' ? [] : liveBootOwnsNetwork(p) ? [`BOOTIF=${p.bootif}`] : ['ip=dhcp', `BOOTIF=${p.bootif}`];
   return [...p.root, ...net, ...splitArgs(p.consoleArgs), ...p.extra.flatMap(splitArgs)].join(' ');
 }
 

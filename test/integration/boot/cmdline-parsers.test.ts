@@ -82,7 +82,7 @@ fi
     const r = await sb.run(driver, cmd);
     const v = parseVars(r.stdout);
     assert.equal(v.BOOT, 'live', r.stdout + r.stderr);
-    assert.equal(v.IP, 'dhcp');
+    assert.equal(v.IP, '', 'no ip=: live-boot brings the BOOTIF device up itself');
     assert.equal(v.BOOTIF, '01-52-54-00-12-34-56');
     assert.equal(v.FETCH, 'http://127.0.0.1:8080/images/lab/2/filesystem.squashfs');
     assert.equal(v.rc, '0');
@@ -148,6 +148,32 @@ fi
     for (const flavor of ['live-boot', 'casper'] as const) {
       const r = rootArgs({ flavor, transport: 'nfs', image: 'lab', version: 2, rootKind: 'squashfs', rootFile: 'filesystem.squashfs' }, { ...EP, nfs: { host: 'nas.lab', path: '/srv/branchboot', branch: true } });
       assert.ok(!r.ok && r.reason.includes('takes only an IPv4 address, not "nas.lab"'), JSON.stringify(r));
+    }
+  });
+
+  test('http: the live system\'s network files stay sane (Netbase reads ip= as a static address when fetch= leaves NETBOOT empty)', async (t) => {
+    if (skipReason() || !have) return t.skip(skipReason() ?? 'live-boot not installed');
+    // 9990-netbase.sh writes the booted system's /etc/network/interfaces and resolv.conf from
+    // ip=IF:ADDR:MASK:GW:DNS when NETBOOT is empty — which fetch= leaves it (do_httpmount).
+    const netbase = `
+. /bin/live-boot
+log_begin_msg() { :; }; log_end_msg() { :; }
+LIVE_BOOT_CMDLINE="$(cat /proc/cmdline)"
+Cmdline_old
+mkdir -p /root/etc/network /root/var/log
+echo 'nameserver 10.0.0.53' > /root/etc/resolv.conf
+Netbase
+sed 's/^/IFACES /' /root/etc/network/interfaces
+sed 's/^/DNS /' /root/etc/resolv.conf
+rm -rf /root
+`;
+    for (const transport of ['http', 'http-lazy', 'nfs', 'cifs'] as const) {
+      const r = await sb.run(netbase, line('live-boot', transport));
+      const ifaces = r.stdout.split('\n').filter((l) => l.startsWith('IFACES ')).join('\n');
+      const dns = r.stdout.split('\n').filter((l) => l.startsWith('DNS ')).join('\n');
+      assert.ok(ifaces.includes('iface lo inet loopback'), `${transport}: Netbase ran\n${r.stdout}${r.stderr}`);
+      assert.doesNotMatch(ifaces, /iface dhcp|address dhcp/, `${transport}:\n${ifaces}`);
+      assert.equal(dns, 'DNS nameserver 10.0.0.53', `${transport}: the image's resolver is kept`);
     }
   });
 

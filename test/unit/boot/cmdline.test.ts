@@ -90,7 +90,7 @@ test('ISOs, ext4 roots, non-default NBD ports, missing shares', () => {
 
 test('composition: root, network, console, then image, branch, machine arguments', () => {
   assert.equal(composeCmdline({ flavor: 'live-boot', root: ['boot=live'], bootif: bootifFor('AA:BB:CC:DD:EE:FF'), consoleArgs: ' console=ttyS0 ', extra: ['quiet\nsplash', '', 'lang=de  x=1'] }),
-    'boot=live ip=dhcp BOOTIF=01-aa-bb-cc-dd-ee-ff console=ttyS0 quiet splash lang=de x=1');
+    'boot=live BOOTIF=01-aa-bb-cc-dd-ee-ff console=ttyS0 quiet splash lang=de x=1');
   assert.equal(composeCmdline({ flavor: 'custom', root: [], bootif: 'x', consoleArgs: '', extra: ['root=/dev/sda1'] }), 'root=/dev/sda1');
   assert.deepEqual(splitArgs(null), []);
 });

@@ -101,7 +101,7 @@ describe('boot actions and inheritance', { timeout: 30_000 }, () => {
     assert.equal(p.action, 'image');
     assert.equal(p.kernelUrl, 'http://10.1.0.1:8080/images/debian/2/vmlinuz');
     assert.equal(p.initrdUrl, 'http://10.1.0.1:8080/images/debian/2/initrd.img');
-    assert.equal(p.cmdline, 'boot=live fetch=http://10.1.0.1:8080/images/debian/2/filesystem.squashfs ip=dhcp BOOTIF=01-aa-bb-cc-00-01-01 console=ttyS0,115200n8 quiet lang=de');
+    assert.equal(p.cmdline, 'boot=live fetch=http://10.1.0.1:8080/images/debian/2/filesystem.squashfs BOOTIF=01-aa-bb-cc-00-01-01 console=ttyS0,115200n8 quiet lang=de');
     assert.deepEqual(p.root, { transport: 'http', location: 'http://10.1.0.1:8080/images/debian/2/filesystem.squashfs' });
     assert.match(p.script, /^#!ipxe\n/);
     assert.match(p.script, /\nkernel http:\/\/10\.1\.0\.1:8080\/images\/debian\/2\/vmlinuz initrd=initrd\.img boot=live .* BOOTIF=01-\$\{mac:hexhyp\} /);
