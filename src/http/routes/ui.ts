@@ -49,6 +49,14 @@ export async function uiRoutes(app: FastifyInstance, opts: { ctx: HttpContext; v
       }
     });
     ui.setErrorHandler(uiErrorHandler(deps.views));
+    // A mistyped console address is a page with the navigation, not fastify's JSON; clients
+    // that do not ask for HTML (iPXE, casync, curl) keep the JSON they got before.
+    ui.setNotFoundHandler(async (req, reply) => {
+      if (!/\btext\/html\b/.test(req.headers.accept ?? '')) {
+        return reply.code(404).send({ message: `Route ${req.method}:${req.url} not found`, error: 'Not Found', statusCode: 404 });
+      }
+      return send(reply, deps.views.render('error', pageCtx(req, 'Error 404', { status: 404, message: 'There is no such page.' })), 404);
+    });
     sessionRoutes(ui, deps, opts.limiter);
     for (const mod of [dashboardRoutes, branchRoutes, machineRoutes, discoveredRoutes, imageRoutes, accountRoutes, auditRoutes]) mod(ui, deps);
   });
