@@ -174,6 +174,8 @@ const removeCmd: Command = async (args, env) => {
   try {
     const row = await getVersion(handle.db, ref.name, ref.ref);
     if (!row || row.state === 'removed') throw new UserError(`image remove: no version ${ref.name}@${ref.ref}`);
+    // Its import would mark it ready when it ends, bringing back what was removed (the API refuses this too).
+    if (row.state === 'importing') throw new UserError(`image remove: ${ref.name}@${ref.ref} is still importing; remove it once the import has ended (an interrupted import is marked failed by \`store gc\` after 10 minutes)`);
     // Removing the pinned version would leave NAME (and every machine booting it) with nothing.
     if (row.current_version === row.version) throw new UserError(`image remove: ${ref.name}@${ref.ref} is the pinned current version of ${ref.name}; pin another version first`);
     await markRemoved(handle.db, row.id);
