@@ -3,6 +3,7 @@
 import type { Db } from '../db/index.ts';
 import type { Role } from '../db/schema.ts';
 import { audit } from './audit.ts';
+import { Unchanged, sameState, unlessUnchanged } from './unchanged.ts';
 import { conflict, invalid, notFound } from './admin-errors.ts';
 import { hashPassword } from './passwords.ts';
 import { createToken, listTokens, parseScopes, revokeToken, type Scope } from './tokens.ts';
@@ -63,7 +64,7 @@ async function keepOneAdmin(db: Db, username: string, field?: string): Promise<v
 export async function updateUserAudited(db: Db, actor: string, id: number, p: UserPatch, check?: (before: UserView) => void): Promise<UserView> {
   if (p.password !== undefined && p.password.length < MIN_PASSWORD) throw invalid('password', `use at least ${MIN_PASSWORD} characters`);
   const password_hash = p.password !== undefined ? await hashPassword(p.password) : undefined;
-  return db.transaction().execute(async (trx) => {
+  return unlessUnchanged(() => db.transaction().execute(async (trx) => {
     const tdb = trx as unknown as Db;
     const before = await getUserView(tdb, id);
     if (!before) throw notFound(`user ${id} does not exist`);
@@ -83,10 +84,11 @@ export async function updateUserAudited(db: Db, actor: string, id: number, p: Us
     // A new password or a disabled account ends the sessions that exist.
     if (password_hash !== undefined || p.disabled) await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
     const after = (await getUserView(tdb, id))!;
+    if (password_hash === undefined && sameState(before, after)) throw new Unchanged(before);
     if (isActiveAdmin(before) && !isActiveAdmin(after)) await keepOneAdmin(tdb, before.username, after.disabled ? 'disabled' : 'role');
     await audit(trx, { actor, action: 'update', entity: 'user', entityId: before.username, before, after: { ...after, ...(password_hash !== undefined && { password: 'changed' }) } }, now);
     return after;
-  });
+  }));
 }
 
 export async function deleteUserAudited(db: Db, actor: string, id: number, check?: (before: UserView) => void): Promise<void> {

@@ -7,6 +7,7 @@ import type { Db } from '../db/index.ts';
 import type { Branch, Subnet } from '../db/schema.ts';
 import { UserError } from '../util/errors.ts';
 import { audit } from './audit.ts';
+import { Unchanged, sameState, unlessUnchanged } from './unchanged.ts';
 import { readQuery } from './read-conn.ts';
 import { AdminError, conflict, invalid, notFound } from './admin-errors.ts';
 import { parseInventory } from './inventory/parse.ts';
@@ -103,7 +104,7 @@ export function branchToSpec(b: NBranch): BranchSpec {
 export interface SaveCheck { (before: BranchView): void }
 
 export async function saveBranch(db: Db, actor: string, id: number | null, b: NBranch, check?: SaveCheck): Promise<BranchView> {
-  return db.transaction().execute(async (trx) => {
+  return unlessUnchanged(() => db.transaction().execute(async (trx) => {
     const tdb = trx as unknown as Db;
     const before = id === null ? undefined : await getBranchView(tdb, id);
     if (id !== null && !before) throw notFound(`branch ${id} does not exist`);
@@ -112,9 +113,10 @@ export async function saveBranch(db: Db, actor: string, id: number | null, b: NB
     const now = Date.now();
     const bid = await writeBranch(trx, b, id, now);
     const after = (await getBranchView(tdb, bid))!;
+    if (before && sameState(strip(before), strip(after))) throw new Unchanged(before);
     await audit(trx, { actor, action: id === null ? 'create' : 'update', entity: 'branch', entityId: bid, before: before ? strip(before) : undefined, after: strip(after) }, now);
     return after;
-  });
+  }));
 }
 
 async function checkRefs(db: Db, b: NBranch, id: number | null): Promise<void> {

@@ -3,6 +3,7 @@
 import type { Db } from '../db/index.ts';
 import type { Flavor, Transport, VersionState } from '../db/schema.ts';
 import { audit } from './audit.ts';
+import { Unchanged, sameState, unlessUnchanged } from './unchanged.ts';
 import { readQuery } from './read-conn.ts';
 import { conflict, invalid, notFound } from './admin-errors.ts';
 import { markRemoved } from './image-versions.ts';
@@ -116,7 +117,7 @@ export async function createImage(db: Db, actor: string, name: string, input: Im
 }
 
 export async function updateImage(db: Db, actor: string, name: string, input: ImageInput, check?: ImageCheck, action = 'update'): Promise<ImageView> {
-  return db.transaction().execute(async (trx) => {
+  return unlessUnchanged(() => db.transaction().execute(async (trx) => {
     const tdb = trx as unknown as Db;
     const before = await getImageView(tdb, name);
     if (!before) throw notFound(`image ${name} does not exist`);
@@ -136,9 +137,10 @@ export async function updateImage(db: Db, actor: string, name: string, input: Im
       updated_at: now,
     }).where('id', '=', before.id).execute();
     const after = (await getImageView(tdb, name))!;
+    if (sameState(imageDefinition(before), imageDefinition(after))) throw new Unchanged(before);
     await audit(trx, { actor, action, entity: 'image', entityId: name, before: imageDefinition(before), after: imageDefinition(after) }, now);
     return after;
-  });
+  }));
 }
 
 /** Makes the ready version before the one in use current (pinned), so machines following "current" go back one. */
