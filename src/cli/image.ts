@@ -59,7 +59,7 @@ const importCmd: Command = async (args, env) => {
   if (Boolean(values.kernel) !== Boolean(values.initrd)) throw new UserError('image import: give --kernel and --initrd together', 2);
   const chunker = values.chunker === undefined ? undefined : parseChunker(values.chunker);
   if (values.chunker !== undefined && !chunker) throw new UserError('image import: --chunker must be fixed, cdc, fixed:SIZE or cdc:MIN:AVG:MAX', 2);
-  const [{ importImage }, { ImageInputError }, { IndexFormatError }, { StoreWriteError }] = await Promise.all([
+  const [{ importImage, ImportAbandonedError }, { ImageInputError }, { IndexFormatError }, { StoreWriteError }] = await Promise.all([
     import('../store/importer.ts'), import('../store/probe.ts'), import('../store/caibx.ts'), import('../store/store-errors.ts'),
   ]);
   const handle = env.openDb();
@@ -89,7 +89,7 @@ const importCmd: Command = async (args, env) => {
     return 0;
   } catch (err) {
     bar.end();
-    if (err instanceof ImageInputError || err instanceof IndexFormatError || err instanceof StoreWriteError) throw new UserError(`image import: ${err.message}`);
+    if (err instanceof ImageInputError || err instanceof IndexFormatError || err instanceof StoreWriteError || err instanceof ImportAbandonedError) throw new UserError(`image import: ${err.message}`);
     throw err;
   } finally {
     await handle.close();

@@ -87,13 +87,15 @@ export interface ReadyFacts {
   bytesNew: number;
 }
 
-export async function markReady(db: Db, id: number, f: ReadyFacts, now = Date.now()): Promise<void> {
-  await db.updateTable('image_versions').set({
+/** False when the row is no longer 'importing' (gc took the import for dead, or it was removed): nothing is published. */
+export async function markReady(db: Db, id: number, f: ReadyFacts, now = Date.now()): Promise<boolean> {
+  const r = await db.updateTable('image_versions').set({
     state: 'ready', index_file: f.indexFile, size_bytes: f.sizeBytes, kernel_blob: f.kernelBlob ?? null, initrd_blob: f.initrdBlob ?? null,
     ...(f.flavor && { flavor: f.flavor }), ...(f.rootKind && { root_kind: f.rootKind }), ...(f.rootFile && { root_file: f.rootFile }),
     chunker: f.chunker, chunks_total: f.chunksTotal, chunks_new: f.chunksNew, bytes_stored: f.bytesStored, bytes_new: f.bytesNew,
     error: null, updated_at: now,
-  }).where('id', '=', id).execute();
+  }).where('id', '=', id).where('state', '=', 'importing').executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }
 
 /** Sets facts known before the data is in (kind, flavor, root file name) while still importing. */

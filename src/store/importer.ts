@@ -88,6 +88,14 @@ export function defaultChunker(kind: string): ChunkerSpec {
   return DEFAULT_BY_KIND[kind] ?? DEFAULT_CDC;
 }
 
+/** The version row left 'importing' under the import (gc took it for dead): nothing may be published. */
+export class ImportAbandonedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportAbandonedError';
+  }
+}
+
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 interface Plan {
@@ -215,10 +223,16 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
     await syncStore(root);
     const indexFile = indexRelPath(row.imageId, row.version);
     await publishFile(path.join(root, indexFile), r.index);
-    await markReady(env.db, row.id, {
+    const published = await markReady(env.db, row.id, {
       indexFile, sizeBytes: r.size, kernelBlob: kernel?.rel, initrdBlob: initrd?.rel, chunker: chunkerLabel(spec),
       chunksTotal: r.chunksTotal, chunksNew: r.chunksNew, bytesStored: r.bytesStored, bytesNew: r.bytesNew,
     });
+    if (!published) {
+      // gc took this import for dead (no heartbeat for 10 minutes: a stopped or starved process)
+      // and may have removed its young chunks: publishing now would serve holes.
+      await fs.rm(path.join(root, indexFile), { force: true });
+      throw new ImportAbandonedError(`${opts.name}@${row.version} was marked failed while it was importing (store gc found it silent for 10 minutes); nothing was published: import again`);
+    }
     progress('done', counts);
     const result: ImportResult = {
       name: opts.name, version: row.version, sizeBytes: r.size, rootKind: p.rootKind, rootFile: p.rootFile, flavor: p.flavor,

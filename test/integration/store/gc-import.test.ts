@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { importImage } from '../../../src/store/importer.ts';
 import { gcStore, verifyStore } from '../../../src/store/maintenance.ts';
 import { sharedStore } from '../../../src/store/store.ts';
+import { indexRelPath } from '../../../src/store/layout.ts';
+import { listVersions } from '../../../src/model/image-versions.ts';
 import { makeHarness } from './harness.ts';
 
 const MiB = 1024 * 1024;
@@ -62,4 +64,19 @@ test('gc --grace 0 during an import and during reads removes nothing in use', { 
   });
   await Promise.all([gcNow, ...reads]);
   assert.deepEqual((await verifyStore(h.handle.db, root, h.log)).missing, []);
+});
+
+test('an import gc took for dead (no heartbeat for 10 minutes) publishes nothing when it wakes', { timeout: 60_000 }, async () => {
+  const env = { config: h.config, db: h.handle.db, log: h.log };
+  const f = path.join(h.dir, 'late.img');
+  fs.writeFileSync(f, randomBytes(2 * MiB));
+  await assert.rejects(importImage(env, {
+    file: f, name: 'late',
+    // What store gc's failStaleImports does to a silent import, at the worst moment: just before it publishes.
+    onProgress: (p) => { if (p.phase === 'publish') h.handle.sqlite.prepare("update image_versions set state = 'failed', error = 'import interrupted' where state = 'importing'").run(); },
+  }), /late@1 was marked failed while it was importing/);
+  const [row] = await listVersions(h.handle.db, { name: 'late' });
+  assert.equal(row?.state, 'failed');
+  assert.ok(!fs.existsSync(path.join(h.config.store.path, indexRelPath(row.image_id, 1))), 'no index left');
+  assert.equal((await fetch(`${h.base}/images/late/1.caibx`)).status, 404);
 });
