@@ -411,7 +411,8 @@ export async function registerDiscovered(db: Db, actor: string, scope: BranchSco
           const taken = await trx.selectFrom('machines').select('id').where('branch_id', '=', r.branchId).where('hostname', '=', hostname).executeTakeFirst();
           if (!taken) break;
         }
-        if (!HOSTNAME_RE.test(hostname)) throw invalid('hostnamePattern', `"${hostname}" is not a valid hostname`);
+        // 253: a DNS name's limit and POST /machines' (RFC 1035 §2.3.4); labels of {n:060} add up.
+        if (hostname.length > 253 || !HOSTNAME_RE.test(hostname)) throw invalid('hostnamePattern', `"${hostname}" is not a valid hostname (letters, digits and -, up to 63 between dots, 253 in all)`);
       }
       const cols = await columnsFor(tdb, { branchId: r.branchId, image: r.image, version: r.version, action: r.action, ...(hostname !== undefined && { hostname }) }, mac);
       const now = Date.now();
