@@ -12,6 +12,7 @@ import type { HttpContext } from '../server.ts';
 import { sharedStore, NotFoundError, CorruptChunkError, type StoreReader } from '../../store/store.ts';
 import { createChunkFiles } from '../../store/chunk-files.ts';
 import { decideRange } from '../../store/range.ts';
+import { decodeIndex } from '../../store/caibx.ts';
 import type { VersionRef } from '../../store/urls.ts';
 import type { VersionRow } from '../../model/image-versions.ts';
 import { errorMessage } from '../../util/errors.ts';
@@ -219,6 +220,14 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
       } catch (err) {
         log.error({ image: row.name, version: row.version, err: errorMessage(err) }, 'index unreadable');
         return reply.code(500).type('text/plain').send('index unreadable\n');
+      }
+      // An index damaged on disk (truncated, a bad tail) is refused like a corrupt chunk: sent, it
+      // would be cached for a year as immutable, and casync would only fail later on it.
+      try {
+        decodeIndex(data);
+      } catch (err) {
+        log.error({ image: row.name, version: row.version, err: errorMessage(err) }, 'corrupt index refused');
+        return reply.code(500).type('text/plain').send('index is corrupt in the store\n');
       }
       const etag = `"idx-${row.id}-${data.length}"`;
       const cc = ref === 'current' ? MUTABLE : IMMUTABLE;
