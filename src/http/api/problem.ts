@@ -100,6 +100,10 @@ export function apiErrorHandler(err: FastifyError | Error, req: FastifyRequest, 
     for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
     return sendProblem(reply, err.status, err.message, { field: err.field });
   }
+  if ((err as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const sent = String(req.headers['content-type'] ?? 'none').split(';')[0];
+    return sendProblem(reply, 415, `Content-Type ${sent} is not taken here: send application/json (machine imports also take text/csv, uploads application/octet-stream)`, { field: 'Content-Type', in: 'header' });
+  }
   // Say what the limit is, so a script knows to split its import.
   if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return sendProblem(reply, 413, `the body is larger than this route takes (${Math.round((req.routeOptions.bodyLimit ?? 0) / 1024 / 1024)} MiB)`);

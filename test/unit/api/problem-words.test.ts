@@ -68,3 +68,10 @@ test('lists and size limits read as sentences', async () => {
   assert.equal(big.statusCode, 413);
   assert.equal(big.json().detail, 'the body is larger than this route takes (10 MiB)');
 });
+
+test('a body of a type the route does not take says which types it takes', async () => {
+  const r = await f.app.inject({ method: 'POST', url: '/api/v1/machines', payload: 'mac=02:00:00:09:00:01', headers: { authorization: `Bearer ${f.tokens.admin}`, 'content-type': 'application/x-www-form-urlencoded' } });
+  assert.equal(r.statusCode, 415);
+  assert.match(r.json().detail, /^Content-Type application\/x-www-form-urlencoded is not taken here: send application\/json/);
+  assert.equal(r.json().field, 'Content-Type');
+});
