@@ -155,6 +155,9 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
     }
   }
 
+  /** Version row id → the index file's state when it last parsed whole. */
+  const indexChecked = new Map<number, string>();
+
   // The hot path: no DB, no decompression; cached bytes out.
   const serveChunk = (req: IncomingMessage, res: ServerResponse, dir: string, file: string): void => {
     const m = CHUNK_RE.exec(file);
@@ -215,19 +218,26 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
       const row = await version(req.params.name, ref);
       if (!row?.index_file) return reply.code(404).type('text/plain').send(`no ready version ${req.params.name}@${ref}\n`);
       let data: Buffer;
+      let stamp: string;
       try {
         data = await fs.promises.readFile(store.file(row.index_file));
+        const st = await fs.promises.stat(store.file(row.index_file));
+        stamp = `${st.ino}:${st.size}:${st.ctimeMs}:${st.mtimeMs}`;
       } catch (err) {
         log.error({ image: row.name, version: row.version, err: errorMessage(err) }, 'index unreadable');
         return reply.code(500).type('text/plain').send('index unreadable\n');
       }
       // An index damaged on disk (truncated, a bad tail) is refused like a corrupt chunk: sent, it
       // would be cached for a year as immutable, and casync would only fail later on it.
-      try {
-        decodeIndex(data);
-      } catch (err) {
-        log.error({ image: row.name, version: row.version, err: errorMessage(err) }, 'corrupt index refused');
-        return reply.code(500).type('text/plain').send('index is corrupt in the store\n');
+      // Parsed once per version and file state (18 ms for a 4 GiB image's 2.6 MB index); stamped after the read, so a write in between shows.
+      if (indexChecked.get(row.id) !== stamp) {
+        try {
+          decodeIndex(data);
+        } catch (err) {
+          log.error({ image: row.name, version: row.version, err: errorMessage(err) }, 'corrupt index refused');
+          return reply.code(500).type('text/plain').send('index is corrupt in the store\n');
+        }
+        indexChecked.set(row.id, stamp);
       }
       const etag = `"idx-${row.id}-${data.length}"`;
       const cc = ref === 'current' ? MUTABLE : IMMUTABLE;
