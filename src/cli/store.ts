@@ -28,12 +28,13 @@ const verifyCmd: Command = async (args, env) => {
     await needStore('store verify', env.config.store.path, handle.db);
     const r = await verifyStore(handle.db, env.config.store.path, env.log, { quarantine: values.quarantine, onProgress: (p) => bar.update(p.done, p.total, `${p.done}/${p.total}`) });
     bar.end();
-    const bad = r.missing.length + r.corrupt.length + r.badBlobs.length + r.indexProblems.length;
+    const bad = r.missing.length + r.corrupt.length + r.unreadable.length + r.badBlobs.length + r.indexProblems.length;
     if (values.json) {
       env.out.write(`${JSON.stringify(r, null, 2)}\n`);
     } else {
       for (const m of r.missing) env.out.write(`missing ${m.chunk} (used by ${m.usedBy.join(', ')})\n`);
       for (const c of r.corrupt) env.out.write(`corrupt ${c.chunk} (used by ${c.usedBy.join(', ')}): ${c.why}${c.quarantined ? ' [quarantined]' : ''}${c.quarantineError ? ` [not quarantined: ${c.quarantineError}]` : ''}\n`);
+      for (const u of r.unreadable) env.out.write(`unreadable ${u.chunk} (used by ${u.usedBy.join(', ')}): ${u.why}\n`);
       for (const b of r.badBlobs) env.out.write(`bad blob ${b.blob}: ${b.why}\n`);
       for (const p of r.indexProblems) env.out.write(`bad index ${p}\n`);
       env.out.write(`${count(r.chunksChecked, 'chunk')} and ${count(r.blobsChecked, 'blob')} checked: ${bad === 0 ? 'all good' : `${bad} problem${bad === 1 ? '' : 's'}`}\n`);

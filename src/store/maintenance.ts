@@ -57,6 +57,8 @@ export interface VerifyReport {
   chunksChecked: number;
   missing: { chunk: string; usedBy: string[] }[];
   corrupt: { chunk: string; usedBy: string[]; why: string; quarantined: boolean; quarantineError?: string }[];
+  /** Could not be read (I/O error): not known bad, so never quarantined. */
+  unreadable: { chunk: string; usedBy: string[]; why: string }[];
   blobsChecked: number;
   badBlobs: { blob: string; why: string }[];
   indexProblems: string[];
@@ -64,18 +66,30 @@ export interface VerifyReport {
 
 export async function verifyStore(db: Db, root: string, log: Logger, opts: { quarantine?: boolean; onProgress?: (p: MaintenanceProgress) => void } = {}): Promise<VerifyReport> {
   const ref = await referenced(db, root);
-  const report: VerifyReport = { chunksChecked: 0, missing: [], corrupt: [], blobsChecked: 0, badBlobs: [], indexProblems: ref.problems };
+  const report: VerifyReport = { chunksChecked: 0, missing: [], corrupt: [], unreadable: [], blobsChecked: 0, badBlobs: [], indexProblems: ref.problems };
   const total = ref.chunks.size + ref.blobs.size;
   let done = 0;
   for (const [hex, usedBy] of ref.chunks) {
     const file = chunkPath(root, hex);
     let why: string | undefined;
+    let frame: Buffer | undefined;
     try {
-      const data = decompressChunk(await fs.readFile(file));
-      if (hashChunk(data).toString('hex') !== hex) why = 'content does not match its id';
+      frame = await fs.readFile(file);
     } catch (err) {
+      // Not read is not known bad (a disk error, EMFILE, a folder in its place): reported, never
+      // quarantined, which would take a chunk that may be whole away from every version using it.
       if (errnoCode(err) === 'ENOENT') report.missing.push({ chunk: hex, usedBy });
-      else why = errorMessage(err);
+      else {
+        log.error({ chunk: hex, usedBy, err: errorMessage(err) }, 'store verify: chunk unreadable');
+        report.unreadable.push({ chunk: hex, usedBy, why: errorMessage(err) });
+      }
+    }
+    if (frame) {
+      try {
+        if (hashChunk(decompressChunk(frame)).toString('hex') !== hex) why = 'content does not match its id';
+      } catch (err) {
+        why = errorMessage(err);
+      }
     }
     if (why) {
       let quarantined = false;
