@@ -194,7 +194,10 @@ async function syncStore(root: string): Promise<void> {
 export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; log: Logger }, opts: ImportOptions): Promise<ImportResult> {
   const started = Date.now();
   if (!NAME_RE.test(opts.name)) throw new ImageInputError(`image name "${opts.name}": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
-  const p = await plan(opts);
+  // A new version of a declared image keeps the image's flavor unless one is named: plan() calls
+  // an ext4 or raw root "custom", and a dracut image's update then booted with no root= at all.
+  const declared = opts.flavor ?? (await env.db.selectFrom('images').select('flavor').where('name', '=', opts.name).executeTakeFirst())?.flavor;
+  const p = await plan({ ...opts, flavor: declared === 'custom' ? opts.flavor : declared });
   const spec = opts.chunker ?? defaultChunker(p.rootKind);
   const root = env.config.store.path;
   await makeDirs(root).catch((err: unknown) => {

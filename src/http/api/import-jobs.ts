@@ -73,11 +73,6 @@ export async function startImport(ctx: HttpContext, actor: string, s: StartImpor
       throw invalid(key, `${f} is outside the import folders (store.importRoots: ${ctx.config.store.importRoots.join(', ')})`);
     }
   }
-  // A new version of a declared image keeps the image's flavor unless the caller names another:
-  // the importer alone would call an ext4 or raw root "custom", and a dracut image's update
-  // would then boot with no root= at all.
-  const declared = s.flavor ?? (await ctx.db.selectFrom('images').select('flavor').where('name', '=', s.name).executeTakeFirst())?.flavor;
-  const flavor = declared === 'custom' ? s.flavor : declared;
   const reg = registry(ctx);
   const job: ImportJob = { id: reg.next++, name: s.name, path: s.path, state: 'running', progress: null, version: null, error: null, actor, startedAt: Date.now(), finishedAt: null };
   reg.jobs.set(job.id, job);
@@ -91,7 +86,7 @@ export async function startImport(ctx: HttpContext, actor: string, s: StartImpor
   };
   emit(true);
   void importImage(ctx, {
-    file: s.path, name: s.name, flavor, kernel: s.kernel, initrd: s.initrd,
+    file: s.path, name: s.name, flavor: s.flavor, kernel: s.kernel, initrd: s.initrd,
     onProgress: (p) => { job.progress = p; job.version = p.version; emit(p.phase === 'done'); },
   }).then(async (r) => {
     await audit(ctx.db, { actor, action: 'import', entity: 'image_version', entityId: `${r.name}@${r.version}`, after: r }).catch((err: unknown) => ctx.log.error({ err }, 'audit of import failed'));

@@ -1,4 +1,4 @@
-// An update imported through the API (or the console, same job) without a flavor stays the
+// An update imported through the API, the console or the CLI without a flavor stays the
 // flavor the image was declared with, so the machines following "current" keep booting.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeFixture, type Fixture } from '../../unit/api/helpers.ts';
 import { until } from '../../helpers/until.ts';
+import { importImage } from '../../../src/store/importer.ts';
 
 async function importAndWait(f: Fixture, name: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   const start = await f.req('POST', `/api/v1/images/${name}/imports`, { token: f.tokens.admin, body });
@@ -39,6 +40,19 @@ test('a version imported without a flavor takes the image\'s declared one; a nam
     const fresh = await importAndWait(f, 'newdisk', { path: file });
     const nd = (await f.req('GET', '/api/v1/images/newdisk', { token: f.tokens.read })).json() as typeof img;
     assert.equal(nd.versions.find((x) => x.version === fresh.version)!.flavor, 'custom');
+  } finally {
+    await f.close();
+  }
+});
+
+test('the same for `branchboot image import` (the importer itself): an ext4 update of a dracut image stays dracut', { timeout: 60_000 }, async () => {
+  const f = await makeFixture({ users: false });
+  try {
+    const file = path.join(f.dir, 'root.raw');
+    fs.writeFileSync(file, Buffer.alloc(128 * 1024, 3));
+    await f.ctx.db.insertInto('images').values({ name: 'labdracut', flavor: 'dracut', created_at: 1, updated_at: 1 }).execute();
+    const r = await importImage({ config: f.ctx.config, db: f.ctx.db, log: f.ctx.log }, { file, name: 'labdracut' });
+    assert.equal(r.flavor, 'dracut');
   } finally {
     await f.close();
   }
