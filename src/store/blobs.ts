@@ -5,6 +5,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { blobRelPath, BLOB_DIR, TMP_SUFFIX } from './layout.ts';
+import { errnoCode } from '../util/errors.ts';
 
 export interface StoredBlob {
   rel: string;
@@ -36,8 +37,18 @@ export async function storeBlob(root: string, source: AsyncIterable<Uint8Array>)
   const dest = path.join(root, rel);
   // Of another size (empty: a power loss before its data reached the disk), it is replaced.
   if (fs.statSync(dest, { throwIfNoEntry: false })?.size === size) {
-    await fsp.rm(tmp, { force: true });
-    return { rel, size, isNew: false };
+    // Reuse refreshes the mtime, as for chunks: gc removes unreferenced blobs older than its grace
+    // period, and this one is unreferenced until the import's version is ready. Gone since the
+    // stat (gc took it): ours takes its place.
+    const now = new Date();
+    const touched = await fsp.utimes(dest, now, now).then(() => true, (err: unknown) => {
+      if (errnoCode(err) === 'ENOENT') return false;
+      throw err;
+    });
+    if (touched) {
+      await fsp.rm(tmp, { force: true });
+      return { rel, size, isNew: false };
+    }
   }
   await fsp.mkdir(path.dirname(dest), { recursive: true });
   await fsp.rename(tmp, dest);

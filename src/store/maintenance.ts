@@ -235,11 +235,14 @@ export async function gcStore(db: Db, root: string, log: Logger, opts: { graceHo
       const rel = path.relative(root, abs);
       if (keep.has(rel)) continue;
       const st = await fs.stat(abs).catch(() => undefined);
-      if (!st || st.mtimeMs >= cutoff) continue;
-      // Like chunks, only after the grace period: an import in flight writes its blobs before its row holds them.
-      await fs.rm(abs, { force: true });
+      const tmp = ent.name.endsWith(TMP_SUFFIX);
+      if (!st || (tmp ? Math.max(st.mtimeMs, st.ctimeMs) >= tmpCutoff : st.mtimeMs >= cutoff)) continue;
+      // Like chunks, only after the grace period: an import in flight writes its blobs before its
+      // row holds them, and one that reuses a blob touches it (blobs.ts), as it does a chunk.
+      if (isIndex || tmp) await fs.rm(abs, { force: true });
+      else if (await removeUnlessTouched(abs, cutoff) === undefined) continue;
       if (isIndex) report.indexesRemoved++;
-      else if (!ent.name.endsWith(TMP_SUFFIX)) report.blobsRemoved++;
+      else if (!tmp) report.blobsRemoved++;
     }
   }
   opts.onProgress?.({ done, total: done });

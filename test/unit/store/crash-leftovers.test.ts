@@ -46,3 +46,20 @@ test('an empty blob file under its final name is replaced', async () => {
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a blob stored again is touched (gc spares young unreferenced blobs: the import holds it only once ready)', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-blob-touch-'));
+  try {
+    const data = randomBytes(5_000);
+    const first = await storeBlob(root, once(data));
+    const file = path.join(root, first.rel);
+    const old = new Date(Date.now() - 3 * 86_400_000);
+    fs.utimesSync(file, old, old);
+    const again = await storeBlob(root, once(data));
+    assert.equal(again.isNew, false);
+    assert.ok(fs.statSync(file).mtimeMs > Date.now() - 60_000, 'mtime refreshed');
+    assert.deepEqual(fs.readdirSync(path.join(root, 'blobs')).filter((n) => n.endsWith('.tmp')), []);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
