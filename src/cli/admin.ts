@@ -5,6 +5,7 @@ import { UserError } from '../util/errors.ts';
 import { ROLES, type Role } from '../db/schema.ts';
 import { createUser, getUserByName, setPassword } from '../model/users.ts';
 import { audit } from '../model/audit.ts';
+import { MIN_PASSWORD, USERNAME_RE } from '../model/account-admin.ts';
 import type { Command } from './types.ts';
 import { needPositional, parse } from './args.ts';
 
@@ -18,13 +19,13 @@ export const adminCommand: Command = async (args, env) => {
   });
   needPositional(`admin ${sub}`, positionals, 1, 'USER');
   const username = positionals[0]!;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(username)) throw new UserError(`admin ${sub}: "${username}" is not a valid user name (letters, digits, . _ @ -)`);
+  if (!USERNAME_RE.test(username)) throw new UserError(`admin ${sub}: "${username}" is not a valid user name (letters, digits, . _ @ -)`);
   const role = values.role as Role;
   if (!ROLES.includes(role)) throw new UserError(`admin create: --role must be one of ${ROLES.join(', ')}`);
   let password = values['password-stdin'] ? (await readStdin()).split('\n')[0]!.trimEnd() : '';
   const generated = !password && sub === 'create';
   if (generated) password = randomBytes(12).toString('base64url');
-  if (password.length < 8) throw new UserError(`admin ${sub}: the password must have at least 8 characters`);
+  if (password.length < MIN_PASSWORD) throw new UserError(`admin ${sub}: the password must have at least ${MIN_PASSWORD} characters (as the console and the API ask)`);
   const handle = env.openDb();
   try {
     const db = handle.db;

@@ -30,6 +30,8 @@ async function checkBranches(db: Db, ids: number[]): Promise<void> {
 }
 
 export const MIN_PASSWORD = 10;
+/** The API schema says the same (1-64 characters): one rule for the CLI, the console and the API. */
+export const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 export async function createUserAudited(db: Db, actor: string, u: { username: string; password: string; role: Role; branchIds: number[] }): Promise<UserView> {
   if (u.password.length < MIN_PASSWORD) throw invalid('password', `use at least ${MIN_PASSWORD} characters`);

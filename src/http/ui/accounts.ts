@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ROLES, type Role } from '../../db/schema.ts';
 import { SCOPES, type Scope } from '../../model/tokens.ts';
-import { createTokenAudited, createUserAudited, getUserView, listTokenViews, listUserViews, revokeTokenAudited, updateUserAudited } from '../../model/account-admin.ts';
+import { createTokenAudited, createUserAudited, getUserView, listTokenViews, listUserViews, revokeTokenAudited, updateUserAudited, USERNAME_RE } from '../../model/account-admin.ts';
 import { listBranches } from '../../model/branches.ts';
 import { invalid, notFound } from '../../model/admin-errors.ts';
 import { needGlobal } from '../api/principal.ts';
@@ -30,7 +30,7 @@ export function accountRoutes(app: FastifyInstance, { ctx, views }: UiDeps): voi
     const p = user(req);
     needGlobal(p, 'admin');
     const username = (field(req.body, 'username') ?? '').trim();
-    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(username)) throw invalid('username', 'A username has letters, digits and . _ @ -');
+    if (!USERNAME_RE.test(username)) throw invalid('username', 'A username has letters, digits and . _ @ -');
     const role = field(req.body, 'role') as Role;
     if (!ROLES.includes(role)) throw invalid('role', 'Choose a role.');
     const branchIds = fields(req.body, 'branchIds').map(Number).filter((n) => Number.isInteger(n) && n > 0);

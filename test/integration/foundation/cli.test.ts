@@ -106,6 +106,8 @@ test('apply --dry-run, apply, export, token create and admin create through the 
   assert.equal(admin.code, 0, admin.stderr);
   const again = await runCli(['admin', 'create', 'ada', '--password-stdin', '--config', cfg], { input: 'a long password\n' });
   assert.equal(again.stderr.trim(), 'branchboot: admin create: user "ada" already exists');
+  const short = await runCli(['admin', 'create', 'bob', '--password-stdin', '--config', cfg], { input: 'ninechars\n' });
+  assert.equal(short.stderr.trim(), 'branchboot: admin create: the password must have at least 10 characters (as the console and the API ask)');
   const bad = await runCli(['apply', path.join(dir, 'nope.yaml'), '--config', cfg]);
   assert.equal(bad.stderr.trim(), `branchboot: apply: cannot read ${path.join(dir, 'nope.yaml')}: no such file`);
 });
