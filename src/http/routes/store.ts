@@ -13,6 +13,7 @@ import { sharedStore, NotFoundError, CorruptChunkError, type StoreReader } from 
 import { createChunkFiles } from '../../store/chunk-files.ts';
 import { decideRange } from '../../store/range.ts';
 import { decodeIndex } from '../../store/caibx.ts';
+import { createBlobCheck } from '../../store/blob-check.ts';
 import type { VersionRef } from '../../store/urls.ts';
 import type { VersionRow } from '../../model/image-versions.ts';
 import { errorMessage } from '../../util/errors.ts';
@@ -155,6 +156,7 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
     }
   }
 
+  const blobCheck = createBlobCheck();
   /** Version row id → the index file's state when it last parsed whole. */
   const indexChecked = new Map<number, string>();
 
@@ -261,11 +263,17 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
         const blob = file === 'vmlinuz' ? row.kernel_blob : row.initrd_blob;
         if (!blob) return reply.code(404).type('text/plain').send(`${row.name}@${row.version} has no ${file === 'vmlinuz' ? 'kernel' : 'initrd'}\n`);
         let body: Body;
+        let bad: string | undefined;
         try {
           body = blobBody(store.file(blob), blob.split('/').pop()!, cc);
+          bad = await blobCheck.check(store.file(blob), blob.split('/').pop()!);
         } catch (err) {
           log.error({ blob, err: errorMessage(err) }, 'blob missing');
           return reply.code(500).type('text/plain').send('blob unreadable\n');
+        }
+        if (bad) {
+          log.error({ blob, err: bad }, 'corrupt blob refused');
+          return reply.code(500).type('text/plain').send('blob is corrupt in the store\n');
         }
         return sendBody(req, reply, body, log);
       }
