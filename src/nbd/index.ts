@@ -29,7 +29,7 @@ export function createNbdService(ctx: AppContext, exports?: NbdExports): Service
     name: 'nbd',
     async start() {
       state = 'starting';
-      const source = exports ?? storeExports(sharedStore(ctx));
+      const source = exports ?? storeExports(sharedStore(ctx), log);
       server = new NbdServer({
         exports: source,
         log,
