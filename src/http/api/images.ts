@@ -118,6 +118,8 @@ export const imageRoutes: ApiModule = (app, ctx) => {
     const file = path.join(dir, `${req.params.name}.${randomBytes(6).toString('hex')}.upload`);
     try {
       await pipeline(req.body, fs.createWriteStream(file, { flags: 'wx' }));
+      // An empty body (curl -T with a wrong path sends none) would only fail later, in the job.
+      if ((await fs.promises.stat(file)).size === 0) throw invalid('body', 'the upload is empty: send the image file as the request body');
     } catch (err) {
       await fs.promises.rm(file, { force: true });
       throw err;

@@ -51,8 +51,12 @@ export interface StartImport {
 }
 
 async function insideImportRoots(roots: string[], file: string): Promise<boolean> {
-  const real = await fs.realpath(file).catch(() => undefined);
-  if (!real) return false;
+  // A file that does not exist is placed by its folder, so this answer never depends on
+  // whether it exists (that would tell a token holder which files exist anywhere).
+  const real = await fs.realpath(file).catch(async () => {
+    const dir = await fs.realpath(path.dirname(file)).catch(() => path.resolve(path.dirname(file)));
+    return path.join(dir, path.basename(file));
+  });
   for (const r of roots) {
     const root = await fs.realpath(r).catch(() => undefined);
     if (root && (real === root || real.startsWith(root + path.sep))) return true;
@@ -65,13 +69,14 @@ export async function startImport(ctx: HttpContext, actor: string, s: StartImpor
     const f = s[key];
     if (f === undefined) continue;
     if (!path.isAbsolute(f)) throw invalid(key, 'give an absolute path on the server');
-    const st = await fs.stat(f).catch(() => undefined);
-    if (!st?.isFile()) throw invalid(key, `${f} is not a file on the server`);
     // An API caller names files on the server: only inside the configured import folders
-    // (symlinks resolved), so a token cannot read /etc/shadow into an image.
+    // (symlinks resolved), so a token cannot read /etc/shadow into an image; checked before
+    // existence, so it cannot probe for files elsewhere either.
     if (!s.removeAfter && !(await insideImportRoots(ctx.config.store.importRoots, f))) {
       throw invalid(key, `${f} is outside the import folders (store.importRoots: ${ctx.config.store.importRoots.join(', ')})`);
     }
+    const st = await fs.stat(f).catch(() => undefined);
+    if (!st?.isFile()) throw invalid(key, `${f} is not a file on the server`);
   }
   const reg = registry(ctx);
   const job: ImportJob = { id: reg.next++, name: s.name, path: s.path, state: 'running', progress: null, version: null, error: null, actor, startedAt: Date.now(), finishedAt: null };

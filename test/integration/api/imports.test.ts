@@ -42,11 +42,15 @@ test('import a raw image twice from a server path; progress is streamed live', {
     // Only files inside store.importRoots (default <dataDir>/imports), symlinks resolved.
     fs.writeFileSync(path.join(f.dir, 'outside.raw'), 'x');
     fs.symlinkSync(path.join(f.dir, 'outside.raw'), path.join(f.dir, 'imports', 'link.raw'));
-    for (const p of [path.join(f.dir, 'outside.raw'), path.join(f.dir, 'imports', 'link.raw')]) {
+    // A missing file outside says the same as a present one: no probing for files elsewhere.
+    for (const p of [path.join(f.dir, 'outside.raw'), path.join(f.dir, 'imports', 'link.raw'), path.join(f.dir, 'no-such.raw'), '/no/such/dir/x.raw']) {
       const r = await f.req('POST', '/api/v1/images/labdisk/imports', { token: f.tokens.admin, body: { path: p } });
       assert.equal(r.statusCode, 400, r.body);
       assert.match(r.json().detail ?? r.body, /outside the import folders/);
     }
+    const missing = await f.req('POST', '/api/v1/images/labdisk/imports', { token: f.tokens.admin, body: { path: path.join(f.dir, 'imports', 'typo.raw') } });
+    assert.equal(missing.statusCode, 400);
+    assert.match(missing.json().detail, /typo\.raw is not a file on the server/, 'inside the folders a typo is named as such');
     const start = await f.req('POST', '/api/v1/images/labdisk/imports', { token: f.tokens.admin, body: { path: file } });
     assert.equal(start.statusCode, 202, start.body);
     assert.match(String(start.headers.location), /^\/api\/v1\/imports\/\d+$/);
@@ -75,6 +79,10 @@ test('import a raw image twice from a server path; progress is streamed live', {
     // The same bytes uploaded instead of read from a server path.
     const up = (body: Buffer, token: string) => f.app.inject({ method: 'POST', url: '/api/v1/images/labdisk/upload', payload: body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' } });
     assert.equal((await up(buf, f.tokens.writeA)).statusCode, 403);
+    const empty = await up(Buffer.alloc(0), f.tokens.admin);
+    assert.equal(empty.statusCode, 400, empty.body);
+    assert.match(empty.json().detail, /the upload is empty/);
+    assert.deepEqual(fs.readdirSync(path.join(f.dir, 'uploads')), [], 'nothing is left of an empty upload');
     const u = await up(buf, f.tokens.admin);
     assert.equal(u.statusCode, 202, u.body);
     const uj = await waitJob(f, u.json().id);
