@@ -3,7 +3,7 @@
 // discovered machines. Every change is one transaction with its audit rows.
 import type { Db } from '../db/index.ts';
 import type { BootAction, MachineState, Transport } from '../db/schema.ts';
-import { normalizeMac } from '../util/net.ts';
+import { HOSTNAME_RE, normalizeMac } from '../util/net.ts';
 import { audit } from './audit.ts';
 import { readQuery, readRows } from './read-conn.ts';
 import { conflict, forbidden, invalid, notFound } from './admin-errors.ts';
@@ -383,7 +383,7 @@ export function expandHostname(pattern: string, n: number): string {
   return pattern.replace(/\{n(?::(0\d+))?\}/g, (_m, pad: string | undefined) => String(n).padStart(pad ? Number(pad) : 0, '0'));
 }
 
-export const HOSTNAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$/;
+export { HOSTNAME_RE };
 
 /** Turns discovered machines into registered ones of a branch, named by a pattern. */
 export async function registerDiscovered(db: Db, actor: string, scope: BranchScope, r: Registration): Promise<MachineView[]> {

@@ -47,6 +47,9 @@ export function parseRange(s: string): [number, number] | undefined {
   return [first, last];
 }
 
+/** RFC 1123 labels of up to 63 letters, digits and '-'; callers also cap the whole at 253. */
+export const HOSTNAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$/;
+
 /** Any of aa:bb:cc:dd:ee:ff, AA-BB-…, aabb.ccdd.eeff, aabbccddeeff → aa:bb:cc:dd:ee:ff. */
 export function normalizeMac(s: string): string | undefined {
   const hex = s.trim().toLowerCase().replace(/[:\-.]/g, '');

@@ -3,7 +3,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import YAML, { LineCounter, isNode } from 'yaml';
 import { UserError } from '../../util/errors.ts';
-import { cidrContains, isIpv4, normalizeMac, parseCidr, parseIpv4, parseRange } from '../../util/net.ts';
+import { HOSTNAME_RE, cidrContains, isIpv4, normalizeMac, parseCidr, parseIpv4, parseRange } from '../../util/net.ts';
 import { InventorySpec, type BranchSpec, type ImageSpec, type MachineSpec, type SubnetSpec } from './schema.ts';
 import { findSubnetOverlap, reservationProblem } from './layout.ts';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_MENU_TIMEOUT, parseImageRef, type NBranch, type NImage, type NInventory, type NMachine, type NSubnet } from './normal.ts';
@@ -127,6 +127,7 @@ function normalizeImage(im: ImageSpec): NImage {
 function normalizeMachine(m: MachineSpec, at: PathPart[], fail: (p: PathPart[], why: string) => never): NMachine {
   const mac = normalizeMac(m.mac) ?? fail([...at, 'mac'], `"${m.mac}" is not a MAC address`);
   if (m.ip !== undefined && !isIpv4(m.ip)) fail([...at, 'ip'], `"${m.ip}" is not an IPv4 address`);
+  if (m.hostname !== undefined && !HOSTNAME_RE.test(m.hostname)) fail([...at, 'hostname'], `"${m.hostname}" is not a hostname (letters, digits and -, up to 63 between dots)`);
   const ref = m.image === undefined ? undefined : parseImageRef(m.image) ?? fail([...at, 'image'], `"${m.image}" is not NAME or NAME@VERSION`);
   return {
     mac, hostname: m.hostname ?? null, branch: m.branch, ip: m.ip ?? null,

@@ -71,6 +71,7 @@ test('mistakes name the file, line and path', () => {
     ['branches:\n  - name: north\n    subnets:\n      - cidr: 10.20.0.0/33\n', /^inv\.yaml:4: branches\[0\]\.subnets\[0\]\.cidr: "10\.20\.0\.0\/33" is not a network/],
     ['branches:\n  - name: north\n    subnets:\n      - cidr: 10.20.0.0/24\n        range: 10.30.0.1-10.30.0.9\n', /^inv\.yaml:5: branches\[0\]\.subnets\[0\]\.range: 10\.30\.0\.1-10\.30\.0\.9 is not inside 10\.20\.0\.0\/24/],
     ['machines:\n  - mac: zz:zz\n    branch: north\n', /^inv\.yaml:2: machines\[0\]\.mac: "zz:zz" is not a MAC address/],
+    ['machines:\n  - mac: 52:54:00:00:00:01\n    branch: north\n    hostname: "lab 1"\n', /^inv\.yaml:4: machines\[0\]\.hostname: "lab 1" is not a hostname/],
     ['machines:\n  - mac: 52:54:00:00:00:01\n    branch: north\n    action: reboot\n', /^inv\.yaml:4: machines\[0\]\.action: must be one of image, local, menu, once/],
     ['branches:\n  - name: north\n    colour: red\n', /^inv\.yaml:2: branches\[0\]: unknown key "colour"/],
     ['branches:\n  - name: a\n  - name: a\n', /branch "a" is named twice/],
