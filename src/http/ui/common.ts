@@ -1,6 +1,6 @@
 // What every console page shares: who is logged in, the CSRF token for its forms, the
 // navigation, and how a failure becomes a page with the right status.
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpContext } from '../server.ts';
 import type { Principal } from '../api/principal.ts';
@@ -29,7 +29,7 @@ export function pageCtx(req: FastifyRequest, title: string, extra: object = {}):
     csrf: s?.csrf,
     isAdmin: p?.scopes.has('admin') && p.branches === null,
     canWrite: p?.scopes.has('write') ?? false,
-    notice: typeof q?.notice === 'string' ? q.notice.slice(0, 300) : undefined,
+    notice: s && typeof q?.notice === 'string' && typeof q.nt === 'string' && sameText(q.nt, noticeTag(s.csrf, q.notice)) ? q.notice : undefined,
     ...extra,
   };
 }
@@ -42,9 +42,21 @@ export function send(reply: FastifyReply, html: string, status = 200): FastifyRe
 export function checkCsrf(req: FastifyRequest): boolean {
   const want = req.principal?.session?.csrf;
   const got = field(req.body, '_csrf');
-  if (!want || !got) return false;
-  const a = Buffer.from(want), b = Buffer.from(got);
+  return !!want && !!got && sameText(want, got);
+}
+
+function sameText(x: string, y: string): boolean {
+  const a = Buffer.from(x), b = Buffer.from(y);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * A notice travels in the redirect's URL (303 after a POST) with a tag keyed by the session's
+ * CSRF secret: the page shows only notices this session's own POSTs produced, so a crafted
+ * link cannot put its own words ("session expired, sign in at …") into the console.
+ */
+function noticeTag(csrf: string, notice: string): string {
+  return createHmac('sha256', csrf).update(notice).digest('base64url').slice(0, 22);
 }
 
 const KIND_STATUS: Record<AdminError['kind'], number> = { invalid: 400, 'not-found': 404, conflict: 409, forbidden: 403, stale: 412 };
@@ -90,5 +102,8 @@ function safeBack(ref: string | undefined, host: string | undefined): string | u
 /** After a successful POST: back to a page (303 so a reload does not repost), with a notice. */
 export function redirect(reply: FastifyReply, to: string, notice?: string): FastifyReply {
   const sep = to.includes('?') ? '&' : '?';
-  return reply.code(303).header('location', notice ? `${to}${sep}notice=${encodeURIComponent(notice)}` : to).send();
+  const csrf = reply.request.principal?.session?.csrf;
+  const text = notice?.slice(0, 300);
+  const query = text && csrf ? `${sep}notice=${encodeURIComponent(text)}&nt=${noticeTag(csrf, text)}` : '';
+  return reply.code(303).header('location', `${to}${query}`).send();
 }

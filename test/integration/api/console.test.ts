@@ -73,6 +73,15 @@ test('bulk assign from the branch page changes the machines, their boot plan, an
   const r = await postForm(f, jar, `/branches/${f.branchA}/assign`, [...macs.map((m): [string, string] => ['macs', m]), ['image', 'debian'], ['version', '1'], ['action', 'image'], ['returnTo', `/branches/${f.branchA}?q=a-001`]]);
   assert.equal(r.statusCode, 303, r.body);
   assert.match(String(r.headers.location), /^\/branches\/1\?q=a-001&notice=Assigned%203/);
+  const landed = await getPage(f, jar, String(r.headers.location));
+  assert.match(landed.body, /<p class="notice" role="status">Assigned 3/);
+  // A crafted link (its own words, a tag of another session, or none) shows no notice.
+  const other = await login(f, 'alice');
+  const tagged = new URL(String(r.headers.location), 'http://x').searchParams;
+  for (const q of ['notice=Session%20expired%2C%20sign%20in%20at%20evil.example', `notice=Fake&nt=${tagged.get('nt')}`]) {
+    assert.doesNotMatch((await getPage(f, jar, `/branches/${f.branchA}?${q}`)).body, /class="notice"/, q);
+  }
+  assert.doesNotMatch((await getPage(f, other.jar, String(r.headers.location))).body, /class="notice"/, 'another session');
   const page = await getPage(f, jar, `/machines/${macs[0]}`);
   assert.match(page.body, /<dd id="plan-image">debian version 1/);
   const audit = await f.ctx.db.selectFrom('audit_log').selectAll().where('entity_id', '=', macs[1]!).orderBy('id', 'desc').executeTakeFirstOrThrow();
