@@ -23,7 +23,13 @@ function liveTimeline() {
   const mac = status.getAttribute('data-live-mac');
   const es = new EventSource('/api/v1/events/stream?mac=' + encodeURIComponent(mac));
   es.addEventListener('open', () => { status.textContent = 'Live: new steps appear as they happen.'; });
-  es.addEventListener('error', () => { status.textContent = 'Live updates paused; reconnecting…'; });
+  // A 401 (the session expired) or any other refusal closes the stream for good: the browser
+  // only retries after a network drop, so "reconnecting" would then be a lie.
+  es.addEventListener('error', () => {
+    status.textContent = es.readyState === EventSource.CLOSED
+      ? 'Live updates stopped (signed out or the server refused); reload the page.'
+      : 'Live updates paused; reconnecting…';
+  });
   es.addEventListener('boot', (e) => {
     const ev = JSON.parse(e.data);
     const empty = list.querySelector('.empty');
