@@ -8,7 +8,9 @@ import { parseChunker } from '../store/chunker.ts';
 // The importer (and what it pulls in) is loaded by `image import` alone: `image list` stays cheap.
 import type { ImportProgress } from '../store/importer.ts';
 import { imageUrls, nbdExportName } from '../store/urls.ts';
-import { getVersion, listVersions, markRemoved, parseVersionRef, type VersionRow } from '../model/image-versions.ts';
+import { getVersion, listVersions, parseVersionRef, type VersionRow } from '../model/image-versions.ts';
+import { deleteVersion } from '../model/images-admin.ts';
+import { AdminError } from '../model/admin-errors.ts';
 import type { Command, CliEnv } from './types.ts';
 import { needPositional, parse } from './args.ts';
 
@@ -176,9 +178,11 @@ const removeCmd: Command = async (args, env) => {
     if (!row || row.state === 'removed') throw new UserError(`image remove: no version ${ref.name}@${ref.ref}`);
     // Its import would mark it ready when it ends, bringing back what was removed (the API refuses this too).
     if (row.state === 'importing') throw new UserError(`image remove: ${ref.name}@${ref.ref} is still importing; remove it once the import has ended (an interrupted import is marked failed by \`store gc\` after 10 minutes)`);
-    // Removing the pinned version would leave NAME (and every machine booting it) with nothing.
-    if (row.current_version === row.version) throw new UserError(`image remove: ${ref.name}@${ref.ref} is the pinned current version of ${ref.name}; pin another version first`);
-    await markRemoved(handle.db, row.id);
+    // The API's rules (nothing pinned to it, not the current version, no branch boots it) and
+    // its audit row: a version the console refuses to remove must not go from the shell either.
+    await deleteVersion(handle.db, 'cli', ref.name, row.version).catch((err: unknown) => {
+      throw err instanceof AdminError ? new UserError(`image remove: ${ref.name}@${row.version}: ${err.message}`) : err;
+    });
     // The index goes now (nothing may serve the version any more); its chunks go with `store gc`.
     if (row.index_file) await fs.rm(path.join(env.config.store.path, row.index_file), { force: true }).catch((err: unknown) => env.log.warn({ err: errorMessage(err) }, 'could not remove index'));
     env.err.write(`removed ${ref.name}@${ref.ref}; run \`branchboot store gc\` to free its chunks\n`);
