@@ -7,6 +7,7 @@ import type { Db } from '../db/index.ts';
 import type { Branch, Subnet } from '../db/schema.ts';
 import { UserError } from '../util/errors.ts';
 import { audit } from './audit.ts';
+import { branchPairProblem } from './boot-pairs.ts';
 import { Unchanged, sameState, unlessUnchanged } from './unchanged.ts';
 import { readQuery } from './read-conn.ts';
 import { AdminError, conflict, invalid, notFound } from './admin-errors.ts';
@@ -112,6 +113,8 @@ export async function saveBranch(db: Db, actor: string, id: number | null, b: NB
     await checkRefs(tdb, b, id);
     const now = Date.now();
     const bid = await writeBranch(trx, b, id, now);
+    const why = await branchPairProblem(tdb, bid);
+    if (why) throw invalid('transport', why);
     const after = (await getBranchView(tdb, bid))!;
     if (before && sameState(strip(before), strip(after))) throw new Unchanged(before);
     await audit(trx, { actor, action: id === null ? 'create' : 'update', entity: 'branch', entityId: bid, before: before ? strip(before) : undefined, after: strip(after) }, now);

@@ -3,6 +3,7 @@
 import type { Db } from '../db/index.ts';
 import type { Flavor, Transport, VersionState } from '../db/schema.ts';
 import { audit } from './audit.ts';
+import { imagePairProblem } from './boot-pairs.ts';
 import { Unchanged, sameState, unlessUnchanged } from './unchanged.ts';
 import { readQuery } from './read-conn.ts';
 import { conflict, invalid, notFound } from './admin-errors.ts';
@@ -110,10 +111,16 @@ export async function createImage(db: Db, actor: string, name: string, input: Im
       name, description: input.description ?? '', flavor: input.flavor ?? 'custom', transport: input.transport ?? null,
       kernel_args: input.kernelArgs ?? '', current_version: null, created_at: now, updated_at: now,
     }).execute();
+    await checkPair(tdb, name);
     const after = (await getImageView(tdb, name))!;
     await audit(trx, { actor, action: 'create', entity: 'image', entityId: name, after: imageDefinition(after) }, now);
     return after;
   });
+}
+
+async function checkPair(db: Db, name: string): Promise<void> {
+  const why = await imagePairProblem(db, name);
+  if (why) throw invalid('transport', why);
 }
 
 export async function updateImage(db: Db, actor: string, name: string, input: ImageInput, check?: ImageCheck, action = 'update'): Promise<ImageView> {
@@ -136,6 +143,7 @@ export async function updateImage(db: Db, actor: string, name: string, input: Im
       ...(input.currentVersion !== undefined && { current_version: input.currentVersion }),
       updated_at: now,
     }).where('id', '=', before.id).execute();
+    await checkPair(tdb, name);
     const after = (await getImageView(tdb, name))!;
     if (sameState(imageDefinition(before), imageDefinition(after))) throw new Unchanged(before);
     await audit(trx, { actor, action, entity: 'image', entityId: name, before: imageDefinition(before), after: imageDefinition(after) }, now);

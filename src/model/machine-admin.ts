@@ -5,6 +5,7 @@ import type { Db } from '../db/index.ts';
 import type { BootAction, MachineState, Transport } from '../db/schema.ts';
 import { HOSTNAME_RE, normalizeMac } from '../util/net.ts';
 import { audit } from './audit.ts';
+import { machinePairProblem } from './boot-pairs.ts';
 import { readQuery, readRows } from './read-conn.ts';
 import { conflict, forbidden, invalid, notFound } from './admin-errors.ts';
 import { reservationProblem } from './inventory/layout.ts';
@@ -281,6 +282,11 @@ async function changesRow(db: Db, mac: string, cols: Record<string, unknown>): P
   return !row || Object.entries(cols).some(([k, v]) => row[k] !== v);
 }
 
+async function checkPair(db: Db, mac: string): Promise<void> {
+  const why = await machinePairProblem(db, mac);
+  if (why) throw invalid('transport', `machine ${mac}: ${why}`);
+}
+
 export async function createMachine(db: Db, actor: string, scope: BranchScope, macIn: string, m: MachineInput): Promise<MachineView> {
   const mac = normalizeMac(macIn);
   if (!mac) throw invalid('mac', `"${macIn}" is not a MAC address`);
@@ -292,6 +298,7 @@ export async function createMachine(db: Db, actor: string, scope: BranchScope, m
     const cols = await columnsFor(tdb, m, mac);
     const now = Date.now();
     await trx.insertInto('machines').values({ mac, state: 'registered', created_at: now, updated_at: now, ...cols } as never).execute();
+    await checkPair(tdb, mac);
     const after = (await getMachineView(tdb, mac))!;
     await audit(trx, { actor, action: 'create', entity: 'machine', entityId: mac, after }, now);
     return after;
@@ -310,6 +317,7 @@ export async function updateMachine(db: Db, actor: string, scope: BranchScope, m
     if (!(await changesRow(tdb, mac, cols))) return before;
     const now = Date.now();
     await trx.updateTable('machines').set({ ...cols, updated_at: now } as never).where('mac', '=', mac).execute();
+    await checkPair(tdb, mac);
     const after = (await getMachineView(tdb, mac))!;
     await audit(trx, { actor, action: 'update', entity: 'machine', entityId: mac, before, after }, now);
     return after;
@@ -360,6 +368,7 @@ export async function assignMachines(db: Db, actor: string, scope: BranchScope, 
       const cols = await columnsFor(tdb, { image: a.image, version: a.version, action: a.action }, mac);
       if (!(await changesRow(tdb, mac, cols))) continue;
       await trx.updateTable('machines').set({ ...cols, updated_at: now } as never).where('mac', '=', mac).execute();
+      await checkPair(tdb, mac);
       const after = (await getMachineView(tdb, mac))!;
       changed++;
       await audit(trx, { actor, action: 'assign', entity: 'machine', entityId: mac, before, after }, now);
@@ -417,6 +426,7 @@ export async function registerDiscovered(db: Db, actor: string, scope: BranchSco
       const cols = await columnsFor(tdb, { branchId: r.branchId, image: r.image, version: r.version, action: r.action, ...(hostname !== undefined && { hostname }) }, mac);
       const now = Date.now();
       await trx.updateTable('machines').set({ ...cols, state: 'registered', updated_at: now } as never).where('mac', '=', mac).execute();
+      await checkPair(tdb, mac);
       const after = (await getMachineView(tdb, mac))!;
       await audit(trx, { actor, action: 'register', entity: 'machine', entityId: mac, before, after }, now);
       out.push(after);
