@@ -4,7 +4,6 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { importImage } from '../../../src/store/importer.ts';
@@ -15,9 +14,7 @@ import { chunkPath } from '../../../src/store/layout.ts';
 import { sharedStore, CorruptChunkError } from '../../../src/store/store.ts';
 import { imageCommand } from '../../../src/cli/image.ts';
 import { storeCommand } from '../../../src/cli/store.ts';
-import { openDatabase } from '../../../src/db/index.ts';
-import type { CliEnv } from '../../../src/cli/types.ts';
-import { have, makeExt4, makeHarness, makeTree, type StoreHarness } from './harness.ts';
+import { cliEnv, have, makeExt4, makeHarness, makeTree, type StoreHarness } from './harness.ts';
 
 const run = promisify(execFile);
 
@@ -29,12 +26,7 @@ describe('corrupt chunks, verify and gc', { skip: have('curl') && have('mkfs.ext
   let A = 0;
   let B = 0;
   const env = () => ({ config: h.config, db: h.handle.db, log: h.log });
-  const cli = (): CliEnv & { text: () => string } => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d: Buffer) => { text += d.toString(); });
-    return { config: h.config, log: h.log, out, err: new PassThrough().resume(), openDb: () => openDatabase(h.config.database), interactive: false, text: () => text };
-  };
+  const cli = () => cliEnv(h);
 
   before(async () => {
     h = makeHarness('corrupt');

@@ -5,7 +5,6 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { importImage } from '../../../src/store/importer.ts';
@@ -15,11 +14,9 @@ import { chunkPath } from '../../../src/store/layout.ts';
 import { walkChunks } from '../../../src/store/walk.ts';
 import { imageCommand } from '../../../src/cli/image.ts';
 import { storeCommand } from '../../../src/cli/store.ts';
-import { openDatabase } from '../../../src/db/index.ts';
 import { listVersions } from '../../../src/model/image-versions.ts';
 import { UserError } from '../../../src/util/errors.ts';
-import type { CliEnv } from '../../../src/cli/types.ts';
-import { makeHarness, type StoreHarness } from './harness.ts';
+import { cliEnv, makeHarness, type StoreHarness } from './harness.ts';
 
 function canMount(): boolean {
   if (process.getuid?.() !== 0) return false;
@@ -41,12 +38,7 @@ describe('a store that refuses writes', { skip: canMount() ? false : 'needs root
   const small = () => path.join(h.dir, 'small.img');
   const big = () => path.join(h.dir, 'big.img');
   const env = () => ({ config: h.config, db: h.handle.db, log: h.log });
-  const cli = (): CliEnv & { text: () => string } => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d: Buffer) => { text += d.toString(); });
-    return { config: h.config, log: h.log, out, err: new PassThrough().resume(), openDb: () => openDatabase(h.config.database), interactive: false, text: () => text };
-  };
+  const cli = () => cliEnv(h);
   const tmpFiles = async () => {
     const out: string[] = [];
     for await (const e of walkChunks(store)) if (!e.hex) out.push(e.file);

@@ -3,12 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../../src/config.ts';
 import { openDatabase, type DatabaseHandle } from '../../../src/db/index.ts';
 import { storeRoutes } from '../../../src/http/routes/store.ts';
 import type { HttpContext } from '../../../src/http/server.ts';
+import type { CliEnv } from '../../../src/cli/types.ts';
 
 export interface StoreHarness {
   dir: string;
@@ -53,6 +55,14 @@ export function makeHarness(prefix: string, overrides: Record<string, unknown> =
 }
 
 /** A small ext4 image (size MiB) filled from `from` with mkfs.ext4 -d, reproducible (fixed UUID, hash seed, timestamps). */
+/** What a CLI command gets: this harness's config and database, stdout collected for text(). */
+export function cliEnv(h: Pick<StoreHarness, 'config' | 'log'>): CliEnv & { text: () => string } {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => { text += d.toString(); });
+  return { config: h.config, log: h.log, out, err: new PassThrough().resume(), openDb: () => openDatabase(h.config.database), interactive: false, text: () => text };
+}
+
 export function makeExt4(file: string, from: string, sizeMiB: number): void {
   execFileSync('truncate', ['-s', `${sizeMiB}M`, file]);
   execFileSync('mkfs.ext4', ['-q', '-F', '-b', '4096', '-U', '11111111-2222-3333-4444-555555555555', '-E', 'hash_seed=11111111-2222-3333-4444-555555555555,root_owner=0:0', '-d', from, file], {

@@ -4,12 +4,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { importImage } from '../../../src/store/importer.ts';
 import { imageCommand } from '../../../src/cli/image.ts';
-import { openDatabase } from '../../../src/db/index.ts';
 import { listVersions } from '../../../src/model/image-versions.ts';
-import { makeHarness } from './harness.ts';
+import { cliEnv, makeHarness } from './harness.ts';
 
 const h = makeHarness('remove-in-use');
 after(async () => { await h.close(); });
@@ -27,8 +25,7 @@ test('image remove refuses a version in use and audits the one it removes', { ti
   const { id: imageId } = await db.selectFrom('images').select('id').where('name', '=', 'u').executeTakeFirstOrThrow();
   await db.insertInto('machines').values({ mac: '02:00:00:00:00:01', branch_id: branchId, state: 'registered', image_id: imageId, image_version: 1, created_at: now, updated_at: now }).execute();
   await db.updateTable('images').set({ current_version: 2 }).where('id', '=', imageId).execute();
-  const err = new PassThrough();
-  const cli = { config: h.config, log: h.log, out: new PassThrough().resume(), err: err.resume(), openDb: () => openDatabase(h.config.database), interactive: false };
+  const cli = cliEnv(h);
   await assert.rejects(imageCommand(['remove', 'u@1'], cli), { message: 'image remove: u@1: version 1 is in use: 1 machine is pinned to it' });
   await assert.rejects(imageCommand(['remove', 'u@2'], cli), { message: /^image remove: u@2: version 2 is in use: it is the image's current version/ });
   assert.equal(await imageCommand(['remove', 'u@3'], cli), 0);
