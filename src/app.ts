@@ -13,6 +13,7 @@ import { createNbdService } from './nbd/index.ts';
 import { createPublisherService } from './boot/publisher.ts';
 import { createEventRetentionService } from './event-retention.ts';
 import { UserError, errnoCode, errorMessage } from './util/errors.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 
 export interface App {
   ctx: AppContext;
@@ -23,7 +24,15 @@ export interface App {
 }
 
 export function createApp(config: Config, log: Logger = createLogger(config)): App {
-  const database: DatabaseHandle = openDatabase(config.database, { integrityCheck: true });
+  // Before the database: a second serve must not migrate, or start anything, under the first.
+  const lock = lockDataDir(config.dataDir);
+  let database: DatabaseHandle;
+  try {
+    database = openDatabase(config.database, { integrityCheck: true });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const db = database.db;
   const events = new EventBus(db, log, 100, database.sqlite);
   const planner = createPlanner({ config, db, log, events });
@@ -47,6 +56,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): A
     started.length = 0;
     await events.flush();
     await database.close();
+    lock.release();
   };
   return {
     ctx, services, health, stop,

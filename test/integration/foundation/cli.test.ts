@@ -39,6 +39,22 @@ test('serve answers /healthz and stops cleanly on SIGTERM (exit 0, database clos
   db.close();
 });
 
+test('a second serve on the same dataDir (other ports) refuses in one line; the first runs on', async () => {
+  const dir = tempDir();
+  const cfg = writeConfig(dir, 0, '', 'info');
+  const { proc, url, logs } = await startServe(cfg, { port: 0 });
+  try {
+    const r = await runCli(['serve', '--config', cfg], { env: { BRANCHBOOT_HTTP_PORT: '0', BRANCHBOOT_LOG_LEVEL: 'warn' } });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr.trim(), `branchboot: dataDir ${path.join(dir, 'var')} is in use by another branchboot serve (pid ${proc.pid}); stop it first`);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, logs());
+  } finally {
+    const exited = new Promise((r) => proc.on('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+});
+
 test('a port in use is one clear line and a non-zero exit', async () => {
   const dir = tempDir();
   const blocker = net.createServer().listen(0, '127.0.0.1');

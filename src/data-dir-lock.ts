@@ -1,0 +1,58 @@
+// One `serve` per dataDir. Two would both run DHCP (double offers), both publish boot files and
+// both garbage-collect the store; they only collided on a port when both used the same ones.
+// The lock is SQLite's own fcntl lock on a small file, held in EXCLUSIVE locking mode: the
+// kernel drops it when the process dies, even by SIGKILL or power loss, so there is never a
+// stale lock to clean up by hand (a pid file would need one).
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { makeDirsSync } from './util/make-dirs.ts';
+import { UserError, errnoCode, errorMessage } from './util/errors.ts';
+
+export interface DataDirLock { file: string; release(): void }
+
+export function lockDataDir(dataDir: string): DataDirLock {
+  makeDirsSync(dataDir);
+  const file = path.join(dataDir, 'serve.lock');
+  const pidFile = path.join(dataDir, 'serve.pid');
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: 0 });
+  } catch (err) {
+    throw new UserError(`dataDir ${dataDir}: cannot create ${file}: ${errorMessage(err)}`);
+  }
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    // The first write takes the exclusive lock; EXCLUSIVE mode keeps it until close.
+    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER)');
+    db.exec('DELETE FROM holder');
+  } catch (err) {
+    db.close();
+    const code = errnoCode(err) ?? '';
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+      throw new UserError(`dataDir ${dataDir} is in use by another branchboot serve${holderPid(pidFile)}; stop it first`);
+    }
+    throw new UserError(`dataDir ${dataDir}: cannot lock ${file}: ${errorMessage(err)}`);
+  }
+  // For the message above only: the lock itself is the SQLite file.
+  try { fs.writeFileSync(pidFile, `${process.pid}\n`); } catch { /* informative only */ }
+  let released = false;
+  return {
+    file,
+    release() {
+      if (released) return;
+      released = true;
+      try { fs.rmSync(pidFile, { force: true }); } catch { /* informative only */ }
+      db.close();
+    },
+  };
+}
+
+function holderPid(pidFile: string): string {
+  try {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? ` (pid ${pid})` : '';
+  } catch {
+    return '';
+  }
+}
