@@ -14,6 +14,7 @@ import { createPublisherService } from './boot/publisher.ts';
 import { createEventRetentionService } from './event-retention.ts';
 import { UserError, errnoCode, errorMessage } from './util/errors.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { makeDirsSync } from './util/make-dirs.ts';
 
 export interface App {
   ctx: AppContext;
@@ -28,6 +29,8 @@ export function createApp(config: Config, log: Logger = createLogger(config)): A
   const lock = lockDataDir(config.dataDir);
   let database: DatabaseHandle;
   try {
+    // Made at start, so /healthz can tell a store that went away from one never used.
+    try { makeDirsSync(config.store.path); } catch (err) { throw new UserError(`store ${config.store.path}: ${errorMessage(err)}`); }
     database = openDatabase(config.database, { integrityCheck: true });
   } catch (err) {
     lock.release();

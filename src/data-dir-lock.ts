@@ -12,7 +12,7 @@ import { UserError, errnoCode, errorMessage } from './util/errors.ts';
 export interface DataDirLock { file: string; release(): void }
 
 export function lockDataDir(dataDir: string): DataDirLock {
-  makeDirsSync(dataDir);
+  try { makeDirsSync(dataDir); } catch (err) { throw new UserError(`dataDir ${dataDir}: ${errorMessage(err)}`); }
   const file = path.join(dataDir, 'serve.lock');
   const pidFile = path.join(dataDir, 'serve.pid');
   let db: Database.Database;
