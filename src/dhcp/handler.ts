@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { BootPlanner } from '../boot/types.ts';
 import type { EventBus } from '../events.ts';
 import type { LeaseState } from '../db/schema.ts';
+import type { LeaseWrite } from '../model/leases.ts';
 import { cidrContains, ipv4ToString } from '../util/net.ts';
 import { bootClient, clientFacts, isEthernet, type ClientFacts } from './client.ts';
 import { LeaseCommitter } from './committer.ts';
@@ -266,9 +267,9 @@ export class DhcpHandler {
     if (prev && prev.state === 'bound' && prev.expiresAt > now) {
       prev.state = 'released';
       prev.expiresAt = now;
-      this.d.committer.write(toRow(prev));
+      this.d.committer.write(leaseRow(prev));
     }
-    const ok = await this.d.committer.commit(toRow(e));
+    const ok = await this.d.committer.commit(leaseRow(e));
     if (!ok) return undefined;
     const boot = facts.pxe || facts.ipxe ? await this.bootInfo(facts, loc, ip) : undefined;
     return this.reply(p, facts, loc, { type: MessageType.Ack, serverId: loc.serverId, yiaddr: ip, scope, leaseSeconds: scope.leaseSeconds, boot });
@@ -287,7 +288,7 @@ export class DhcpHandler {
     this.recordEvent('dhcp.decline', facts, loc, p, ip);
     const e = this.entry(loc, facts, ip, 'declined', now + DECLINE_QUARANTINE_MS);
     this.d.book.set(e);
-    this.d.committer.write(toRow(e));
+    this.d.committer.write(leaseRow(e));
     this.d.log.warn({ mac: facts.mac, ip: ipv4ToString(ip) }, 'dhcp: client declined an address (in use by someone else?); quarantined');
   }
 
@@ -296,7 +297,7 @@ export class DhcpHandler {
     if (!cur || cur.mac !== facts.mac || cur.state !== 'bound') return;
     cur.state = 'released';
     cur.expiresAt = now;
-    this.d.committer.write(toRow(cur));
+    this.d.committer.write(leaseRow(cur));
     this.recordEvent('dhcp.release', facts, loc, p, p.ciaddr);
   }
 
@@ -352,7 +353,8 @@ function parseFrom(a: string): number {
   return ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
 }
 
-function toRow(e: LeaseEntry) {
+/** The database row of a book entry. */
+export function leaseRow(e: LeaseEntry): LeaseWrite {
   return {
     subnetId: e.scopeId, ip: ipv4ToString(e.ip), mac: e.mac, clientId: e.clientId, hostname: e.hostname,
     state: e.state, expiresAt: e.expiresAt, relayCircuit: e.relayCircuit, relayRemote: e.relayRemote,

@@ -8,7 +8,7 @@ import type { AppContext, Service, ServiceHealth } from '../service.ts';
 import { listLeases } from '../model/leases.ts';
 import { ipv4ToString, parseIpv4 } from '../util/net.ts';
 import { LeaseCommitter } from './committer.ts';
-import { DhcpHandler, type HandlerLimits, type Incoming, type LocalAddress } from './handler.ts';
+import { DhcpHandler, leaseRow, type HandlerLimits, type Incoming, type LocalAddress } from './handler.ts';
 import { LeaseBook } from './lease-book.ts';
 import { cachedLocalAddresses } from './local-addresses.ts';
 import { ScopeCache } from './scopes.ts';
@@ -59,6 +59,9 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   const scopes = new ScopeCache(ctx.db, log, opts.scopeTtlMs ?? 5000);
   const book = new LeaseBook();
   const shapes = new Map<number, string>();
+  // Set once the committer exists (after the first load, which has nothing to carry over).
+  const late: { committer?: LeaseCommitter } = {};
+  let present: Set<number> | undefined;
   scopes.onLoad(async (snap) => {
     for (const s of snap.scopes) {
       // Only a changed pool restarts the search for never-used addresses.
@@ -66,9 +69,24 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
       if (shapes.get(s.id) !== shape) { shapes.set(s.id, shape); book.scopeChanged(s.id); }
     }
     const fresh = snap.scopes.filter((s) => !book.has(s.id)).map((s) => s.id);
-    if (fresh.length === 0) return;
-    const rows = await listLeases(ctx.db, fresh);
-    for (const id of fresh) book.load(id, rows.filter((r) => r.subnet_id === id));
+    if (fresh.length > 0) {
+      const rows = await listLeases(ctx.db, fresh);
+      for (const id of fresh) book.load(id, rows.filter((r) => r.subnet_id === id));
+    }
+    const ids = new Set(snap.scopes.map((s) => s.id));
+    const before = present;
+    present = ids;
+    if (!before) return;
+    // A subnet deleted (a branch pruned) and added again: its clients' leases live on.
+    const gone = book.scopeIds().filter((id) => !ids.has(id));
+    for (const s of snap.scopes) {
+      if (before.has(s.id)) continue;
+      const carried = book.adopt(s, gone, Date.now());
+      if (carried.length > 0) {
+        log.info({ subnet: s.cidr.text, leases: carried.length }, 'dhcp: subnet added again; its clients keep their leases');
+        for (const e of carried) late.committer?.write(leaseRow(e));
+      }
+    }
   });
   await scopes.reload();
   const ownConnection = (opts.writerThread ?? false) && ctx.config.database !== ':memory:';
@@ -79,6 +97,7 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
     : await packetThreadWriter(ctx.config.database);
   const events = new DhcpEventLog(ctx.events, writer, log);
   const committer = new LeaseCommitter(writer, log, events);
+  late.committer = committer;
   const sightings = new SightingRecorder(ctx.db, writer, log);
   await sightings.refresh();
   const dispose = ctx.events.on('inventory', () => { scopes.invalidate(); void sightings.refresh(); });

@@ -3,7 +3,7 @@
 // through the committer); every decision is made here synchronously, before any await.
 import type { Lease } from '../db/schema.ts';
 import type { LeaseWrite } from '../model/leases.ts';
-import { ipv4ToString, parseIpv4 } from '../util/net.ts';
+import { cidrContains, ipv4ToString, parseIpv4 } from '../util/net.ts';
 import { inPool, isExcluded, type Scope } from './scopes.ts';
 
 /** A lease as the book holds it: the row the committer writes, keyed by scope and numeric address. */
@@ -58,6 +58,40 @@ export class LeaseBook {
   scopeChanged(scopeId: number): void {
     const b = this.scopes.get(scopeId);
     if (b) { b.freshExhausted = false; b.cursor = 0; }
+  }
+
+  /** The scopes the book holds leases for (those of subnets since deleted too). */
+  scopeIds(): number[] {
+    return [...this.scopes.keys()];
+  }
+
+  /**
+   * A subnet (re)appeared in the inventory. Deleting a branch deletes its lease rows with it
+   * (ON DELETE CASCADE), but its clients keep using their addresses until their leases end:
+   * take over the bound and quarantined leases that deleted subnets (`goneIds`) hold inside
+   * this one, so none of those addresses is offered to a second MAC. Returns every such lease
+   * the scope now holds, for the caller to write back (the rows are gone from the database,
+   * also when the subnet came back under its old id).
+   */
+  adopt(scope: Scope, goneIds: Iterable<number>, now: number): LeaseEntry[] {
+    const b = this.book(scope.id);
+    const keep = (e: LeaseEntry) => (e.state === 'bound' || e.state === 'declined') && e.expiresAt > now && cidrContains(scope.cidr, e.ip);
+    for (const g of goneIds) {
+      const old = g === scope.id ? undefined : this.scopes.get(g);
+      if (!old) continue;
+      for (const e of [...old.byIp.values()]) {
+        if (!keep(e)) continue;
+        const cur = b.byIp.get(e.ip);
+        if (cur && LeaseBook.active(cur, now)) continue;
+        old.byIp.delete(e.ip);
+        if (old.byMac.get(e.mac) === e) old.byMac.delete(e.mac);
+        const moved: LeaseEntry = { ...e, scopeId: scope.id };
+        b.byIp.set(e.ip, moved);
+        const mine = b.byMac.get(e.mac);
+        if (e.state !== 'declined' && !(mine && LeaseBook.active(mine, now))) b.byMac.set(e.mac, moved);
+      }
+    }
+    return [...b.byIp.values()].filter(keep);
   }
 
   byMac(scopeId: number, mac: string): LeaseEntry | undefined {

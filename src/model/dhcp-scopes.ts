@@ -1,5 +1,6 @@
 // What DHCP needs from the inventory: every subnet with its pool settings, and the fixed
 // addresses of registered machines. Read in full on each refresh; a lab has hundreds of rows.
+import { sql } from '../db/kysely.ts';
 import type { Db } from '../db/index.ts';
 import type { DhcpMode } from '../db/schema.ts';
 
@@ -83,7 +84,7 @@ export async function insertDiscoveredMachines(db: Db, rows: NewSighting[], now 
     // 11 columns × 200 rows stays below SQLite's bound-parameter limit.
     for (let i = 0; i < rows.length; i += 200) {
       await trx.insertInto('machines').values(rows.slice(i, i + 200).map((s) => ({
-        mac: s.mac, branch_id: s.branchId, state: 'discovered' as const, created_at: now, updated_at: now, last_seen_at: now,
+        mac: s.mac, branch_id: s.branchId === null ? null : sql<number | null>`(SELECT id FROM branches WHERE id = ${s.branchId})`, state: 'discovered' as const, created_at: now, updated_at: now, last_seen_at: now,
         last_arch: s.arch ?? null, last_firmware: s.firmware ?? null, uuid: s.uuid ?? null,
         relay_circuit: s.relayCircuit ?? null, relay_remote: s.relayRemote ?? null,
       }))).onConflict((oc) => oc.column('mac').doNothing()).execute();
@@ -91,9 +92,13 @@ export async function insertDiscoveredMachines(db: Db, rows: NewSighting[], now 
   });
 }
 
-/** insertDiscoveredMachines as one prepared statement, for a connection that writes many batches (positional: binding by name cost ~1 µs more per row). */
+/**
+ * insertDiscoveredMachines as one prepared statement, for a connection that writes many batches
+ * (positional: binding by name cost ~1 µs more per row). A branch deleted since the packet was
+ * seen leaves the machine without one, rather than failing the batch on its foreign key.
+ */
 export const discoveredMachineSql = `INSERT INTO machines (mac, branch_id, state, created_at, updated_at, last_seen_at, last_arch, last_firmware, uuid, relay_circuit, relay_remote)
-VALUES (?, ?, 'discovered', ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, (SELECT id FROM branches WHERE id = ?), 'discovered', ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (mac) DO NOTHING`;
 
 /** discoveredMachineSql's parameters, in its column order. */

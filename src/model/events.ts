@@ -23,7 +23,8 @@ export async function insertBootEvents(db: Db, events: BootEventRecord[]): Promi
     // SQLite limits bound parameters per statement; 6 columns × 100 rows stays far below it.
     for (let i = 0; i < events.length; i += 100) {
       await trx.insertInto('boot_events').values(events.slice(i, i + 100).map((e) => ({
-        at: e.at, mac: e.mac ?? null, ip: e.ip ?? null, branch_id: e.branchId ?? null,
+        at: e.at, mac: e.mac ?? null, ip: e.ip ?? null,
+        branch_id: e.branchId == null ? null : sql<number | null>`(SELECT id FROM branches WHERE id = ${e.branchId})`,
         stage: e.stage, detail: JSON.stringify(e.detail),
       }))).execute();
     }
@@ -32,7 +33,9 @@ export async function insertBootEvents(db: Db, events: BootEventRecord[]): Promi
 
 /** The same insert as insertBootEvents, as one prepared statement in one transaction per batch. */
 export function preparedBootEventInsert(sqlite: BetterSqlite3.Database): (events: BootEventRecord[]) => void {
-  const stmt = sqlite.prepare('INSERT INTO boot_events (at, mac, ip, branch_id, stage, detail) VALUES (?, ?, ?, ?, ?, ?)');
+  // A branch deleted since the event was queued: the event keeps no branch rather than failing
+  // its batch (DHCP writes events in its lease transaction; a failure there cost clients their ACK).
+  const stmt = sqlite.prepare('INSERT INTO boot_events (at, mac, ip, branch_id, stage, detail) VALUES (?, ?, ?, (SELECT id FROM branches WHERE id = ?), ?, ?)');
   return sqlite.transaction((events: BootEventRecord[]) => {
     for (const e of events) stmt.run(e.at, e.mac ?? null, e.ip ?? null, e.branchId ?? null, e.stage, JSON.stringify(e.detail));
   });

@@ -32,9 +32,13 @@ export function getLeaseByMac(db: Db, mac: string): Promise<Lease[]> {
 export async function writeLeases(db: Db, rows: LeaseWrite[], now = Date.now()): Promise<void> {
   if (rows.length === 0) return;
   await db.transaction().execute(async (trx) => {
+    // As leaseUpsertSql: a row whose subnet was deleted meanwhile is skipped, not the batch's end.
+    const ids = [...new Set(rows.map((r) => r.subnetId))];
+    const live = new Set((await trx.selectFrom('subnets').select('id').where('id', 'in', ids).execute()).map((r) => r.id));
+    const kept = rows.filter((r) => live.has(r.subnetId));
     // 10 columns × 200 rows stays below SQLite's bound-parameter limit.
-    for (let i = 0; i < rows.length; i += 200) {
-      const values = rows.slice(i, i + 200).map((r) => ({
+    for (let i = 0; i < kept.length; i += 200) {
+      const values = kept.slice(i, i + 200).map((r) => ({
         subnet_id: r.subnetId, ip: r.ip, mac: r.mac, client_id: r.clientId, hostname: r.hostname,
         state: r.state, expires_at: r.expiresAt, relay_circuit: r.relayCircuit, relay_remote: r.relayRemote,
         updated_at: now,
@@ -51,14 +55,20 @@ export async function writeLeases(db: Db, rows: LeaseWrite[], now = Date.now()):
   });
 }
 
-/** The same upsert as writeLeases, as one prepared statement for a connection that writes many batches (positional: binding by name cost more than the insert's own work). */
+/**
+ * The same upsert as writeLeases, as one prepared statement. A row for a subnet that is gone
+ * (an apply --prune in another process, before our snapshot noticed) is skipped, not a foreign
+ * key error: that error rolled back the whole batch, and every client in it lost its ACK.
+ * (WHERE on the SELECT also keeps SQLite from reading ON CONFLICT as a join's ON.) Positional
+ * parameters: binding by name cost more than the insert's own work.
+ */
 export const leaseUpsertSql = `INSERT INTO leases (subnet_id, ip, mac, client_id, hostname, state, expires_at, relay_circuit, relay_remote, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subnets WHERE id = ?)
 ON CONFLICT (subnet_id, ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, hostname = excluded.hostname,
   state = excluded.state, expires_at = excluded.expires_at, relay_circuit = excluded.relay_circuit,
   relay_remote = excluded.relay_remote, updated_at = excluded.updated_at`;
 
-/** leaseUpsertSql's parameters, in its column order. */
-export function leaseParams(r: LeaseWrite, now: number): [number, string, string, string | null, string | null, LeaseState, number, string | null, string | null, number] {
-  return [r.subnetId, r.ip, r.mac, r.clientId, r.hostname, r.state, r.expiresAt, r.relayCircuit, r.relayRemote, now];
+/** leaseUpsertSql's parameters: its columns in order, then the subnet again for the existence check. */
+export function leaseParams(r: LeaseWrite, now: number): [number, string, string, string | null, string | null, LeaseState, number, string | null, string | null, number, number] {
+  return [r.subnetId, r.ip, r.mac, r.clientId, r.hostname, r.state, r.expiresAt, r.relayCircuit, r.relayRemote, now, r.subnetId];
 }

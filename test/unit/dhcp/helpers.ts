@@ -38,7 +38,7 @@ export async function makeCtx(subnets: SubnetSpec[], overrides: Record<string, u
   const file = dbFile ?? path.join(dir, 'bb.db');
   const config = loadConfig({ env: {}, overrides: { dataDir: dir, database: file, 'dhcp.enabled': true, 'http.publicUrl': 'http://10.9.9.9:8080', ...overrides } });
   const handle = openDatabase(file);
-  const log = pino({ level: 'silent' });
+  const log = pino({ level: process.env.DBG ? 'debug' : 'silent' });
   const events = new EventBus(handle.db, log, 20);
   const planner = createPlanner({ config, db: handle.db, log });
   const ctx: AppContext = { config, db: handle.db, log, events, planner };

@@ -1,0 +1,96 @@
+// The inventory changing under clients that hold leases: a branch pruned (its subnets and
+// their lease rows go with it, in another process, seconds before our snapshot notices) and
+// re-added. The real handler on a real SQLite file, no sockets.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildDhcpHandler, type BuiltHandler } from '../../../src/dhcp/index.ts';
+import { decodePacket, type DhcpPacket } from '../../../src/dhcp/packet.ts';
+import { readU8 } from '../../../src/dhcp/options.ts';
+import type { LocalAddress } from '../../../src/dhcp/handler.ts';
+import { clientPacket, ip, ipBuf, makeCtx, type ClientPacket, type SubnetSpec, type TestCtx } from './helpers.ts';
+
+const A: SubnetSpec = { cidr: '10.1.0.0/24', mode: 'authoritative', ranges: ['10.1.0.100-10.1.0.109'], leaseSeconds: 600, branch: 'a' };
+const B: SubnetSpec = { cidr: '10.2.0.0/24', mode: 'authoritative', ranges: ['10.2.0.100-10.2.0.109'], leaseSeconds: 600, branch: 'b' };
+const locals: LocalAddress[] = [{ ifname: 'eth0', address: ip('10.9.0.1'), mask: ip('255.255.255.0') }];
+const SRV = ipBuf('10.9.0.1');
+
+interface Rig { t: TestCtx; b: BuiltHandler; send(c: ClientPacket): Promise<DhcpPacket | undefined>; close(): Promise<void> }
+
+async function rig(writerThread = false): Promise<Rig> {
+  const t = await makeCtx([A, B]);
+  const b = await buildDhcpHandler(t.ctx, { localAddresses: () => locals, scopeTtlMs: 60_000, writerThread });
+  return {
+    t, b,
+    async send(c) {
+      const out = await b.handler.handle(clientPacket(c), { from: { address: c.giaddr ?? '0.0.0.0', port: 67 } });
+      if (!out) return undefined;
+      const buf = Buffer.from(out.buf); buf[0] = 1;
+      const r = decodePacket(buf);
+      assert.ok(r.ok);
+      return r.packet;
+    },
+    async close() { await b.close(); await t.close(); },
+  };
+}
+
+const ipText = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+/** DORA through a relay on `relay`; returns the ACKed address. */
+async function dora(r: Rig, mac: string, relay: string): Promise<string> {
+  const offer = await r.send({ type: 1, mac, giaddr: relay });
+  assert.ok(offer, `offer for ${mac}`);
+  const ack = await r.send({ type: 3, mac, giaddr: relay, options: [[54, SRV], [50, ipBuf(ipText(offer.yiaddr))]] });
+  assert.equal(ack && readU8(ack.options, 53), 5, `ACK for ${mac}`);
+  return ipText(ack!.yiaddr);
+}
+
+async function pruneBranch(t: TestCtx, name: string): Promise<void> {
+  await t.handle.db.deleteFrom('branches').where('name', '=', name).execute();
+}
+
+describe('dhcp: a branch pruned and re-added while clients hold leases', () => {
+  for (const writerThread of [false, true]) test(`a REQUEST for the pruned subnet in the same commit as one for a live subnet: the live client still gets its ACK (${writerThread ? 'own connection, prepared statements' : 'shared connection'})`, async () => {
+    const r = await rig(writerThread);
+    try {
+      const heldA = await dora(r, '52:54:00:0a:00:01', '10.1.0.1');
+      const heldB = await dora(r, '52:54:00:0b:00:01', '10.2.0.1');
+      // apply --prune in another process: rows gone, our snapshot not yet refreshed.
+      await pruneBranch(r.t, 'a');
+      const [renewA, renewB] = await Promise.all([
+        r.send({ type: 3, mac: '52:54:00:0a:00:01', giaddr: '10.1.0.1', options: [[50, ipBuf(heldA)]] }),
+        r.send({ type: 3, mac: '52:54:00:0b:00:01', giaddr: '10.2.0.1', options: [[50, ipBuf(heldB)]] }),
+      ]);
+      void renewA;
+      assert.equal(renewB && readU8(renewB.options, 53), 5, 'the client of the live branch got no ACK');
+      const row = await r.t.handle.db.selectFrom('leases').select(['ip', 'state']).where('mac', '=', '52:54:00:0b:00:01').executeTakeFirst();
+      assert.deepEqual(row, { ip: heldB, state: 'bound' });
+    } finally { await r.close(); }
+  });
+
+  test('re-added under a new subnet id: an address still held is not offered to another MAC, and its holder renews it', async () => {
+    const r = await rig();
+    try {
+      const held = await dora(r, '52:54:00:0a:00:02', '10.1.0.1');
+      await pruneBranch(r.t, 'a');
+      r.t.ctx.events.emit('inventory', {});
+      assert.equal(await r.send({ type: 1, mac: '52:54:00:0a:00:03', giaddr: '10.1.0.1' }), undefined, 'a pruned subnet is not served');
+      // Re-added: a new branch row and a new subnet id (the pruned one was not the highest).
+      const now = Date.now();
+      const bid = (await r.t.handle.db.insertInto('branches').values({ name: 'a', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow()).id;
+      const sid = (await r.t.handle.db.insertInto('subnets').values({
+        branch_id: bid, cidr: A.cidr, dhcp_mode: 'authoritative', ranges: JSON.stringify(A.ranges), lease_seconds: 600, created_at: now, updated_at: now,
+      }).returning('id').executeTakeFirstOrThrow()).id;
+      assert.notEqual(sid, r.t.subnetIds.get(A.cidr));
+      r.t.ctx.events.emit('inventory', {});
+      const other = await dora(r, '52:54:00:0a:00:03', '10.1.0.1');
+      assert.notEqual(other, held, 'an address still held went to a second MAC');
+      const renew = await r.send({ type: 3, mac: '52:54:00:0a:00:02', giaddr: '10.1.0.1', options: [[50, ipBuf(held)]] });
+      assert.equal(renew && readU8(renew.options, 53), 5);
+      assert.equal(ipText(renew!.yiaddr), held);
+      await r.b.committer.flushed();
+      // The carried-over lease is durable under the new id (a restart must not forget it).
+      const row = await r.t.handle.db.selectFrom('leases').select(['subnet_id', 'state']).where('mac', '=', '52:54:00:0a:00:02').executeTakeFirst();
+      assert.deepEqual(row, { subnet_id: sid, state: 'bound' });
+    } finally { await r.close(); }
+  });
+});
