@@ -39,12 +39,25 @@ export function migrate(sqlite: BetterSqlite3.Database, migrations = loadMigrati
   const applied: number[] = [];
   for (const mig of migrations) {
     if (mig.version <= current || mig.version > target) continue;
-    sqlite.transaction(() => {
-      sqlite.exec(mig.sql);
-      sqlite.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-        .run(mig.version, mig.name, Date.now());
-    })();
+    try {
+      sqlite.transaction(() => {
+        sqlite.exec(mig.sql);
+        sqlite.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(mig.version, mig.name, Date.now());
+      })();
+    } catch (err) {
+      // The transaction rolled back: the schema is the one before this migration, whole. Say so,
+      // so an admin with a full disk frees space and runs it again instead of restoring a backup.
+      const at = mig.version - 1;
+      const file = sqlite.name === ':memory:' || sqlite.name === '' ? 'database' : `database ${sqlite.name}`;
+      throw new UserError(`${file}: migration ${String(mig.version).padStart(4, '0')}_${mig.name} failed (${oneLine(err)}); `
+        + `nothing of it was applied, the database is intact at schema version ${at}: fix the cause and run \`branchboot migrate\` again`);
+    }
     applied.push(mig.version);
   }
   return applied;
+}
+
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }
