@@ -259,9 +259,12 @@ export class DhcpHandler {
       return undefined;
     }
     if (!cidrContains(scope.cidr, ip)) return this.nak(p, facts, loc, 'wrong network');
-    if (!this.d.book.usableBy(scope, ip, facts.mac, now)) return this.nak(p, facts, loc, 'address not available');
+    if (!this.d.book.usableBy(scope, ip, facts.mac, now)) { this.dropNaked(loc, facts, ip, now); return this.nak(p, facts, loc, 'address not available'); }
     const reserved = scope.reservedByMac.get(facts.mac);
-    if (reserved !== undefined && reserved !== ip) return this.nak(p, facts, loc, 'this machine has a fixed address');
+    if (reserved !== undefined && reserved !== ip && !this.d.book.reservationWaits(scope, facts.mac, now)) {
+      this.dropNaked(loc, facts, ip, now);
+      return this.nak(p, facts, loc, 'this machine has a fixed address');
+    }
     const e = this.entry(loc, facts, ip, 'bound', now + scope.leaseSeconds * 1000);
     const prev = this.d.book.set(e);
     if (prev && prev.state === 'bound' && prev.expiresAt > now) {
@@ -273,6 +276,19 @@ export class DhcpHandler {
     if (!ok) return undefined;
     const boot = facts.pxe || facts.ipxe ? await this.bootInfo(facts, loc, ip) : undefined;
     return this.reply(p, facts, loc, { type: MessageType.Ack, serverId: loc.serverId, yiaddr: ip, scope, leaseSeconds: scope.leaseSeconds, boot });
+  }
+
+  /**
+   * RFC 2131 §4.4.4 (a client that gets a NAK starts over without the address): the client's
+   * own lease on an address it may no longer have (outside a shrunk pool, now another's fixed
+   * address) ends with the NAK, so that address is not held for a client that left it.
+   */
+  private dropNaked(loc: Located, facts: ClientFacts, ip: number, now: number): void {
+    const cur = this.d.book.byIp(loc.scope.id, ip);
+    if (!cur || cur.mac !== facts.mac || cur.state !== 'bound' || cur.expiresAt <= now) return;
+    cur.state = 'released';
+    cur.expiresAt = now;
+    this.d.committer.write(leaseRow(cur));
   }
 
   private nak(p: DhcpPacket, facts: ClientFacts, loc: Located, message: string): Outgoing | undefined {

@@ -7,7 +7,12 @@ import { cidrContains, ipv4ToString, parseIpv4 } from '../util/net.ts';
 import { inPool, isExcluded, type Scope } from './scopes.ts';
 
 /** A lease as the book holds it: the row the committer writes, keyed by scope and numeric address. */
-export type LeaseEntry = Omit<LeaseWrite, 'subnetId' | 'ip'> & { scopeId: number; ip: number };
+export type LeaseEntry = Omit<LeaseWrite, 'subnetId' | 'ip'> & {
+  scopeId: number;
+  ip: number;
+  /** On an offer of a new address: the client's bound lease it would replace (see set()). */
+  replaces?: LeaseEntry | undefined;
+};
 
 /** An offer holds its address this long for the client's REQUEST (PXE firmware waits ~4 s collecting offers). */
 export const OFFER_HOLD_MS = 30_000;
@@ -85,7 +90,7 @@ export class LeaseBook {
         if (cur && LeaseBook.active(cur, now)) continue;
         old.byIp.delete(e.ip);
         if (old.byMac.get(e.mac) === e) old.byMac.delete(e.mac);
-        const moved: LeaseEntry = { ...e, scopeId: scope.id };
+        const moved: LeaseEntry = { ...e, scopeId: scope.id, replaces: undefined };
         b.byIp.set(e.ip, moved);
         const mine = b.byMac.get(e.mac);
         if (e.state !== 'declined' && !(mine && LeaseBook.active(mine, now))) b.byMac.set(e.mac, moved);
@@ -114,6 +119,12 @@ export class LeaseBook {
     return inPool(scope, ip) && this.freeFor(scope.id, ip, mac, now);
   }
 
+  /** `mac` has a fixed address here it cannot have yet (another MAC's lease holds it): a pool address may stand in. */
+  reservationWaits(scope: Scope, mac: string, now: number): boolean {
+    const reserved = scope.reservedByMac.get(mac);
+    return reserved !== undefined && !this.usableBy(scope, reserved, mac, now);
+  }
+
   private freeFor(scopeId: number, ip: number, mac: string, now: number): boolean {
     const e = this.scopes.get(scopeId)?.byIp.get(ip);
     if (!e) return true;
@@ -127,7 +138,10 @@ export class LeaseBook {
    */
   choose(scope: Scope, mac: string, requested: number | undefined, now: number): number | undefined {
     const reserved = scope.reservedByMac.get(mac);
-    if (reserved !== undefined) return this.usableBy(scope, reserved, mac, now) ? reserved : undefined;
+    if (reserved !== undefined && this.usableBy(scope, reserved, mac, now)) return reserved;
+    // A fixed address another MAC still leases (it was a pool address when that client got it):
+    // a pool address meanwhile, as Kea does; the holder is NAKed at its next renew, and this
+    // client at its own once the fixed address is free (request(): reservationWaits).
     const b = this.book(scope.id);
     const mine = b.byMac.get(mac);
     if (mine && mine.state !== 'declined' && this.usableBy(scope, mine.ip, mac, now)) return mine.ip;
@@ -169,8 +183,15 @@ export class LeaseBook {
       if (prevForMac?.ip === e.ip) b.byMac.delete(e.mac);
       return undefined;
     }
+    // An offer of a new address remembers the bound lease it replaces: by the REQUEST that takes
+    // the offer, byMac points at the offer, and the old address stayed bound to this client
+    // until its lease ran out (a fixed address added, a pool moved: for hours, and a newly
+    // reserved address its owner waited for stayed taken).
+    const before = prevForMac && prevForMac.ip !== e.ip ? prevForMac : prevForMac?.replaces;
+    const held = before && before.ip !== e.ip && before.mac === e.mac && b.byIp.get(before.ip) === before ? before : undefined;
+    if (e.state === 'offered' && held?.state === 'bound') e.replaces = held;
     b.byMac.set(e.mac, e);
-    return prevForMac && prevForMac.ip !== e.ip ? prevForMac : undefined;
+    return held;
   }
 
   stats(scopeId: number, now: number): { active: number; known: number } {

@@ -7,7 +7,7 @@ import { buildDhcpHandler, type BuiltHandler } from '../../../src/dhcp/index.ts'
 import { decodePacket, type DhcpPacket } from '../../../src/dhcp/packet.ts';
 import { readU8 } from '../../../src/dhcp/options.ts';
 import type { LocalAddress } from '../../../src/dhcp/handler.ts';
-import { clientPacket, ip, ipBuf, makeCtx, type ClientPacket, type SubnetSpec, type TestCtx } from './helpers.ts';
+import { addMachine, clientPacket, ip, ipBuf, makeCtx, type ClientPacket, type SubnetSpec, type TestCtx } from './helpers.ts';
 
 const A: SubnetSpec = { cidr: '10.1.0.0/24', mode: 'authoritative', ranges: ['10.1.0.100-10.1.0.109'], leaseSeconds: 600, branch: 'a' };
 const B: SubnetSpec = { cidr: '10.2.0.0/24', mode: 'authoritative', ranges: ['10.2.0.100-10.2.0.109'], leaseSeconds: 600, branch: 'b' };
@@ -91,6 +91,55 @@ describe('dhcp: a branch pruned and re-added while clients hold leases', () => {
       // The carried-over lease is durable under the new id (a restart must not forget it).
       const row = await r.t.handle.db.selectFrom('leases').select(['subnet_id', 'state']).where('mac', '=', '52:54:00:0a:00:02').executeTakeFirst();
       assert.deepEqual(row, { subnet_id: sid, state: 'bound' });
+    } finally { await r.close(); }
+  });
+});
+
+describe('dhcp: a reservation added for an address another MAC holds dynamically', () => {
+  test('the reserved machine gets a pool address meanwhile (not silence); the holder is NAKed at renew; then the reservation wins', async () => {
+    const r = await rig();
+    try {
+      const holder = '52:54:00:0a:01:01';
+      const owner = '52:54:00:0a:01:02';
+      const held = await dora(r, holder, '10.1.0.1');
+      await addMachine(r.t, owner, held, 'a');
+      r.t.ctx.events.emit('inventory', {});
+      // Before: silence until the holder's lease ended (T1 = half a lease, up to days for a PXE box that must boot now).
+      const meanwhile = await dora(r, owner, '10.1.0.1');
+      assert.notEqual(meanwhile, held);
+      const nak = await r.send({ type: 3, mac: holder, ciaddr: held, giaddr: '10.1.0.1' });
+      assert.equal(nak && readU8(nak.options, 53), 6, 'the holder of a now-reserved address is NAKed');
+      // The NAK ended the holder's lease: the owner's renew of its stand-in address is NAKed, and it gets its own.
+      const nak2 = await r.send({ type: 3, mac: owner, ciaddr: meanwhile, giaddr: '10.1.0.1' });
+      assert.equal(nak2 && readU8(nak2.options, 53), 6);
+      assert.equal(await dora(r, owner, '10.1.0.1'), held);
+      const moved = await dora(r, holder, '10.1.0.1');
+      assert.notEqual(moved, held);
+    } finally { await r.close(); }
+  });
+});
+
+describe('dhcp: a pool moved while a client holds a lease in the old range', () => {
+  test('the client that moves to the new range frees its old address (it stayed bound to it until its lease ran out)', async () => {
+    const r = await rig();
+    try {
+      const mac = '52:54:00:0a:02:01';
+      const old = await dora(r, mac, '10.1.0.1');
+      await r.t.handle.db.updateTable('subnets').set({ ranges: '["10.1.0.200-10.1.0.209"]' }).where('cidr', '=', A.cidr).execute();
+      r.t.ctx.events.emit('inventory', {});
+      // A client restarted in INIT (udhcpc does): DISCOVER asking for its old address, no NAK first.
+      const offer = await r.send({ type: 1, mac, giaddr: '10.1.0.1', options: [[50, ipBuf(old)]] });
+      assert.equal(offer && ipText(offer.yiaddr), '10.1.0.200', 'never an address outside every range');
+      const ack = await r.send({ type: 3, mac, giaddr: '10.1.0.1', options: [[54, SRV], [50, ipBuf('10.1.0.200')]] });
+      assert.equal(ack && readU8(ack.options, 53), 5);
+      await r.b.committer.flushed();
+      const rows = await r.t.handle.db.selectFrom('leases').select(['ip', 'state']).where('mac', '=', mac).orderBy('ip').execute();
+      assert.deepEqual(rows, [{ ip: old, state: 'released' }, { ip: '10.1.0.200', state: 'bound' }]);
+      // RENEW, REBIND and INIT-REBOOT of the old address: NAK.
+      for (const c of [{ ciaddr: old }, { ciaddr: old, flags: 0x8000 }, { options: [[50, ipBuf(old)]] as Array<[number, Buffer]> }]) {
+        const n = await r.send({ type: 3, mac, giaddr: '10.1.0.1', ...c });
+        assert.equal(n && readU8(n.options, 53), 6);
+      }
     } finally { await r.close(); }
   });
 });
