@@ -15,6 +15,7 @@ import { createEventRetentionService } from './event-retention.ts';
 import { UserError, errnoCode, errorMessage } from './util/errors.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { makeDirsSync } from './util/make-dirs.ts';
+import { abandonRunningImports, removeStaleUploads } from './shutdown-imports.ts';
 
 export interface App {
   ctx: AppContext;
@@ -32,6 +33,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): A
     // Made at start, so /healthz can tell a store that went away from one never used.
     try { makeDirsSync(config.store.path); } catch (err) { throw new UserError(`store ${config.store.path}: ${errorMessage(err)}`); }
     database = openDatabase(config.database, { integrityCheck: true });
+    removeStaleUploads(config.dataDir, log);
   } catch (err) {
     lock.release();
     throw err;
@@ -57,6 +59,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): A
       try { await s.stop(graceMs); } catch (err) { log.error({ err, service: s.name }, 'stop failed'); }
     }
     started.length = 0;
+    await abandonRunningImports({ db, config }, log, 'interrupted: branchboot serve stopped during the import; nothing was published, import again');
     await events.flush();
     await database.close();
     lock.release();

@@ -26,5 +26,8 @@ export const serveCommand: Command = async (args, env) => {
     process.once('SIGINT', onSignal);
   });
   env.log.info('stopped');
+  // Work that cannot be cancelled (an import's worker threads, see shutdown-imports.ts) must not
+  // hold the process past its stop: exit once the code is set, unless the loop empties first.
+  setTimeout(() => process.exit(), 200).unref();
   return 0;
 };
