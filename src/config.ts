@@ -28,7 +28,6 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const file = opts.file ?? env.BRANCHBOOT_CONFIG;
   const raw: Record<string, unknown> = file ? readConfigFile(file) : {};
-  const fileKeys = new Set(Object.keys(raw).filter((k) => !fromEnvKey(env, k)));
   let source = file ? `config ${path.resolve(file)}` : 'config';
   const fromEnv = new Map<string, string>();
   for (const [key, value] of Object.entries(env)) {
@@ -38,22 +37,29 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     setPath(raw, keyPath, parseEnvValue(value));
   }
   if (opts.overrides) for (const [k, v] of Object.entries(opts.overrides)) setPath(raw, k.split('.'), v);
-  if (!validate(raw)) {
+  // The environment has only strings: "2026" for dataDir is a folder name, "1e3" a number,
+  // "eth0,eth1" a list. Guessed first, then taken as the schema's type where the guess was wrong.
+  for (let tries = fromEnv.size; !validate(raw); tries--) {
     const e = validate.errors?.[0];
-    const envKey = e && fromEnv.get(e.instancePath.replace(/^\//, '').replace(/\//g, '.'));
-    if (envKey) source = `environment ${envKey}`;
+    const keyPath = e ? e.instancePath.replace(/^\//, '').replace(/\//g, '.') : '';
+    const envKey = fromEnv.get(keyPath);
+    const retyped = envKey !== undefined && e?.keyword === 'type' && tries > 0 ? asType(env[envKey]!, (e.params as { type: string }).type) : undefined;
+    if (retyped !== undefined) { setPath(raw, keyPath.split('.'), retyped); continue; }
+    if (envKey) source = `environment ${envKey}=${JSON.stringify(env[envKey])}`;
     throw new UserError(`${source}: ${describeError(e)}`);
   }
   const cfg = raw as unknown as Config;
   // Relative paths written in the file are relative to the file; defaults and environment
-  // values are relative to the working directory.
-  const base = file ? path.dirname(path.resolve(file)) : process.cwd();
-  cfg.dataDir = path.resolve(fileKeys.has('dataDir') ? base : process.cwd(), cfg.dataDir);
-  cfg.database = cfg.database ? path.resolve(fileKeys.has('database') ? base : process.cwd(), cfg.database) : path.join(cfg.dataDir, 'branchboot.db');
-  cfg.store.path = cfg.store.path ? path.resolve(base, cfg.store.path) : path.join(cfg.dataDir, 'store');
-  cfg.store.importRoots = cfg.store.importRoots ? cfg.store.importRoots.map((r) => path.resolve(base, r)) : [path.join(cfg.dataDir, 'imports')];
-  cfg.tftp.roots = cfg.tftp.roots.map((r) => path.resolve(base, r));
-  if (cfg.boot.exportDir) cfg.boot.exportDir = path.resolve(base, cfg.boot.exportDir);
+  // values are relative to the working directory (BRANCHBOOT_STORE_PATH=store was taken
+  // relative to the config file's folder, BRANCHBOOT_DATA_DIR=var to the working directory).
+  const fileDir = file ? path.dirname(path.resolve(file)) : process.cwd();
+  const base = (key: string) => (fromEnv.has(key) || !file ? process.cwd() : fileDir);
+  cfg.dataDir = path.resolve(base('dataDir'), cfg.dataDir);
+  cfg.database = cfg.database ? path.resolve(base('database'), cfg.database) : path.join(cfg.dataDir, 'branchboot.db');
+  cfg.store.path = cfg.store.path ? path.resolve(base('store.path'), cfg.store.path) : path.join(cfg.dataDir, 'store');
+  cfg.store.importRoots = cfg.store.importRoots ? cfg.store.importRoots.map((r) => path.resolve(base('store.importRoots'), r)) : [path.join(cfg.dataDir, 'imports')];
+  cfg.tftp.roots = cfg.tftp.roots.map((r) => path.resolve(base('tftp.roots'), r));
+  if (cfg.boot.exportDir) cfg.boot.exportDir = path.resolve(base('boot.exportDir'), cfg.boot.exportDir);
   checkAddress('http.address', cfg.http.address, source);
   checkAddress('dhcp.address', cfg.dhcp.address, source);
   checkAddress('tftp.address', cfg.tftp.address, source);
@@ -66,7 +72,9 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    const why = errnoCode(err) === 'ENOENT' ? 'no such file' : errorMessage(err);
+    const code = errnoCode(err);
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file'
+      : code === 'EACCES' ? 'permission denied (the user running branchboot must be able to read it)' : errorMessage(err);
     throw new UserError(`config ${file}: cannot read: ${why}`);
   }
   let doc: unknown;
@@ -83,9 +91,6 @@ function readConfigFile(file: string): Record<string, unknown> {
 /** BRANCHBOOT_ variables that are not config keys: the file itself, src/udp's switches, the sanitizer test's scan addon. */
 const NOT_CONFIG_KEYS = new Set(['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP', 'BRANCHBOOT_UDP_ADDON', 'BRANCHBOOT_SCAN_ADDON']);
 
-function fromEnvKey(env: NodeJS.ProcessEnv, topKey: string): boolean {
-  return Object.keys(env).some((k) => k.startsWith('BRANCHBOOT_') && !NOT_CONFIG_KEYS.has(k) && envKeyToPath(k)[0] === topKey);
-}
 
 /**
  * BRANCHBOOT_HTTP_PORT → http.port; BRANCHBOOT_DATA_DIR → dataDir; BRANCHBOOT_NBD_CACHE_MB →
@@ -111,6 +116,14 @@ function parseEnvValue(v: string): unknown {
     try { return JSON.parse(v); } catch { /* fall through: a plain string */ }
   }
   return v;
+}
+
+/** An environment string as the schema's `type`, or undefined when it is not one. */
+function asType(v: string, type: string): unknown {
+  if (type === 'string') return v;
+  if ((type === 'number' || type === 'integer') && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  if (type === 'array' && !v.startsWith('[')) return v.split(',').map((x) => x.trim()).filter(Boolean);
+  return undefined;
 }
 
 function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): void {

@@ -59,7 +59,45 @@ test('a mistake is one line naming the key and why', () => {
     });
   }
   assert.throws(() => loadConfig({ file: path.join(dir, 'missing.yaml'), env: {} }), /cannot read: no such file/);
-  assert.throws(() => loadConfig({ env: { BRANCHBOOT_NBD_PORT: '0' } }), /environment BRANCHBOOT_NBD_PORT: nbd\.port: must be >= 1/);
+  assert.throws(() => loadConfig({ env: { BRANCHBOOT_NBD_PORT: '0' } }), /: environment BRANCHBOOT_NBD_PORT="0": nbd\.port: must be >= 1$/);
+});
+
+test('a config path that is a folder, or unreadable, is one line saying so', () => {
+  const dir = tempDir();
+  assert.throws(() => loadConfig({ file: dir, env: {} }), (err: Error) => err.message === `config ${dir}: cannot read: it is a folder, not a file`);
+});
+
+test('environment values are read as the type their key has', () => {
+  const cfg = loadConfig({ env: {
+    BRANCHBOOT_DATA_DIR: '2026', BRANCHBOOT_HTTP_SHUTDOWN_GRACE_SECONDS: '1e1', BRANCHBOOT_DHCP_INTERFACES: 'eth0, eth1',
+    BRANCHBOOT_BOOT_CONSOLE_ARGS: 'true',
+  } });
+  assert.equal(cfg.dataDir, path.resolve('2026'));
+  assert.equal(cfg.http.shutdownGraceSeconds, 10);
+  assert.deepEqual(cfg.dhcp.interfaces, ['eth0', 'eth1']);
+  assert.equal(cfg.boot.consoleArgs, 'true');
+  for (const [key, value, re] of [
+    ['BRANCHBOOT_HTTP_PORT', 'abc', /^environment BRANCHBOOT_HTTP_PORT="abc": http\.port: must be integer$/],
+    ['BRANCHBOOT_HTTP_PORT', '', /^environment BRANCHBOOT_HTTP_PORT="": http\.port: must be integer$/],
+    ['BRANCHBOOT_DHCP_ENABLED', 'yes', /^environment BRANCHBOOT_DHCP_ENABLED="yes": dhcp\.enabled: must be boolean$/],
+    ['BRANCHBOOT_LOG_LEVEL', '3', /^environment BRANCHBOOT_LOG_LEVEL="3": log\.level: must be one of fatal/],
+  ] as const) {
+    assert.throws(() => loadConfig({ env: { [key]: value } }), (err: Error) => re.test(err.message), `${key}=${value}`);
+  }
+});
+
+test('relative paths: from the file relative to its folder, from the environment relative to the working directory', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'bb.yaml');
+  fs.writeFileSync(file, 'store:\n  path: filestore\ntftp:\n  roots: [tftp]\n');
+  const fromFile = loadConfig({ file, env: {} });
+  assert.equal(fromFile.store.path, path.join(dir, 'filestore'));
+  assert.deepEqual(fromFile.tftp.roots, [path.join(dir, 'tftp')]);
+  const fromEnv = loadConfig({ file, env: { BRANCHBOOT_STORE_PATH: 'envstore', BRANCHBOOT_STORE_IMPORT_ROOTS: 'in', BRANCHBOOT_BOOT_EXPORT_DIR: 'out' } });
+  assert.equal(fromEnv.store.path, path.resolve('envstore'));
+  assert.deepEqual(fromEnv.store.importRoots, [path.resolve('in')]);
+  assert.equal(fromEnv.boot.exportDir, path.resolve('out'));
+  assert.deepEqual(fromEnv.tftp.roots, [path.join(dir, 'tftp')]);
 });
 
 test('every key of the schema has a BRANCHBOOT_* name that reaches it (cacheMB, events.keepDays too)', () => {
