@@ -61,7 +61,7 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   const shapes = new Map<number, string>();
   // Set once the committer exists (after the first load, which has nothing to carry over).
   const late: { committer?: LeaseCommitter } = {};
-  let present: Set<number> | undefined;
+  let present: Map<number, number> | undefined;
   scopes.onLoad(async (snap) => {
     for (const s of snap.scopes) {
       // Only a changed pool restarts the search for never-used addresses.
@@ -73,14 +73,15 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
       const rows = await listLeases(ctx.db, fresh);
       for (const id of fresh) book.load(id, rows.filter((r) => r.subnet_id === id));
     }
-    const ids = new Set(snap.scopes.map((s) => s.id));
+    const ids = new Map(snap.scopes.map((s) => [s.id, s.createdAt]));
     const before = present;
     present = ids;
     if (!before) return;
-    // A subnet deleted (a branch pruned) and added again: its clients' leases live on.
+    // A subnet deleted (a branch pruned) and added again, under a new id or its old one (often
+    // both within one TTL, so no snapshot ever lacked it): its clients' leases live on.
     const gone = book.scopeIds().filter((id) => !ids.has(id));
     for (const s of snap.scopes) {
-      if (before.has(s.id)) continue;
+      if (before.get(s.id) === s.createdAt) continue;
       const carried = book.adopt(s, gone, Date.now());
       if (carried.length > 0) {
         log.info({ subnet: s.cidr.text, leases: carried.length }, 'dhcp: subnet added again; its clients keep their leases');

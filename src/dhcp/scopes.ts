@@ -24,6 +24,8 @@ export interface Scope {
   reservedByMac: Map<string, number>;
   /** fixed address → mac, so no other client is ever given it. */
   reservedByIp: Map<number, string>;
+  /** The row's created_at: with id, which subnet this is (ids are reused after a delete). */
+  createdAt: number;
 }
 
 export interface ScopeSnapshot {
@@ -75,7 +77,7 @@ export function buildScopes(rows: SubnetRow[], reservations: Array<{ mac: string
       excluded,
       gateway, dns: r.dns.map(parseIpv4).filter((x): x is number => x !== undefined),
       domain: r.domain ?? undefined, leaseSeconds: r.leaseSeconds,
-      tftpServer: tftp, reservedByMac, reservedByIp,
+      tftpServer: tftp, reservedByMac, reservedByIp, createdAt: r.createdAt,
     });
   }
   return { scopes, at: now, problems };

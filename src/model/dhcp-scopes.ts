@@ -17,6 +17,8 @@ export interface SubnetRow {
   leaseSeconds: number;
   /** The branch's TFTP server (next-server) when it has its own. */
   serverTftp: string | null;
+  /** Tells a subnet deleted and added again under the same id (SQLite reuses the highest) from the old one. */
+  createdAt: number;
 }
 
 export interface ReservationRow {
@@ -39,13 +41,13 @@ export async function listDhcpSubnets(db: Db): Promise<SubnetRow[]> {
   const rows = await db.selectFrom('subnets')
     .innerJoin('branches', 'branches.id', 'subnets.branch_id')
     .select(['subnets.id', 'subnets.branch_id', 'subnets.cidr', 'subnets.dhcp_mode', 'subnets.ranges', 'subnets.exclusions',
-      'subnets.gateway', 'subnets.dns', 'subnets.domain', 'subnets.lease_seconds', 'branches.server_tftp'])
+      'subnets.gateway', 'subnets.dns', 'subnets.domain', 'subnets.lease_seconds', 'subnets.created_at', 'branches.server_tftp'])
     .execute();
   return rows.map((r) => ({
     id: r.id, branchId: r.branch_id, cidr: r.cidr, mode: r.dhcp_mode,
     ranges: jsonList(r.ranges), exclusions: jsonList(r.exclusions),
     gateway: r.gateway, dns: jsonList(r.dns), domain: r.domain, leaseSeconds: r.lease_seconds,
-    serverTftp: r.server_tftp,
+    serverTftp: r.server_tftp, createdAt: r.created_at,
   }));
 }
 

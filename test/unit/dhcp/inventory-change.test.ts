@@ -95,6 +95,28 @@ describe('dhcp: a branch pruned and re-added while clients hold leases', () => {
   });
 });
 
+describe('dhcp: a branch pruned and re-added within one snapshot', () => {
+  test('the subnet comes back under its old id (SQLite reuses the highest): its leases are written back, the address not offered to another MAC', async () => {
+    const r = await rig();
+    try {
+      const held = await dora(r, '52:54:00:0b:00:02', '10.2.0.1');
+      const oldId = r.t.subnetIds.get(B.cidr)!;
+      await pruneBranch(r.t, 'b');
+      const now = Date.now() + 1;
+      const bid = (await r.t.handle.db.insertInto('branches').values({ name: 'b', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow()).id;
+      const sid = (await r.t.handle.db.insertInto('subnets').values({
+        branch_id: bid, cidr: B.cidr, dhcp_mode: 'authoritative', ranges: JSON.stringify(B.ranges), lease_seconds: 600, created_at: now, updated_at: now,
+      }).returning('id').executeTakeFirstOrThrow()).id;
+      assert.equal(sid, oldId);
+      r.t.ctx.events.emit('inventory', {});
+      assert.notEqual(await dora(r, '52:54:00:0b:00:03', '10.2.0.1'), held);
+      await r.b.committer.flushed();
+      const row = await r.t.handle.db.selectFrom('leases').select(['ip', 'state']).where('mac', '=', '52:54:00:0b:00:02').executeTakeFirst();
+      assert.deepEqual(row, { ip: held, state: 'bound' }, 'the lease row is gone: a restart would hand the address out again');
+    } finally { await r.close(); }
+  });
+});
+
 describe('dhcp: a reservation added for an address another MAC holds dynamically', () => {
   test('the reserved machine gets a pool address meanwhile (not silence); the holder is NAKed at renew; then the reservation wins', async () => {
     const r = await rig();

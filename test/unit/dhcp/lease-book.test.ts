@@ -6,7 +6,7 @@ import { LeaseBook, DECLINE_QUARANTINE_MS, OFFER_HOLD_MS, type LeaseEntry } from
 import { buildScopes } from '../../../src/dhcp/scopes.ts';
 import { ip } from './helpers.ts';
 
-const scope = buildScopes([{ id: 1, branchId: 1, cidr: '10.5.0.0/24', mode: 'authoritative', ranges: ['10.5.0.10-10.5.0.12'], exclusions: [], gateway: null, dns: [], domain: null, leaseSeconds: 600, serverTftp: null }], []).scopes[0]!;
+const scope = buildScopes([{ id: 1, branchId: 1, cidr: '10.5.0.0/24', mode: 'authoritative', ranges: ['10.5.0.10-10.5.0.12'], exclusions: [], gateway: null, dns: [], domain: null, leaseSeconds: 600, serverTftp: null, createdAt: 0 }], []).scopes[0]!;
 const entry = (n: number, mac: string, state: LeaseEntry['state'], expiresAt: number): LeaseEntry => ({ scopeId: 1, ip: ip(`10.5.0.${n}`), mac, clientId: null, hostname: null, state, expiresAt, relayCircuit: null, relayRemote: null });
 
 test('expired leases are reused oldest first; active ones never', () => {

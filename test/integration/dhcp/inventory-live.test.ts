@@ -1,0 +1,101 @@
+// The inventory changed by `branchboot apply` (another process, the real CLI) while a real
+// client (busybox udhcpc) holds a lease from the real server in a namespace: a pool shrunk,
+// lease time/gateway/DNS changed, the mode switched off and back, the branch pruned and
+// re-added, the server killed -9 and restarted. What the client gets at each renew.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createTestNet, canUseNetns } from '../../helpers/netns.ts';
+import { hookScript, startServer, waitFor, type RunningServer } from './harness.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+const MAC = '52:54:00:77:1a:01';
+
+interface Lan { range: string; mode?: string; gateway?: string; dns?: string; lease?: number }
+const inventory = (lans: Lan[] | null) => `branches:
+  - name: keep
+    subnets: []
+${lans ? `  - name: lab
+    subnets:
+${lans.map((l) => `      - cidr: 10.77.0.0/24
+        dhcp: ${l.mode ?? 'authoritative'}
+        range: ${l.range}
+        gateway: ${l.gateway ?? '10.77.0.1'}
+        dns: [${l.dns ?? '10.77.0.1'}]
+        leaseTime: ${l.lease ?? 600}
+`).join('')}` : ''}`;
+
+const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+
+test('inventory applied under a udhcpc lease: shrink, options, mode off/on, prune/re-add, kill -9', { skip: !canUseNetns() && 'needs root and ip netns', timeout: 150_000 }, async () => {
+  const net = await createTestNet({ hosts: { server: { addr: '10.77.0.1/24' }, client: { mac: MAC } } });
+  let srv: RunningServer | undefined;
+  try {
+    srv = await startServer(net.hosts.server!, []);
+    const s = srv;
+    const cfg = path.join(s.t.dir, 'config.json');
+    const inv = path.join(s.t.dir, 'inventory.yaml');
+    const apply = async (lans: Lan[] | null, prune = false) => {
+      fs.writeFileSync(inv, inventory(lans));
+      const r = await net.hosts.server!.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'apply', inv, '--config', cfg, ...(prune ? ['--prune'] : [])], { cwd: ROOT, timeoutMs: 30_000 });
+      assert.equal(r.code, 0, `apply: ${r.stderr}`);
+      // The server re-reads subnets on a 1 s TTL here (5 s in serve): wait it out.
+      await new Promise((res) => setTimeout(res, 1500));
+    };
+    await apply([{ range: '10.77.0.100-10.77.0.199' }]);
+    const log = path.join(s.t.dir, 'client.log');
+    const script = hookScript(s.t.dir, 'udhcpc.sh', `echo "$1 ip=$ip router=$router dns=$dns lease=$lease" >> ${log}
+case "$1" in bound|renew) ip addr replace "$ip/$mask" dev "$interface";; deconfig) ip addr flush dev "$interface";; esac`);
+    const p = net.hosts.client!.spawn(['busybox', 'udhcpc', '-f', '-i', 'eth0', '-s', script, '-t', '20', '-T', '1', '-A', '1']);
+    const lines = () => read(log).trim().split('\n');
+    const next = async (what: RegExp, from: number, ms = 15_000) => waitFor(() => lines().slice(from).find((l) => what.test(l)), ms, `${what}`);
+    const bound = await next(/^bound /, 0);
+    const first = /ip=(\S+)/.exec(bound)![1]!;
+    assert.match(first, /^10\.77\.0\.1\d\d$/);
+
+    // 1. Shrink the pool away from the client's address: renew → NAK → a new address inside the new range.
+    await apply([{ range: '10.77.0.150-10.77.0.159' }]);
+    let mark = lines().length;
+    p.kill('SIGUSR1');
+    await next(/^nak /, mark);
+    const rebound = await next(/^bound /, mark);
+    const second = /ip=(\S+)/.exec(rebound)![1]!;
+    assert.match(second, /^10\.77\.0\.15\d$/, rebound);
+
+    // 3. Lease time, gateway, DNS: the next renew carries the new values.
+    await apply([{ range: '10.77.0.150-10.77.0.159', gateway: '10.77.0.254', dns: '10.77.0.53', lease: 900 }]);
+    mark = lines().length;
+    p.kill('SIGUSR1');
+    const renewed = await next(/^renew /, mark);
+    assert.match(renewed, new RegExp(`ip=${second.replace(/\./g, '\\.')} router=10\\.77\\.0\\.254 dns=10\\.77\\.0\\.53 lease=900`));
+
+    // Mode off: the renew goes unanswered (the client keeps its lease); back on: renewed as before.
+    await apply([{ range: '10.77.0.150-10.77.0.159', mode: 'off' }]);
+    mark = lines().length;
+    p.kill('SIGUSR1');
+    await new Promise((res) => setTimeout(res, 3000));
+    assert.deepEqual(lines().slice(mark).filter((l) => /^(renew|nak|bound)/.test(l)), [], 'a subnet in mode off answered');
+    await apply([{ range: '10.77.0.150-10.77.0.159' }]);
+    mark = lines().length;
+    p.kill('SIGUSR1');
+    assert.match(await next(/^(renew|bound) /, mark), new RegExp(`ip=${second.replace(/\./g, '\\.')} `));
+
+    // 4. Prune the branch, re-add it: the client keeps its address; a second client is not given it.
+    await apply(null, true);
+    await apply([{ range: '10.77.0.150-10.77.0.159' }]);
+    mark = lines().length;
+    p.kill('SIGUSR1');
+    assert.match(await next(/^(renew|bound) /, mark), new RegExp(`ip=${second.replace(/\./g, '\\.')} `));
+    const rows = await s.t.handle.db.selectFrom('leases').select(['ip', 'state']).where('mac', '=', MAC).where('state', '=', 'bound').execute();
+    assert.deepEqual(rows.map((r) => r.ip), [second], 'the re-added subnet lost the client\'s lease');
+
+    // 6. kill -9 and restart: the renew gets the same address.
+    await s.kill9();
+    await s.restart();
+    mark = lines().length;
+    p.kill('SIGUSR1');
+    assert.match(await next(/^(renew|bound) /, mark), new RegExp(`ip=${second.replace(/\./g, '\\.')} `));
+    p.kill('SIGKILL');
+  } finally { await net.destroy(); await srv?.stop(); }
+});
