@@ -13,6 +13,7 @@ import { deleteVersion } from '../model/images-admin.ts';
 import { AdminError } from '../model/admin-errors.ts';
 import type { Command, CliEnv } from './types.ts';
 import { needPositional, parse } from './args.ts';
+import { onInterrupt } from './main.ts';
 
 const MB = 1024 * 1024;
 
@@ -68,6 +69,14 @@ const importCmd: Command = async (args, env) => {
   const bar = progressBar(env, `${values.name}`);
   let mbps = '';
   const t0 = Date.now();
+  const source = path.resolve(positionals[0]!);
+  // Ctrl-C / SIGTERM: the version this import created is failed now, not left 'importing'.
+  const offInterrupt = onInterrupt(() => {
+    const r = handle.sqlite.prepare(`UPDATE image_versions SET state = 'failed', error = 'import interrupted (signal)', updated_at = ?
+      WHERE state = 'importing' AND source = ? AND created_at >= ? AND image_id = (SELECT id FROM images WHERE name = ?) RETURNING version`)
+      .get(Date.now(), source, t0 - 1000, values.name) as { version: number } | undefined;
+    return r && `${values.name}@${r.version} marked failed, nothing was published`;
+  });
   try {
     const r = await importImage({ config: env.config, db: handle.db, log: env.log }, {
       file: positionals[0]!, name: values.name, flavor: values.flavor as Flavor | undefined, kernel: values.kernel, initrd: values.initrd, chunker,
@@ -94,6 +103,7 @@ const importCmd: Command = async (args, env) => {
     if (err instanceof ImageInputError || err instanceof IndexFormatError || err instanceof StoreWriteError || err instanceof ImportAbandonedError) throw new UserError(`image import: ${err.message}`);
     throw err;
   } finally {
+    offInterrupt();
     await handle.close();
   }
 };

@@ -44,3 +44,30 @@ test('SIGTERM during an uploaded import: exit 0 within the grace time, the versi
   const again = await runCli(['migrate', '--config', cfg]);
   assert.equal(again.code, 0, again.stderr);
 });
+
+test('SIGTERM during a CLI import: one line, exit 128+signal, the version failed at once (not left importing)', async () => {
+  const dir = tempDir();
+  const image = path.join(dir, 'noise.img');
+  fs.writeFileSync(image, randomBytes(24 << 20));
+  const { spawn } = await import('node:child_process');
+  const { cliArgv } = await import('../../helpers/cli.ts');
+  const [cmd, ...args] = cliArgv('image', 'import', image, '--name', 'noise');
+  const child = spawn(cmd!, args, {
+    env: { ...process.env, BRANCHBOOT_DATA_DIR: path.join(dir, 'var'), BRANCHBOOT_STORE_ZSTD_LEVEL: '19', BRANCHBOOT_STORE_WORKERS: '1', BRANCHBOOT_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  while (!err.includes('"import started"')) {
+    if (child.exitCode !== null) assert.fail(err);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  child.kill('SIGTERM');
+  assert.equal(await exited, 143, err);
+  assert.ok(!err.includes('"import finished"'), 'the import was still running at SIGTERM');
+  assert.equal(err.trim().split('\n').at(-1), 'branchboot: image import interrupted by SIGTERM: noise@1 marked failed, nothing was published');
+  const db = new Database(path.join(dir, 'var', 'branchboot.db'), { readonly: true });
+  assert.deepEqual(db.prepare('SELECT version, state FROM image_versions').all(), [{ version: 1, state: 'failed' }]);
+  db.close();
+});
