@@ -12,8 +12,11 @@ import { hookScript, startServer, waitFor, type RunningServer } from './harness.
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const MAC = '52:54:00:77:1a:01';
 
-interface Lan { range: string; mode?: string; gateway?: string; dns?: string; lease?: number }
-const inventory = (lans: Lan[] | null) => `branches:
+interface Lan { range: string; mode?: string; gateway?: string; dns?: string; lease?: number; fixed?: string | null }
+const inventory = (lans: Lan[] | null) => `${lans && lans[0]!.fixed !== undefined ? `machines:
+  - mac: ${MAC}
+    branch: lab
+${lans[0]!.fixed ? `    ip: ${lans[0]!.fixed}\n` : ''}` : ''}branches:
   - name: keep
     subnets: []
 ${lans ? `  - name: lab
@@ -60,7 +63,7 @@ case "$1" in bound|renew) ip addr replace "$ip/$mask" dev "$interface";; deconfi
     p.kill('SIGUSR1');
     await next(/^nak /, mark);
     const rebound = await next(/^bound /, mark);
-    const second = /ip=(\S+)/.exec(rebound)![1]!;
+    let second = /ip=(\S+)/.exec(rebound)![1]!;
     assert.match(second, /^10\.77\.0\.15\d$/, rebound);
 
     // 3. Lease time, gateway, DNS: the next renew carries the new values.
@@ -70,7 +73,21 @@ case "$1" in bound|renew) ip addr replace "$ip/$mask" dev "$interface";; deconfi
     const renewed = await next(/^renew /, mark);
     assert.match(renewed, new RegExp(`ip=${second.replace(/\./g, '\\.')} router=10\\.77\\.0\\.254 dns=10\\.77\\.0\\.53 lease=900`));
 
+    // 2. A fixed address for the client (it holds a pool address): renew → NAK → the fixed one.
+    //    Then the reservation removed: the fixed address is outside the pool, so NAK → a pool address.
+    await apply([{ range: '10.77.0.150-10.77.0.159', fixed: '10.77.0.20' }]);
+    mark = lines().length;
+    p.kill('SIGUSR1');
+    await next(/^nak /, mark);
+    assert.match(await next(/^bound /, mark), /ip=10\.77\.0\.20 /);
+    await apply([{ range: '10.77.0.150-10.77.0.159', fixed: null }]);
+    mark = lines().length;
+    p.kill('SIGUSR1');
+    await next(/^nak /, mark);
+    assert.match(await next(/^bound /, mark), /ip=10\.77\.0\.15\d /);
+
     // Mode off: the renew goes unanswered (the client keeps its lease); back on: renewed as before.
+    second = /ip=(\S+)/.exec(lines().filter((l) => /^bound /.test(l)).at(-1)!)![1]!;
     await apply([{ range: '10.77.0.150-10.77.0.159', mode: 'off' }]);
     mark = lines().length;
     p.kill('SIGUSR1');
