@@ -116,3 +116,46 @@ case "$1" in bound|renew) ip addr replace "$ip/$mask" dev "$interface";; deconfi
     p.kill('SIGKILL');
   } finally { await net.destroy(); await srv?.stop(); }
 });
+
+test('dhclient INIT-REBOOT after the pool moved away from its address: NAK, then an address in the new range; its old address is free for another client', { skip: !canUseNetns() && 'needs root and ip netns', timeout: 120_000 }, async () => {
+  const net = await createTestNet({ hosts: { server: { addr: '10.77.0.1/24' }, client: { mac: MAC }, client2: { mac: '52:54:00:77:1a:02' } } });
+  let srv: RunningServer | undefined;
+  try {
+    srv = await startServer(net.hosts.server!, []);
+    const s = srv;
+    const cfg = path.join(s.t.dir, 'config.json');
+    const inv = path.join(s.t.dir, 'inventory.yaml');
+    const apply = async (lans: Lan[]) => {
+      fs.writeFileSync(inv, inventory(lans));
+      const r = await net.hosts.server!.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'apply', inv, '--config', cfg], { cwd: ROOT, timeoutMs: 30_000 });
+      assert.equal(r.code, 0, `apply: ${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 1500));
+    };
+    await apply([{ range: '10.77.0.100-10.77.0.109' }]);
+    const log = path.join(s.t.dir, 'client.log');
+    const script = hookScript(s.t.dir, 'dhclient.sh', `echo "$reason ip=$new_ip_address" >> ${log}
+case "$reason" in BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface";; esac`);
+    const lf = path.join(s.t.dir, 'dhclient.leases');
+    const args = ['dhclient', '-4', '-d', '-v', '-sf', script, '-lf', lf, '-pf', path.join(s.t.dir, 'dhclient.pid'), 'eth0'];
+    const p1 = net.hosts.client!.spawn(args);
+    const first = /ip=(\S+)/.exec(await waitFor(() => /^BOUND .*$/m.exec(read(log))?.[0], 20_000, 'dhclient BOUND'))![1]!;
+    assert.match(first, /^10\.77\.0\.10\d$/);
+    p1.kill('SIGKILL');
+    await new Promise((res) => p1.once('exit', res));
+    await apply([{ range: '10.77.0.200-10.77.0.209' }]);
+    fs.writeFileSync(log, '');
+    const p2 = net.hosts.client!.spawn(args);
+    let err = ''; p2.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    const again = await waitFor(() => /^BOUND .*$/m.exec(read(log))?.[0], 30_000, 'dhclient BOUND after the move').catch((e: Error) => { throw new Error(`${e.message}\n${err}`); });
+    assert.match(err, /DHCPNAK/, 'INIT-REBOOT of the old address was not NAKed');
+    assert.match(again, /ip=10\.77\.0\.20\d$/);
+    assert.doesNotMatch(read(log), /^REBOOT /m);
+    p2.kill('SIGKILL');
+    // The old address is free again (the NAK ended that lease): a second client asking for it after the pool moves back gets it.
+    await apply([{ range: first + '-' + first }]);
+    const log2 = path.join(s.t.dir, 'client2.log');
+    const script2 = hookScript(s.t.dir, 'udhcpc2.sh', `echo "$1 ip=$ip" >> ${log2}`);
+    const r = await net.hosts.client2!.run(['busybox', 'udhcpc', '-f', '-q', '-n', '-i', 'eth0', '-s', script2, '-t', '5', '-T', '1', '-A', '1'], { timeoutMs: 20_000 });
+    assert.match(read(log2), new RegExp(`^bound ip=${first.replace(/\./g, '\\.')}$`, 'm'), r.stderr);
+  } finally { await net.destroy(); await srv?.stop(); }
+});
