@@ -46,31 +46,39 @@ const warmers: Record<string, (args: string[], config: Config) => Promise<void>>
 /** Undo for work a signal cuts short; returns what was undone, for the one line printed. */
 type InterruptHook = () => string | undefined;
 const interruptHooks = new Set<InterruptHook>();
+let commandName = 'branchboot';
 
 /**
- * Registers `hook` to run if SIGINT/SIGTERM stops a command (not serve, which stops itself):
+ * Registers `hook` to run if SIGINT/SIGTERM stops the command (not serve, which stops itself):
  * a Ctrl-C during `image import` left its version 'importing', refused by `image remove`, until
- * `store gc` gave up on it ten minutes later. Returns the unregister function.
+ * `store gc` gave up on it ten minutes later. The handler exists only while a hook does: a
+ * command without one keeps the default, dying at once (a Node handler would wait for a
+ * synchronous SQLite transaction like apply's to end, and let it commit).
  */
 export function onInterrupt(hook: InterruptHook): () => void {
+  if (interruptHooks.size === 0) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   interruptHooks.add(hook);
-  return () => { interruptHooks.delete(hook); };
+  return () => {
+    interruptHooks.delete(hook);
+    if (interruptHooks.size > 0) return;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
-function exitOnSignals(name: string): void {
-  const handler = (sig: NodeJS.Signals) => {
-    const undone: string[] = [];
-    for (const hook of interruptHooks) {
-      try { const what = hook(); if (what) undone.push(what); } catch { /* exiting anyway: the rest still runs */ }
-    }
-    // After a progress bar's \r, start a line of our own.
-    const nl = process.stderr.isTTY ? '\n' : '';
-    process.stderr.write(`${nl}branchboot: ${name} interrupted by ${sig}${undone.length ? `: ${undone.join('; ')}` : ''}\n`);
-    // 128 + the signal's number, as a shell reports a command a signal ended.
-    process.exit(sig === 'SIGINT' ? 130 : 143);
-  };
-  process.once('SIGINT', handler);
-  process.once('SIGTERM', handler);
+function onSignal(sig: NodeJS.Signals): void {
+  const undone: string[] = [];
+  for (const hook of interruptHooks) {
+    try { const what = hook(); if (what) undone.push(what); } catch { /* exiting anyway: the rest still run */ }
+  }
+  // After a progress bar's \r, start a line of our own.
+  const nl = process.stderr.isTTY ? '\n' : '';
+  process.stderr.write(`${nl}branchboot: ${commandName} interrupted by ${sig}${undone.length ? `: ${undone.join('; ')}` : ''}\n`);
+  // 128 + the signal's number, as a shell reports a command a signal ended.
+  process.exit(sig === 'SIGINT' ? 130 : 143);
 }
 
 export async function resolveCommand(name: string): Promise<Command | undefined> {
@@ -107,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
     resolveCommand(name), import('../db/index.ts'), import('../log.ts'),
   ]);
   if (!command) throw new UserError(`unknown command "${name}" (branchboot help lists them)`, 2);
-  if (name !== 'serve') exitOnSignals(args[0] && !args[0].startsWith('-') ? `${name} ${args[0]}` : name);
+  commandName = args[0] && !args[0].startsWith('-') ? `${name} ${args[0]}` : name;
   // On a terminal a command's own output (summary, progress bar) already says what its info
   // lines would, in JSON between them; serve, scripts and journals keep them.
   const log = createLogger(config, process.stderr, name !== 'serve' && process.stderr.isTTY ? 'warn' : 'info');
