@@ -8,7 +8,10 @@ export const serveCommand: Command = async (args, env) => {
   const app = createApp(env.config, env.log);
   await app.start();
   const health = app.health();
-  env.log.info({ services: health }, 'branchboot running');
+  // Where the data is: with no config file, dataDir is ./var of the working directory, which
+  // is / under systemd unless the unit sets WorkingDirectory.
+  const { dataDir, database, store } = env.config;
+  env.log.info({ services: health, dataDir, database, store: store.path }, 'branchboot running');
   const users = await app.ctx.db.selectFrom('users').select('id').limit(1).execute();
   if (users.length === 0) env.log.warn('no console accounts yet: create one with `npx branchboot admin create USER` (the password is printed once)');
   await new Promise<void>((resolve) => {

@@ -34,7 +34,8 @@ export function migrate(sqlite: BetterSqlite3.Database, migrations = loadMigrati
   const current = appliedVersion(sqlite);
   const newest = migrations.at(-1)?.version ?? 0;
   if (current > newest) {
-    throw new UserError(`database schema version ${current} is newer than this branchboot (knows up to ${newest}); upgrade branchboot`);
+    // Nothing is written: an older branchboot started by mistake (a rollback) must leave it as the newer one left it.
+    throw new UserError(`${dbLabel(sqlite)}: schema version ${current} is newer than this branchboot (knows up to ${newest}); upgrade branchboot, the database was not changed`);
   }
   const applied: number[] = [];
   for (const mig of migrations) {
@@ -49,8 +50,7 @@ export function migrate(sqlite: BetterSqlite3.Database, migrations = loadMigrati
       // The transaction rolled back: the schema is the one before this migration, whole. Say so,
       // so an admin with a full disk frees space and runs it again instead of restoring a backup.
       const at = mig.version - 1;
-      const file = sqlite.name === ':memory:' || sqlite.name === '' ? 'database' : `database ${sqlite.name}`;
-      throw new UserError(`${file}: migration ${String(mig.version).padStart(4, '0')}_${mig.name} failed (${oneLine(err)}); `
+      throw new UserError(`${dbLabel(sqlite)}: migration ${String(mig.version).padStart(4, '0')}_${mig.name} failed (${oneLine(err)}); `
         + `nothing of it was applied, the database is intact at schema version ${at}: fix the cause and run \`branchboot migrate\` again`);
     }
     applied.push(mig.version);
@@ -60,4 +60,8 @@ export function migrate(sqlite: BetterSqlite3.Database, migrations = loadMigrati
 
 function oneLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}
+
+function dbLabel(sqlite: BetterSqlite3.Database): string {
+  return sqlite.name === ':memory:' || sqlite.name === '' ? 'database' : `database ${sqlite.name}`;
 }

@@ -48,6 +48,7 @@ test('a second serve on the same dataDir (other ports) refuses in one line; the 
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stderr.trim(), `branchboot: dataDir ${path.join(dir, 'var')} is in use by another branchboot serve (pid ${proc.pid}); stop it first`);
     assert.equal((await fetch(`${url}/healthz`)).status, 200, logs());
+    assert.match(logs(), new RegExp(`"dataDir":"${path.join(dir, 'var')}","database":"${path.join(dir, 'var', 'branchboot.db')}"[^\n]*"msg":"branchboot running"`));
   } finally {
     const exited = new Promise((r) => proc.on('exit', r));
     proc.kill('SIGTERM');

@@ -116,7 +116,7 @@ test('a database from a newer branchboot is refused in one line and left byte fo
   for (const command of [['migrate'], ['serve']]) {
     const r = await runCli([...command, '--config', cfg]);
     assert.equal(r.code, 1, `${command.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stderr.trim(), `branchboot: database schema version ${newest + 1} is newer than this branchboot (knows up to ${newest}); upgrade branchboot`);
+    assert.equal(r.stderr.trim(), `branchboot: database ${file}: schema version ${newest + 1} is newer than this branchboot (knows up to ${newest}); upgrade branchboot, the database was not changed`);
   }
   assert.equal(digest(), before);
 });
