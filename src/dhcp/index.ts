@@ -60,9 +60,10 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   const book = new LeaseBook();
   const shapes = new Map<number, string>();
   // Set once the committer exists (after the first load, which has nothing to carry over).
-  const late: { committer?: LeaseCommitter } = {};
+  const late: { committer?: LeaseCommitter; sightings?: SightingRecorder } = {};
   let present: Map<number, number> | undefined;
   scopes.onLoad(async (snap) => {
+    await late.sightings?.refresh();
     for (const s of snap.scopes) {
       // Only a changed pool restarts the search for never-used addresses.
       const shape = JSON.stringify([s.ranges, s.excluded, [...s.reservedByIp.keys()]]);
@@ -101,6 +102,7 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   late.committer = committer;
   const sightings = new SightingRecorder(ctx.db, writer, log);
   await sightings.refresh();
+  late.sightings = sightings;
   const dispose = ctx.events.on('inventory', () => { scopes.invalidate(); void sightings.refresh(); });
   const handler = new DhcpHandler({
     log, events: opts.bootEvents === false ? { record: () => {} } : events, planner: ctx.planner, scopes, book, committer, sightings,

@@ -3,7 +3,7 @@
 // and the queue is bounded (a flood of random MACs loses sightings, never the server).
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.ts';
-import { listKnownMacs, type NewSighting } from '../model/dhcp-scopes.ts';
+import { listKnownMacs, machinesSignature, type NewSighting } from '../model/dhcp-scopes.ts';
 import type { DbWriter } from './db-writer.ts';
 
 export class SightingRecorder {
@@ -15,9 +15,21 @@ export class SightingRecorder {
 
   constructor(private readonly db: Db, private readonly writer: DbWriter, private readonly log: Logger, private readonly opts = { flushMs: 500, maxQueue: 10_000, maxKnown: 200_000 }) {}
 
+  private updatedAt = -1;
+
+  /**
+   * Re-reads the known MACs when the machines table changed. Called with every subnet reload:
+   * nothing tells this process about an apply (another process) or the API, and a MAC whose
+   * machine was pruned stayed "known", so it never became a discovered machine again.
+   */
   async refresh(): Promise<void> {
     try {
+      // A row deleted shows as fewer rows than we know (our own inserts are in `known` already);
+      // one added or changed, as a newer update.
+      const sig = await machinesSignature(this.db);
+      if (sig.count === this.known.size && sig.updatedAt === this.updatedAt) return;
       this.known = new Set(await listKnownMacs(this.db));
+      this.updatedAt = sig.updatedAt;
     } catch (err) {
       this.log.warn({ err }, 'dhcp: could not read known machines');
     }

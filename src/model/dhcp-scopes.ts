@@ -59,6 +59,14 @@ export async function listReservations(db: Db): Promise<ReservationRow[]> {
   return rows.map((r) => ({ mac: r.mac, ip: r.fixed_ip!, branchId: r.branch_id, hostname: r.hostname }));
 }
 
+/** How many machine rows there are and their latest update: a cheap test before listKnownMacs. */
+export async function machinesSignature(db: Db): Promise<{ count: number; updatedAt: number }> {
+  const r = await db.selectFrom('machines')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('updated_at').as('at')])
+    .executeTakeFirst();
+  return { count: Number(r?.n ?? 0), updatedAt: Number(r?.at ?? 0) };
+}
+
 /** MACs the inventory already knows, so DHCP records a sighting only for new ones. */
 export async function listKnownMacs(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('machines').select('mac').execute();

@@ -165,3 +165,24 @@ describe('dhcp: a pool moved while a client holds a lease in the old range', () 
     } finally { await r.close(); }
   });
 });
+
+describe('dhcp: a machine removed from the inventory (apply --prune) while it keeps booting', () => {
+  test('it becomes a discovered machine again at its next packet after the subnets are re-read (nothing in the process announces an apply)', async () => {
+    const t = await makeCtx([A]);
+    const b = await buildDhcpHandler(t.ctx, { localAddresses: () => locals, scopeTtlMs: 50 });
+    try {
+      const mac = '52:54:00:0a:03:01';
+      const discover = () => b.handler.handle(clientPacket({ type: 1, mac, giaddr: '10.1.0.1' }), { from: { address: '10.1.0.1', port: 67 } });
+      assert.ok(await discover());
+      await b.sightings.flush();
+      assert.equal((await t.handle.db.selectFrom('machines').select('state').where('mac', '=', mac).executeTakeFirst())?.state, 'discovered');
+      await t.handle.db.deleteFrom('machines').where('mac', '=', mac).execute();
+      await new Promise((res) => setTimeout(res, 100));
+      assert.ok(await discover());
+      await new Promise((res) => setTimeout(res, 50));
+      assert.ok(await discover());
+      await b.sightings.flush();
+      assert.ok(await t.handle.db.selectFrom('machines').select('state').where('mac', '=', mac).executeTakeFirst(), 'the MAC stayed "known" after its machine was deleted');
+    } finally { await b.close(); await t.close(); }
+  });
+});
