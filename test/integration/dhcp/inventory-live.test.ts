@@ -140,6 +140,8 @@ case "$reason" in BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$n
     const p1 = net.hosts.client!.spawn(args);
     const first = /ip=(\S+)/.exec(await waitFor(() => /^BOUND .*$/m.exec(read(log))?.[0], 20_000, 'dhclient BOUND'))![1]!;
     assert.match(first, /^10\.77\.0\.10\d$/);
+    // dhclient writes its lease file after the hook ran: without it, the restart is a DISCOVER, not an INIT-REBOOT.
+    await waitFor(() => (read(lf).includes(`fixed-address ${first};`) ? true : undefined), 10_000, 'dhclient lease file');
     p1.kill('SIGKILL');
     await new Promise((res) => p1.once('exit', res));
     await apply([{ range: '10.77.0.200-10.77.0.209' }]);

@@ -186,3 +186,29 @@ describe('dhcp: a machine removed from the inventory (apply --prune) while it ke
     } finally { await b.close(); await t.close(); }
   });
 });
+
+describe('dhcp: a subnet switched authoritative → proxy → off → authoritative under a lease', () => {
+  test('proxy: the renew is left to the other server, a PXE DISCOVER gets boot information only; off: silence; back: the same address', async () => {
+    const r = await rig();
+    try {
+      const mac = '52:54:00:0a:04:01';
+      const held = await dora(r, mac, '10.1.0.1');
+      const renew = () => r.send({ type: 3, mac, ciaddr: held, giaddr: '10.1.0.1' });
+      const mode = async (m: 'proxy' | 'off' | 'authoritative') => {
+        await r.t.handle.db.updateTable('subnets').set({ dhcp_mode: m }).where('cidr', '=', A.cidr).execute();
+        r.t.ctx.events.emit('inventory', {});
+      };
+      await mode('proxy');
+      assert.equal(await renew(), undefined);
+      const pxe = await r.send({ type: 1, mac: '52:54:00:0a:04:02', giaddr: '10.1.0.1', options: [[60, 'PXEClient:Arch:00000:UNDI:002001'], [93, [0, 0]]] });
+      assert.equal(pxe?.yiaddr, 0);
+      await mode('off');
+      assert.equal(await renew(), undefined);
+      assert.equal(await r.send({ type: 1, mac: '52:54:00:0a:04:03', giaddr: '10.1.0.1' }), undefined);
+      await mode('authoritative');
+      const back = await renew();
+      assert.equal(back && readU8(back.options, 53), 5);
+      assert.equal(ipText(back!.yiaddr), held);
+    } finally { await r.close(); }
+  });
+});
