@@ -1,5 +1,6 @@
 // The HTTP side of the appliance: one fastify instance for boot files, the block store,
 // the REST API and the console. Each area is a plugin in routes/.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -37,11 +38,17 @@ export function createHttpService(ctx: HttpContext): Service {
   let app: FastifyInstance | undefined;
   let state: ServiceHealth['state'] = 'stopped';
   let listen: string[] = [];
+  // Responses in progress, for stop() to end the event streams among them.
+  const open = new Set<ServerResponse>();
   return {
     name: 'http',
     async start() {
       state = 'starting';
       app = await buildHttpApp(ctx);
+      app.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+        open.add(res);
+        res.once('close', () => open.delete(res));
+      });
       try {
         await app.listen({ host: ctx.config.http.address, port: ctx.config.http.port });
       } catch (err) {
@@ -57,6 +64,11 @@ export function createHttpService(ctx: HttpContext): Service {
       if (!app) return;
       state = 'stopping';
       const server = app.server;
+      // An event stream (console timeline, import progress) never ends by itself: one open
+      // console held every stop for the whole grace time. Ended now, the browser's EventSource
+      // reconnects (retry: 3000) to the restarted server. Cut, not ended: an ended response
+      // leaves a keep-alive connection that turns idle only after the one idle sweep below.
+      for (const res of open) if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) res.destroy();
       // Idle keep-alive connections close at once; busy ones get graceMs, then are cut.
       server.closeIdleConnections();
       const cut = setTimeout(() => server.closeAllConnections(), graceMs);

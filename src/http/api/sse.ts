@@ -10,12 +10,13 @@ export interface SseStream {
 export function openSse(req: FastifyRequest, reply: FastifyReply): SseStream {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-    'x-content-type-options': 'nosniff',
-  });
+  // setHeader, not writeHead's object: the HTTP service's stop finds event streams by their
+  // content-type (getHeader), to end them at once instead of after the grace time.
+  res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('connection', 'keep-alive');
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.writeHead(200);
   // Tells EventSource how long to wait before reconnecting.
   res.write('retry: 3000\n\n');
   const closers: (() => void)[] = [];

@@ -71,3 +71,22 @@ test('SIGTERM during a CLI import: one line, exit 128+signal, the version failed
   assert.deepEqual(db.prepare('SELECT version, state FROM image_versions').all(), [{ version: 1, state: 'failed' }]);
   db.close();
 });
+
+test('SIGTERM with a console event stream open: serve does not wait out the grace time for it', async () => {
+  const dir = tempDir();
+  const cfg = path.join(dir, 'branchboot.yaml');
+  fs.writeFileSync(cfg, 'dataDir: var\nlog:\n  level: info\nhttp:\n  port: 0\n  shutdownGraceSeconds: 30\n');
+  const tok = await runCli(['token', 'create', 'watch', '--scope', 'read', '--config', cfg]);
+  const { proc, url, logs } = await startServe(cfg, { port: 0 });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  const stream = await fetch(`${url}/api/v1/imports/stream`, { headers: { authorization: `Bearer ${tok.stdout.trim()}` } });
+  assert.equal(stream.status, 200);
+  const reader = stream.body!.getReader();
+  await reader.read(); // the stream is open: its first bytes (retry:) arrived
+  const t0 = Date.now();
+  proc.kill('SIGTERM');
+  assert.equal(await exited, 0, logs());
+  const took = Date.now() - t0;
+  assert.ok(took < 10_000, `stopped ${took} ms after SIGTERM with an event stream open (grace 30 s)`);
+  await reader.cancel().catch(() => {});
+});
