@@ -103,7 +103,13 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   const sightings = new SightingRecorder(ctx.db, writer, log);
   await sightings.refresh();
   late.sightings = sightings;
-  const dispose = ctx.events.on('inventory', () => { scopes.invalidate(); void sightings.refresh(); });
+  const unsubscribe = ctx.events.on('inventory', () => { scopes.invalidate(); void sightings.refresh(); });
+  // Re-read on the TTL without waiting for a packet: an apply (another process) that deleted and
+  // re-created a subnet took its lease rows along, and only a reload writes them back; waiting
+  // for the next client left a restart meanwhile to hand those addresses out again.
+  const tick = setInterval(() => void scopes.get(), opts.scopeTtlMs ?? 5000);
+  tick.unref();
+  const dispose = () => { clearInterval(tick); unsubscribe(); };
   const handler = new DhcpHandler({
     log, events: opts.bootEvents === false ? { record: () => {} } : events, planner: ctx.planner, scopes, book, committer, sightings,
     localAddresses: opts.localAddresses ?? cachedLocalAddresses(), interfaces: ctx.config.dhcp.interfaces,

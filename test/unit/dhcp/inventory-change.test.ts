@@ -212,3 +212,28 @@ describe('dhcp: a subnet switched authoritative → proxy → off → authoritat
     } finally { await r.close(); }
   });
 });
+
+describe('dhcp: subnets re-read without traffic', () => {
+  test('a subnet re-created by an apply gets its leases written back within a TTL even when no client speaks (a restart after that keeps them)', async () => {
+    const t = await makeCtx([A]);
+    const b = await buildDhcpHandler(t.ctx, { localAddresses: () => locals, scopeTtlMs: 50 });
+    try {
+      const mac = '52:54:00:0a:05:01';
+      const o = await b.handler.handle(clientPacket({ type: 1, mac, giaddr: '10.1.0.1' }), { from: { address: '10.1.0.1', port: 67 } });
+      const yi = o!.buf.readUInt32BE(16);
+      assert.ok(await b.handler.handle(clientPacket({ type: 3, mac, giaddr: '10.1.0.1', options: [[54, SRV], [50, ipBuf(ipText(yi))]] }), { from: { address: '10.1.0.1', port: 67 } }));
+      // apply moving the subnet to another branch: deleted and inserted again (leases cascade away).
+      const now = Date.now() + 1;
+      const bid = (await t.handle.db.insertInto('branches').values({ name: 'c', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow()).id;
+      await t.handle.db.deleteFrom('subnets').where('cidr', '=', A.cidr).execute();
+      await t.handle.db.insertInto('subnets').values({ branch_id: bid, cidr: A.cidr, dhcp_mode: 'authoritative', ranges: JSON.stringify(A.ranges), lease_seconds: 600, created_at: now, updated_at: now }).execute();
+      await waitUntil(async () => (await t.handle.db.selectFrom('leases').select('ip').where('mac', '=', mac).executeTakeFirst())?.ip === ipText(yi), 2000);
+    } finally { await b.close(); await t.close(); }
+  });
+});
+
+async function waitUntil(fn: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { if (await fn()) return; await new Promise((r) => setTimeout(r, 25)); }
+  assert.fail('the lease was not written back without traffic');
+}
