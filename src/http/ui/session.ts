@@ -60,11 +60,15 @@ export function sessionRoutes(app: FastifyInstance, deps: UiDeps, limiter = new 
     const wait = limiter.retryAfter(req.ip, username);
     if (wait > 0) {
       reply.header('retry-after', String(Math.ceil(wait / 1000)));
+      req.log.warn({ user: username, ip: req.ip, retryAfterS: Math.ceil(wait / 1000) }, 'console sign-in refused: too many failures');
       return loginPage(req, reply, 429, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} seconds.`, username);
     }
     const user = username && password ? await authenticateUser(ctx.db, username, password) : undefined;
     if (!user) {
       limiter.failed(req.ip, username);
+      // One warn line per failure, with who and from where (never the password): what fail2ban
+      // or an admin reading the log needs to see someone guessing.
+      req.log.warn({ user: username, ip: req.ip }, 'console sign-in failed');
       return loginPage(req, reply, 401, 'Wrong username or password.', username);
     }
     limiter.succeeded(req.ip, username);

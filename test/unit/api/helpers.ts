@@ -32,13 +32,13 @@ export interface Fixture {
 
 export const PASSWORD = 'correct horse battery';
 
-export async function makeFixture(opts: { machinesPerBranch?: number; users?: boolean } = {}): Promise<Fixture> {
+export async function makeFixture(opts: { machinesPerBranch?: number; users?: boolean; log?: pino.Logger } = {}): Promise<Fixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-api-'));
   const file = path.join(dir, 'bb.db');
   const config = loadConfig({ env: {}, overrides: { dataDir: dir, database: file, 'http.publicUrl': 'http://10.9.9.9:8080' } });
   const handle = openDatabase(file);
   const db = handle.db;
-  const log = pino({ level: 'silent' });
+  const log = opts.log ?? pino({ level: 'silent' });
   const events = new EventBus(db, log, 20);
   const planner = createPlanner({ config, db, log });
   const ctx: HttpContext = { config, db, log, events, planner, health: () => ({}) };
