@@ -28,7 +28,7 @@ function cleanUnderSanitizers(addonName: string, sources: string[], envVar: stri
     // NODE_TEST_CONTEXT would make the inner runner report to this one in its binary format.
     const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=1', ...tests], {
-      cwd: ROOT, encoding: 'utf8', timeout: 280_000,
+      cwd: ROOT, encoding: 'utf8', timeout: 560_000,
       env: {
         ...env, [envVar]: addon, LD_PRELOAD: libs.join(':'),
         // Node itself is not built with ASan: leaks of its own at exit are not ours to report.
@@ -38,7 +38,9 @@ function cleanUnderSanitizers(addonName: string, sources: string[], envVar: stri
     const out = `${r.stdout}\n${r.stderr}`;
     const report = /ERROR: AddressSanitizer[^\n]*|runtime error[^\n]*/.exec(out);
     assert.equal(report, null, `sanitizer report: ${report?.[0]}\n${out.slice(out.indexOf(report?.[0] ?? '\0'), 4000)}`);
-    assert.equal(r.status, 0, out.slice(-3000));
+    // The inner run's failures, wherever they are in its output (its tail is only the summary).
+    const failures = r.stdout.split('\n').flatMap((line, i, all) => (/^\s*not ok /.test(line) && !/# SKIP/.test(line) ? all.slice(i, i + 25) : [])).join('\n');
+    assert.equal(r.status, 0, `${failures.slice(0, 6000)}\n…\n${out.slice(-1500)}`);
     assert.match(r.stdout, /# fail 0/);
     assert.match(r.stdout, /# pass [1-9]/);
   } finally {
@@ -46,13 +48,13 @@ function cleanUnderSanitizers(addonName: string, sources: string[], envVar: stri
   }
 }
 
-test('native UDP sockets are clean under AddressSanitizer and UBSan', { skip, timeout: 300_000 }, () => {
+test('native UDP sockets are clean under AddressSanitizer and UBSan', { skip, timeout: 600_000 }, () => {
   cleanUnderSanitizers('branchboot_udp.node', ['native/udp.c', 'native/lockstep.c'], 'BRANCHBOOT_UDP_ADDON', [
     'test/unit/udp/socket.test.ts', 'test/unit/udp/lockstep.test.ts', 'test/unit/udp/worker-teardown.test.ts', 'test/integration/udp/backpressure.test.ts', 'test/unit/tftp/fuzz.test.ts',
     'test/unit/tftp/threads.test.ts', 'test/unit/tftp/server.test.ts', 'test/unit/dhcp/service.test.ts']);
 });
 
 // The import's scan, in the main thread (bounds, every discriminator edge) and in the chunk workers.
-test('the native chunking scan is clean under AddressSanitizer and UBSan', { skip, timeout: 300_000 }, () => {
+test('the native chunking scan is clean under AddressSanitizer and UBSan', { skip, timeout: 600_000 }, () => {
   cleanUnderSanitizers('branchboot_scan.node', ['native/scan.c'], 'BRANCHBOOT_SCAN_ADDON', ['test/unit/store/parallel-cuts.test.ts']);
 });
