@@ -8,7 +8,7 @@ import { UserError } from '../../util/errors.ts';
 import { audit } from '../audit.ts';
 import { diffInventory, type InventoryDiff } from './diff.ts';
 import { loadInventory } from './load.ts';
-import { writeBranch } from './write-branch.ts';
+import { dropUnlistedSubnets, writeBranch } from './write-branch.ts';
 import { findSubnetOverlap, reservationProblem } from './layout.ts';
 import { parseImageRef, type NBranch, type NImage, type NInventory, type NMachine } from './normal.ts';
 
@@ -37,9 +37,15 @@ export async function applyInventory(db: Db, wanted: NInventory, opts: ApplyOpti
       }
       await audit(trx, { actor, action: c.op === 'update' ? 'update' : c.op, entity: 'image', entityId: c.key, before: 'before' in c ? c.before : undefined, after: 'after' in c ? c.after : undefined }, now);
     }
+    // Every branch written first, then the subnets they no longer list dropped, then removed
+    // branches: a subnet that moves from one branch to another (or from a pruned one) is then
+    // updated in place, its leases with it, instead of deleted with its old branch (the leases
+    // cascade) and inserted anew, where a still-held address could go to a second client.
+    const written: Array<{ id: number; cidrs: string[] }> = [];
+    for (const c of diff.branches) if (c.op !== 'remove') written.push({ id: await upsertBranch(trx, c.after, now), cidrs: c.after.subnets.map((s) => s.cidr) });
+    for (const w of written) await dropUnlistedSubnets(trx, w.id, w.cidrs);
+    for (const c of diff.branches) if (c.op === 'remove') await trx.deleteFrom('branches').where('name', '=', c.key).execute();
     for (const c of diff.branches) {
-      if (c.op === 'remove') await trx.deleteFrom('branches').where('name', '=', c.key).execute();
-      else await upsertBranch(trx, c.after, now);
       await audit(trx, { actor, action: c.op, entity: 'branch', entityId: c.key, before: 'before' in c ? c.before : undefined, after: 'after' in c ? c.after : undefined }, now);
     }
     for (const c of diff.machines) {
@@ -101,9 +107,9 @@ async function upsertImage(trx: Transaction<DB>, im: NImage, now: number): Promi
     .onConflict((oc) => oc.column('name').doUpdateSet(row)).execute();
 }
 
-async function upsertBranch(trx: Transaction<DB>, b: NBranch, now: number): Promise<void> {
+async function upsertBranch(trx: Transaction<DB>, b: NBranch, now: number): Promise<number> {
   const existing = await trx.selectFrom('branches').select('id').where('name', '=', b.name).executeTakeFirst();
-  await writeBranch(trx, b, existing?.id ?? null, now);
+  return writeBranch(trx, b, existing?.id ?? null, now, { dropUnlisted: false });
 }
 
 /** `rearm`: the action was just set, so a machine on "once" boots its image once more. */

@@ -4,8 +4,12 @@ import type { Transaction } from 'kysely';
 import type { DB } from '../../db/schema.ts';
 import type { NBranch } from './normal.ts';
 
-/** Inserts (id null) or updates the branch, then makes its subnets exactly b.subnets. Returns its id. */
-export async function writeBranch(trx: Transaction<DB>, b: NBranch, id: number | null, now: number): Promise<number> {
+/**
+ * Inserts (id null) or updates the branch, then makes its subnets exactly b.subnets. Returns its id.
+ * `dropUnlisted: false` leaves the unlisted ones for dropUnlistedSubnets, once every branch of an
+ * apply is written (see apply.ts).
+ */
+export async function writeBranch(trx: Transaction<DB>, b: NBranch, id: number | null, now: number, opts: { dropUnlisted?: boolean } = {}): Promise<number> {
   const row = {
     name: b.name, description: b.description, default_image: b.defaultImage, default_action: b.defaultAction, transport: b.transport,
     kernel_args: b.kernelArgs, menu_images: JSON.stringify(b.menuImages), menu_timeout_s: b.menuTimeout,
@@ -19,10 +23,7 @@ export async function writeBranch(trx: Transaction<DB>, b: NBranch, id: number |
     await trx.updateTable('branches').set(row).where('id', '=', id).execute();
     bid = id;
   }
-  // A branch's subnets are part of its definition: the file or body lists all of them.
-  let del = trx.deleteFrom('subnets').where('branch_id', '=', bid);
-  if (b.subnets.length) del = del.where('cidr', 'not in', b.subnets.map((s) => s.cidr));
-  await del.execute();
+  if (opts.dropUnlisted ?? true) await dropUnlistedSubnets(trx, bid, b.subnets.map((s) => s.cidr));
   for (const s of b.subnets) {
     const srow = {
       branch_id: bid, dhcp_mode: s.dhcp, ranges: JSON.stringify(s.ranges), exclusions: JSON.stringify(s.exclusions),
@@ -33,6 +34,13 @@ export async function writeBranch(trx: Transaction<DB>, b: NBranch, id: number |
       .onConflict((oc) => oc.column('cidr').doUpdateSet(srow)).execute();
   }
   return bid;
+}
+
+/** A branch's subnets are part of its definition: the file or body lists all of them. */
+export async function dropUnlistedSubnets(trx: Transaction<DB>, branchId: number, cidrs: string[]): Promise<void> {
+  let del = trx.deleteFrom('subnets').where('branch_id', '=', branchId);
+  if (cidrs.length) del = del.where('cidr', 'not in', cidrs);
+  await del.execute();
 }
 
 /** A JSON list column (ranges, dns, menu_images) as strings; anything else reads as empty. */

@@ -101,6 +101,28 @@ test('apply checks the layout that results, with branches and machines the file 
   assert.equal(pruned.applied, true);
 }));
 
+test('a subnet that moves to another branch keeps its row and its leases, whichever branch the file lists first', () => withDb(async (db) => {
+  const lease = async () => {
+    const s = await db.selectFrom('subnets').select('id').where('cidr', '=', '10.5.0.0/24').executeTakeFirstOrThrow();
+    await db.insertInto('leases').values({ subnet_id: s.id, ip: '10.5.0.50', mac: '52:54:00:00:00:99', state: 'bound', expires_at: Date.now() + 3600_000, updated_at: Date.now() }).execute();
+    return s.id;
+  };
+  const x = '{cidr: 10.5.0.0/24, dhcp: authoritative, range: 10.5.0.10-10.5.0.90}';
+  await applyInventory(db, parseInventory(`branches:\n  - { name: a, subnets: [${x}] }\n  - { name: b }\n`));
+  const id = await lease();
+  // a (which gives it up) comes first in the file, then b (which takes it).
+  await applyInventory(db, parseInventory(`branches:\n  - { name: a }\n  - { name: b, subnets: [${x}] }\n`));
+  const after = await db.selectFrom('subnets').innerJoin('branches', 'branches.id', 'subnets.branch_id').select(['subnets.id', 'branches.name']).where('cidr', '=', '10.5.0.0/24').executeTakeFirstOrThrow();
+  assert.deepEqual([after.id, after.name], [id, 'b']);
+  assert.equal((await db.selectFrom('leases').selectAll().where('subnet_id', '=', id).execute()).length, 1, 'the lease moved with its subnet');
+  // And from a branch pruned in the same apply.
+  await applyInventory(db, parseInventory(`branches:\n  - { name: c, subnets: [${x}] }\n`), { prune: true });
+  const moved = await db.selectFrom('subnets').innerJoin('branches', 'branches.id', 'subnets.branch_id').select(['subnets.id', 'branches.name']).where('cidr', '=', '10.5.0.0/24').executeTakeFirstOrThrow();
+  assert.deepEqual([moved.id, moved.name], [id, 'c']);
+  assert.equal((await db.selectFrom('leases').selectAll().where('subnet_id', '=', id).execute()).length, 1);
+  assert.deepEqual((await db.selectFrom('branches').select('name').execute()).map((r) => r.name), ['c']);
+}));
+
 test('references to unknown branches and images are refused before anything is written', () => withDb(async (db) => {
   await assert.rejects(applyInventory(db, parseInventory('machines:\n  - { mac: 52:54:00:00:00:01, branch: nowhere }\n')), /machine 52:54:00:00:00:01: branch "nowhere" does not exist/);
   await assert.rejects(applyInventory(db, parseInventory('branches:\n  - { name: a, defaultImage: ghost }\n')), /defaultImage "ghost" is not a known image/);
