@@ -1,7 +1,8 @@
 // Block store benchmarks, side by side with casync and nginx in one run:
 //   npm run bench:store [-- import update http zstd big]   (default: all but big)
 // Env: BENCH_DIR (default /tmp/bb-bench-store), BENCH_TREE_MB (default 480), BENCH_SECONDS (wrk, default 5).
-// Prints markdown tables; bench/store/RESULTS.md holds the last run's tables.
+// Prints markdown tables, also saved to $BENCH_DIR/last-run.md. bench/store/RESULTS.md is the
+// curated record (dated sections with their load): a run of one section used to overwrite it all.
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -368,4 +369,5 @@ if (sections.has('import')) cdcDir = await importSection();
 if (sections.has('update')) await updateSection();
 if (sections.has('http')) await httpSection(cdcDir);
 if (sections.has('big')) await bigSection();
-fs.writeFileSync(path.join(ROOT, 'bench/store/RESULTS.md'), `${out.join('\n')}\n`);
+fs.writeFileSync(path.join(WORK, 'last-run.md'), `${out.join('\n')}\n`);
+process.stderr.write(`tables saved to ${path.join(WORK, 'last-run.md')}\n`);
