@@ -7,6 +7,7 @@ import { authHook } from '../api/auth.ts';
 import { apiErrorHandler, sendProblem } from '../api/problem.ts';
 import { validatorCompiler } from '../api/validator.ts';
 import { registerJsonBody } from '../api/json-body.ts';
+import { signalInventoryWrites } from '../inventory-signal.ts';
 import { OpenApiCollector, docsPage } from '../api/openapi.ts';
 import { branchRoutes } from '../api/branches.ts';
 import { machineRoutes } from '../api/machines.ts';
@@ -33,6 +34,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { ctx: HttpContext }
     v1.decorateRequest('principal', null);
     v1.addHook('onRoute', (r) => openapi.add(r));
     v1.addHook('onRequest', authHook(ctx.db));
+    signalInventoryWrites(v1, ctx);
     v1.addHook('onSend', async (_req, reply, payload) => {
       // API answers depend on who asks: never cache them in shared caches.
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');

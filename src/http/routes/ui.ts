@@ -17,6 +17,7 @@ import { imageRoutes } from '../ui/images.ts';
 import { accountRoutes } from '../ui/accounts.ts';
 import { auditRoutes } from '../ui/audit.ts';
 import type { LoginLimiter } from '../ui/login-limit.ts';
+import { signalInventoryWrites } from '../inventory-signal.ts';
 
 // Inline scripts and styles are refused, so an injected <script> in any field could not run
 // even if escaping failed somewhere.
@@ -30,6 +31,7 @@ export async function uiRoutes(app: FastifyInstance, opts: { ctx: HttpContext; v
     staticRoutes(ui);
     registerFormParser(ui);
     ui.decorateRequest('principal', null);
+    signalInventoryWrites(ui, opts.ctx);
     ui.addHook('onRequest', async (req) => {
       if (!req.url.startsWith('/static/')) await sessionHook(deps)(req);
     });
