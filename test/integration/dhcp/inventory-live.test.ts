@@ -29,6 +29,19 @@ ${lans.map((l) => `      - cidr: 10.77.0.0/24
         leaseTime: ${l.lease ?? 600}
 `).join('')}` : ''}`;
 
+/** `branchboot apply` of an inventory with these LANs, run on the server's host, then the subnet TTL waited out. */
+function applier(host: { run: (argv: string[], opts: { cwd: string; timeoutMs: number }) => Promise<{ code: number | null; stderr: string }> }, s: RunningServer) {
+  const cfg = path.join(s.t.dir, 'config.json');
+  const inv = path.join(s.t.dir, 'inventory.yaml');
+  return async (lans: Lan[] | null, prune = false): Promise<void> => {
+    fs.writeFileSync(inv, inventory(lans));
+    const r = await host.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'apply', inv, '--config', cfg, ...(prune ? ['--prune'] : [])], { cwd: ROOT, timeoutMs: 30_000 });
+    assert.equal(r.code, 0, `apply: ${r.stderr}`);
+    // The server re-reads subnets on a 1 s TTL here (5 s in serve): wait it out.
+    await new Promise((res) => setTimeout(res, 1500));
+  };
+}
+
 const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
 
 test('inventory applied under a udhcpc lease: shrink, options, mode off/on, prune/re-add, kill -9', { skip: !canUseNetns() && 'needs root and ip netns', timeout: 150_000 }, async () => {
@@ -37,15 +50,7 @@ test('inventory applied under a udhcpc lease: shrink, options, mode off/on, prun
   try {
     srv = await startServer(net.hosts.server!, []);
     const s = srv;
-    const cfg = path.join(s.t.dir, 'config.json');
-    const inv = path.join(s.t.dir, 'inventory.yaml');
-    const apply = async (lans: Lan[] | null, prune = false) => {
-      fs.writeFileSync(inv, inventory(lans));
-      const r = await net.hosts.server!.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'apply', inv, '--config', cfg, ...(prune ? ['--prune'] : [])], { cwd: ROOT, timeoutMs: 30_000 });
-      assert.equal(r.code, 0, `apply: ${r.stderr}`);
-      // The server re-reads subnets on a 1 s TTL here (5 s in serve): wait it out.
-      await new Promise((res) => setTimeout(res, 1500));
-    };
+    const apply = applier(net.hosts.server!, s);
     await apply([{ range: '10.77.0.100-10.77.0.199' }]);
     const log = path.join(s.t.dir, 'client.log');
     const script = hookScript(s.t.dir, 'udhcpc.sh', `echo "$1 ip=$ip router=$router dns=$dns lease=$lease" >> ${log}
@@ -123,14 +128,7 @@ test('dhclient INIT-REBOOT after the pool moved away from its address: NAK, then
   try {
     srv = await startServer(net.hosts.server!, []);
     const s = srv;
-    const cfg = path.join(s.t.dir, 'config.json');
-    const inv = path.join(s.t.dir, 'inventory.yaml');
-    const apply = async (lans: Lan[]) => {
-      fs.writeFileSync(inv, inventory(lans));
-      const r = await net.hosts.server!.run([process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'apply', inv, '--config', cfg], { cwd: ROOT, timeoutMs: 30_000 });
-      assert.equal(r.code, 0, `apply: ${r.stderr}`);
-      await new Promise((res) => setTimeout(res, 1500));
-    };
+    const apply = applier(net.hosts.server!, s);
     await apply([{ range: '10.77.0.100-10.77.0.109' }]);
     const log = path.join(s.t.dir, 'client.log');
     const script = hookScript(s.t.dir, 'dhclient.sh', `echo "$reason ip=$new_ip_address" >> ${log}
