@@ -5,10 +5,8 @@
 // by the requests that arrive meanwhile (a room of machines booting at once).
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
+import { stampFile } from './file-stamp.ts';
 
-function stampOf(st: fs.Stats): string {
-  return `${st.ino}:${st.size}:${st.ctimeMs}:${st.mtimeMs}`;
-}
 
 export interface BlobCheck {
   /** Undefined when the file holds what its name says; else why not. Rejects when it cannot be read. */
@@ -20,18 +18,18 @@ export function createBlobCheck(): BlobCheck {
   const inflight = new Map<string, Promise<string | undefined>>();
 
   async function hashFile(file: string, hex: string): Promise<string | undefined> {
-    const before = stampOf(await fs.promises.stat(file));
+    const before = await stampFile(file);
     const h = createHash('sha512-256');
     for await (const d of fs.createReadStream(file, { highWaterMark: 1024 * 1024 })) h.update(d as Buffer);
     if (h.digest('hex') !== hex) return 'content does not match its name (SHA-512/256)';
     // Changed while it was read: not known good; the next request checks again.
-    if (stampOf(await fs.promises.stat(file)) === before) good.set(file, before);
+    if (await stampFile(file) === before) good.set(file, before);
     return undefined;
   }
 
   return {
     async check(file, hex) {
-      if (good.get(file) === stampOf(await fs.promises.stat(file))) return undefined;
+      if (good.get(file) === await stampFile(file)) return undefined;
       let p = inflight.get(file);
       if (!p) {
         p = hashFile(file, hex).finally(() => inflight.delete(file));

@@ -11,6 +11,7 @@ import { decompressChunk } from './codec.ts';
 import { CorruptChunkError } from './chunk-source.ts';
 import { chunkPath } from './layout.ts';
 import { ByteLru } from './lru.ts';
+import { type FileStamp, stampFile } from './file-stamp.ts';
 import { VerifyError, type VerifyPool, verifyPool } from './verify-pool.ts';
 import { errnoCode, errorMessage } from '../util/errors.ts';
 
@@ -30,20 +31,15 @@ export interface ChunkFiles {
  */
 const VERIFIED_MAX = 1_000_000;
 
-type Stamp = string;
-
-function stampOf(st: { ino: number; size: number; ctimeMs: number; mtimeMs: number }): Stamp {
-  return `${st.ino}:${st.size}:${st.ctimeMs}:${st.mtimeMs}`;
-}
 
 function isAbsent(err: unknown): boolean {
   return errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR';
 }
 
 /** The file's stamp, or undefined when there is no such file. */
-async function stampFile(file: string): Promise<Stamp | undefined> {
+async function stampIfPresent(file: string): Promise<FileStamp | undefined> {
   try {
-    return stampOf(await fs.stat(file));
+    return await stampFile(file);
   } catch (err) {
     if (isAbsent(err)) return undefined;
     throw err;
@@ -53,7 +49,7 @@ async function stampFile(file: string): Promise<Stamp | undefined> {
 /** `pool`: where a first-served chunk is verified (default: the process's worker pool); null: this thread. */
 export function createChunkFiles(root: string, cacheBytes: number, log: Logger, pool: VerifyPool | null = verifyPool()): ChunkFiles {
   const cache = new ByteLru<Buffer>(cacheBytes);
-  const verified = new Map<string, Stamp>();
+  const verified = new Map<string, FileStamp>();
 
   function refuse(hex: string, why: string): never {
     log.error({ chunk: hex, err: why }, 'corrupt chunk refused');
@@ -91,7 +87,7 @@ export function createChunkFiles(root: string, cacheBytes: number, log: Logger, 
   }
 
   /** The frame as verified before, if its file has not changed since: read first, stamp after, so a write in between shows. */
-  async function unchanged(hex: string, stamp: Stamp): Promise<Buffer | undefined> {
+  async function unchanged(hex: string, stamp: FileStamp): Promise<Buffer | undefined> {
     const file = chunkPath(root, hex);
     let data: Buffer;
     try {
@@ -100,7 +96,7 @@ export function createChunkFiles(root: string, cacheBytes: number, log: Logger, 
       if (isAbsent(err)) return undefined;
       throw err;
     }
-    return (await stampFile(file)) === stamp ? data : undefined;
+    return (await stampIfPresent(file)) === stamp ? data : undefined;
   }
 
   return {
@@ -114,7 +110,7 @@ export function createChunkFiles(root: string, cacheBytes: number, log: Logger, 
       if (!data) {
         verified.delete(key);
         // Stamped before the check reads the file: a write during the check changes the stamp, so it is checked again next time.
-        const stamp = await stampFile(chunkPath(root, hex));
+        const stamp = await stampIfPresent(chunkPath(root, hex));
         if (stamp === undefined) return undefined;
         data = pool ? await verifiedInWorker(hex, pool) : await verifiedHere(hex);
         if (!data) return undefined;

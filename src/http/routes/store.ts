@@ -14,6 +14,7 @@ import { createChunkFiles } from '../../store/chunk-files.ts';
 import { decideRange } from '../../store/range.ts';
 import { decodeIndex } from '../../store/caibx.ts';
 import { createBlobCheck } from '../../store/blob-check.ts';
+import { stampFile } from '../../store/file-stamp.ts';
 import type { VersionRef } from '../../store/urls.ts';
 import type { VersionRow } from '../../model/image-versions.ts';
 import { errorMessage } from '../../util/errors.ts';
@@ -223,8 +224,7 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
       let stamp: string;
       try {
         data = await fs.promises.readFile(store.file(row.index_file));
-        const st = await fs.promises.stat(store.file(row.index_file));
-        stamp = `${st.ino}:${st.size}:${st.ctimeMs}:${st.mtimeMs}`;
+        stamp = await stampFile(store.file(row.index_file));
       } catch (err) {
         log.error({ image: row.name, version: row.version, err: errorMessage(err) }, 'index unreadable');
         return reply.code(500).type('text/plain').send('index unreadable\n');
