@@ -205,9 +205,11 @@ export interface MachineInput {
   kernelArgs?: string | undefined;
 }
 
+/** The stored row a change applies to (undefined for a new machine): read once per change. */
+type MachineRow = Record<string, unknown> & { fixed_ip: string | null; branch_id: number | null; image_id: number | null };
+
 /** A fixed address must sit in a subnet of the machine's branch (after this change), or DHCP never gives it. */
-async function checkFixedAddress(db: Db, m: MachineInput, mac: string): Promise<void> {
-  const cur = await db.selectFrom('machines').select(['fixed_ip', 'branch_id']).where('mac', '=', mac).executeTakeFirst();
+async function checkFixedAddress(db: Db, m: MachineInput, cur: MachineRow | undefined): Promise<void> {
   const ip = m.ip !== undefined ? m.ip : cur?.fixed_ip ?? null;
   const branchId = m.branchId !== undefined ? m.branchId : cur?.branch_id ?? null;
   if (ip === null || branchId === null) return;
@@ -217,7 +219,7 @@ async function checkFixedAddress(db: Db, m: MachineInput, mac: string): Promise<
   if (why) throw invalid(m.ip !== undefined ? 'ip' : 'branchId', why);
 }
 
-async function columnsFor(db: Db, m: MachineInput, mac: string): Promise<Record<string, unknown>> {
+async function columnsFor(db: Db, m: MachineInput, mac: string, cur: MachineRow | undefined): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   if (m.hostname !== undefined) out.hostname = m.hostname;
   if (m.branchId !== undefined) {
@@ -233,7 +235,7 @@ async function columnsFor(db: Db, m: MachineInput, mac: string): Promise<Record<
     }
     out.fixed_ip = m.ip;
   }
-  if (m.ip !== undefined || m.branchId !== undefined) await checkFixedAddress(db, m, mac);
+  if (m.ip !== undefined || m.branchId !== undefined) await checkFixedAddress(db, m, cur);
   if (m.image !== undefined) {
     if (m.image === null) {
       out.image_id = null;
@@ -244,10 +246,7 @@ async function columnsFor(db: Db, m: MachineInput, mac: string): Promise<Record<
       out.image_id = img.id;
       // A version pin belongs to its image: moved to another image without a version, the
       // machine follows that image's current one (not "other@3", which may not exist).
-      if (m.version === undefined) {
-        const cur = await db.selectFrom('machines').select('image_id').where('mac', '=', mac).executeTakeFirst();
-        if (cur?.image_id !== img.id) out.image_version = null;
-      }
+      if (m.version === undefined && cur?.image_id !== img.id) out.image_version = null;
     }
   }
   if (m.version !== undefined) {
@@ -277,9 +276,12 @@ export type MachineCheck = (before: MachineView) => void;
  * applying the same assignment again) must not bump updated_at, which is in the ETag other
  * admins hold, nor add audit rows. Compared on columns, not views: re-arming 'once' is a change.
  */
-async function changesRow(db: Db, mac: string, cols: Record<string, unknown>): Promise<boolean> {
-  const row = await db.selectFrom('machines').selectAll().where('mac', '=', mac).executeTakeFirst() as Record<string, unknown> | undefined;
-  return !row || Object.entries(cols).some(([k, v]) => row[k] !== v);
+function changesRow(cur: MachineRow | undefined, cols: Record<string, unknown>): boolean {
+  return !cur || Object.entries(cols).some(([k, v]) => cur[k] !== v);
+}
+
+async function currentRow(db: Db, mac: string): Promise<MachineRow | undefined> {
+  return db.selectFrom('machines').selectAll().where('mac', '=', mac).executeTakeFirst();
 }
 
 async function checkPair(db: Db, mac: string): Promise<void> {
@@ -295,7 +297,7 @@ export async function createMachine(db: Db, actor: string, scope: BranchScope, m
   return db.transaction().execute(async (trx) => {
     const tdb = trx as unknown as Db;
     if (await getMachineView(tdb, mac)) throw conflict(`machine ${mac} already exists`, 'mac');
-    const cols = await columnsFor(tdb, m, mac);
+    const cols = await columnsFor(tdb, m, mac, undefined);
     const now = Date.now();
     await trx.insertInto('machines').values({ mac, state: 'registered', created_at: now, updated_at: now, ...cols } as never).execute();
     await checkPair(tdb, mac);
@@ -313,8 +315,9 @@ export async function updateMachine(db: Db, actor: string, scope: BranchScope, m
     if (!inScope(scope, before.branchId)) throw forbidden(`machine ${mac} is in a branch you may not manage`);
     if (m.branchId !== undefined && !inScope(scope, m.branchId)) throw forbidden(`you may not move machines to branch ${m.branchId}`);
     check?.(before);
-    const cols = await columnsFor(tdb, m, mac);
-    if (!(await changesRow(tdb, mac, cols))) return before;
+    const cur = await currentRow(tdb, mac);
+    const cols = await columnsFor(tdb, m, mac, cur);
+    if (!changesRow(cur, cols)) return before;
     const now = Date.now();
     await trx.updateTable('machines').set({ ...cols, updated_at: now } as never).where('mac', '=', mac).execute();
     await checkPair(tdb, mac);
@@ -365,8 +368,9 @@ export async function assignMachines(db: Db, actor: string, scope: BranchScope, 
     let changed = 0;
     for (const mac of macs) {
       const before = (await getMachineView(tdb, mac))!;
-      const cols = await columnsFor(tdb, { image: a.image, version: a.version, action: a.action }, mac);
-      if (!(await changesRow(tdb, mac, cols))) continue;
+      const cur = await currentRow(tdb, mac);
+      const cols = await columnsFor(tdb, { image: a.image, version: a.version, action: a.action }, mac, cur);
+      if (!changesRow(cur, cols)) continue;
       await trx.updateTable('machines').set({ ...cols, updated_at: now } as never).where('mac', '=', mac).execute();
       await checkPair(tdb, mac);
       const after = (await getMachineView(tdb, mac))!;
@@ -423,7 +427,7 @@ export async function registerDiscovered(db: Db, actor: string, scope: BranchSco
         // 253: a DNS name's limit and POST /machines' (RFC 1035 §2.3.4); labels of {n:060} add up.
         if (hostname.length > 253 || !HOSTNAME_RE.test(hostname)) throw invalid('hostnamePattern', `"${hostname}" is not a valid hostname (letters, digits and -, up to 63 between dots, 253 in all)`);
       }
-      const cols = await columnsFor(tdb, { branchId: r.branchId, image: r.image, version: r.version, action: r.action, ...(hostname !== undefined && { hostname }) }, mac);
+      const cols = await columnsFor(tdb, { branchId: r.branchId, image: r.image, version: r.version, action: r.action, ...(hostname !== undefined && { hostname }) }, mac, await currentRow(tdb, mac));
       const now = Date.now();
       await trx.updateTable('machines').set({ ...cols, state: 'registered', updated_at: now } as never).where('mac', '=', mac).execute();
       await checkPair(tdb, mac);
