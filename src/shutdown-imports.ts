@@ -8,14 +8,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Db } from './db/index.ts';
+import { failInterruptedImport } from './model/image-versions.ts';
 import type { HttpContext } from './http/server.ts';
 import { listJobs } from './http/api/import-jobs.ts';
 
 export async function abandonRunningImports(ctx: Pick<HttpContext, 'db' | 'config'>, log: Logger, why: string): Promise<number> {
   const running = listJobs(ctx as HttpContext).filter((j) => j.state === 'running');
   for (const job of running) {
-    await failImporting(ctx.db, job.name, path.resolve(job.path), why)
+    await failInterruptedImport(ctx.db, job.name, path.resolve(job.path), why).execute()
       .catch((err: unknown) => log.error({ err, image: job.name }, 'could not mark an interrupted import failed'));
     if (isUpload(ctx.config.dataDir, job.path)) fs.rmSync(job.path, { force: true });
     log.warn({ image: job.name, version: job.version, file: job.path }, 'import interrupted by shutdown: not published, import again');
@@ -35,12 +35,4 @@ export function removeStaleUploads(dataDir: string, log: Logger): void {
 
 function isUpload(dataDir: string, file: string): boolean {
   return path.dirname(path.resolve(file)) === path.join(dataDir, 'uploads') && file.endsWith('.upload');
-}
-
-async function failImporting(db: Db, name: string, source: string, why: string): Promise<void> {
-  const now = Date.now();
-  await db.updateTable('image_versions').set({ state: 'failed', error: why, updated_at: now })
-    .where('state', '=', 'importing').where('source', '=', source)
-    .where('image_id', '=', db.selectFrom('images').select('id').where('name', '=', name))
-    .execute();
 }

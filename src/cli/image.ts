@@ -8,7 +8,7 @@ import { parseChunker } from '../store/chunker.ts';
 // The importer (and what it pulls in) is loaded by `image import` alone: `image list` stays cheap.
 import type { ImportProgress } from '../store/importer.ts';
 import { imageUrls, nbdExportName } from '../store/urls.ts';
-import { getVersion, listVersions, parseVersionRef, type VersionRow } from '../model/image-versions.ts';
+import { failInterruptedImport, getVersion, listVersions, parseVersionRef, type VersionRow } from '../model/image-versions.ts';
 import { deleteVersion } from '../model/images-admin.ts';
 import { AdminError } from '../model/admin-errors.ts';
 import type { Command, CliEnv } from './types.ts';
@@ -58,6 +58,7 @@ const importCmd: Command = async (args, env) => {
   const usage = 'FILE --name NAME [--flavor casper|live-boot|dracut|nbd-root|custom] [--kernel K --initrd I] [--chunker fixed|cdc] [--json]';
   needPositional('image import', positionals, 1, usage);
   if (!values.name) throw new UserError(`usage: branchboot image import ${usage}`, 2);
+  const name = values.name;
   if (values.flavor !== undefined && !FLAVORS.includes(values.flavor as Flavor)) throw new UserError(`image import: --flavor must be one of ${FLAVORS.join(', ')}`, 2);
   if (Boolean(values.kernel) !== Boolean(values.initrd)) throw new UserError('image import: give --kernel and --initrd together', 2);
   const chunker = values.chunker === undefined ? undefined : parseChunker(values.chunker);
@@ -72,10 +73,9 @@ const importCmd: Command = async (args, env) => {
   const source = path.resolve(positionals[0]!);
   // Ctrl-C / SIGTERM: the version this import created is failed now, not left 'importing'.
   const offInterrupt = onInterrupt(() => {
-    const r = handle.sqlite.prepare(`UPDATE image_versions SET state = 'failed', error = 'import interrupted (signal)', updated_at = ?
-      WHERE state = 'importing' AND source = ? AND created_at >= ? AND image_id = (SELECT id FROM images WHERE name = ?) RETURNING version`)
-      .get(Date.now(), source, t0 - 1000, values.name) as { version: number } | undefined;
-    return r && `${values.name}@${r.version} marked failed, nothing was published`;
+    const q = failInterruptedImport(handle.db, name, source, 'import interrupted (signal)', t0 - 1000).compile();
+    const r = handle.sqlite.prepare(q.sql).get(...q.parameters) as { version: number } | undefined;
+    return r && `${name}@${r.version} marked failed, nothing was published`;
   });
   try {
     const r = await importImage({ config: env.config, db: handle.db, log: env.log }, {

@@ -113,6 +113,19 @@ export async function markRemoved(db: Db, id: number, now = Date.now()): Promise
   await db.updateTable('image_versions').set({ state: 'removed', updated_at: now }).where('id', '=', id).execute();
 }
 
+/**
+ * The version an import of `source` as `name` created, if still importing, marked failed: an
+ * import stopped by a signal (CLI) or by serve's shutdown (jobs). A query, not a call: the CLI's
+ * signal handler runs it synchronously (better-sqlite3) just before the process exits.
+ * `createdSince` keeps another process's import of the same file out of it.
+ */
+export function failInterruptedImport(db: Db, name: string, source: string, why: string, createdSince = 0, now = Date.now()) {
+  return db.updateTable('image_versions').set({ state: 'failed', error: why, updated_at: now })
+    .where('state', '=', 'importing').where('source', '=', source).where('created_at', '>=', createdSince)
+    .where('image_id', '=', db.selectFrom('images').select('id').where('name', '=', name))
+    .returning('version');
+}
+
 /** Imports that were cut off (kill -9, power loss): 'importing' rows last touched before `before`. */
 export async function failStaleImports(db: Db, before: number, now = Date.now()): Promise<number> {
   const r = await db.updateTable('image_versions').set({ state: 'failed', error: 'import interrupted', updated_at: now })
