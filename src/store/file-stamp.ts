@@ -5,7 +5,7 @@ import fs from 'node:fs';
 
 export type FileStamp = string;
 
-export function stampOf(st: Pick<fs.Stats, 'ino' | 'size' | 'ctimeMs' | 'mtimeMs'>): FileStamp {
+function stampOf(st: Pick<fs.Stats, 'ino' | 'size' | 'ctimeMs' | 'mtimeMs'>): FileStamp {
   return `${st.ino}:${st.size}:${st.ctimeMs}:${st.mtimeMs}`;
 }
 
