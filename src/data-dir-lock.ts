@@ -11,7 +11,10 @@ import { UserError, errnoCode, errorMessage } from './util/errors.ts';
 
 export interface DataDirLock { file: string; release(): void }
 
-export function lockDataDir(dataDir: string): DataDirLock {
+/** Who takes the lock: `serve`, or `migrate`, which must not change the schema under a running serve (an older one, mid-upgrade). */
+export type LockHolder = 'serve' | 'migrate';
+
+export function lockDataDir(dataDir: string, holder: LockHolder = 'serve'): DataDirLock {
   try { makeDirsSync(dataDir); } catch (err) { throw new UserError(`dataDir ${dataDir}: ${errorMessage(err)}`); }
   const file = path.join(dataDir, 'serve.lock');
   const pidFile = path.join(dataDir, 'serve.pid');
@@ -30,12 +33,14 @@ export function lockDataDir(dataDir: string): DataDirLock {
     db.close();
     const code = errnoCode(err) ?? '';
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-      throw new UserError(`dataDir ${dataDir} is in use by another branchboot serve${holderPid(pidFile)}; stop it first`);
+      const other = holderOf(pidFile);
+      const unchanged = holder === 'migrate' ? ', the database was not changed' : '';
+      throw new UserError(`dataDir ${dataDir} is in use by another branchboot ${other.command}${other.pid}; stop it first${unchanged}`);
     }
     throw new UserError(`dataDir ${dataDir}: cannot lock ${file}: ${errorMessage(err)}`);
   }
   // For the message above only: the lock itself is the SQLite file.
-  try { fs.writeFileSync(pidFile, `${process.pid}\n`); } catch { /* informative only */ }
+  try { fs.writeFileSync(pidFile, `${process.pid} ${holder}\n`); } catch { /* informative only */ }
   let released = false;
   return {
     file,
@@ -48,11 +53,13 @@ export function lockDataDir(dataDir: string): DataDirLock {
   };
 }
 
-function holderPid(pidFile: string): string {
+/** "PID COMMAND" (older serves wrote the PID alone). */
+function holderOf(pidFile: string): { command: string; pid: string } {
   try {
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? ` (pid ${pid})` : '';
+    const [first, second] = fs.readFileSync(pidFile, 'utf8').trim().split(/\s+/);
+    const pid = Number(first);
+    return { command: second === 'migrate' ? 'migrate' : 'serve', pid: Number.isInteger(pid) && pid > 0 ? ` (pid ${pid})` : '' };
   } catch {
-    return '';
+    return { command: 'serve', pid: '' };
   }
 }
