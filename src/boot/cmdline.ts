@@ -219,9 +219,15 @@ function dracut(ep: RootEndpoints, s: RootSpec): RootArgs {
 /**
  * Flavor × transport pairs that no version of any image can boot, whatever its root and its
  * branch's servers: checked where an admin assigns them (inventory apply) and again per plan.
+ * With `rootKind` (the image's current version, root-kinds.ts), also pairs that root cannot boot.
  */
-export function transportProblem(flavor: Flavor, transport: Transport): string | undefined {
+export function transportProblem(flavor: Flavor, transport: Transport, rootKind?: string | null): string | undefined {
   if (flavor === 'nbd-root' && transport !== 'nbd') return `flavor nbd-root boots only over nbd, not ${transport}`;
+  // A whole ISO (a layered casper ISO, Ubuntu 23.10+) is no root file system: casper fetches it
+  // (url=…iso) or finds its casper/ layers on a share; over nbd the kernel would mount ISO 9660 as /.
+  if (rootKind === 'iso' && (transport === 'nbd' || transport === 'http-lazy') && flavor !== 'custom') {
+    return `a whole live ISO (casper's stacked layers) cannot be a root over ${transport}: use http (casper url=…iso), nfs or cifs`;
+  }
   if (flavor === 'casper' && transport === 'http-lazy') return 'casper has no lazy http root (no httpfs): use nfs, cifs or nbd';
   if (flavor === 'dracut' && transport === 'http-lazy') return 'dracut has no lazy http root: use http (copied to RAM), nfs or nbd';
   if (flavor === 'dracut' && transport === 'cifs') return 'dracut cannot boot a squashfs image from cifs (root=cifs:// mounts a plain file tree): use http, nfs or nbd';
@@ -230,7 +236,7 @@ export function transportProblem(flavor: Flavor, transport: Transport): string |
 
 /** Root arguments for a flavor and transport, or why that pair cannot boot. */
 export function rootArgs(s: RootSpec, ep: RootEndpoints): RootArgs {
-  const never = FLAVORS.includes(s.flavor) ? transportProblem(s.flavor, s.transport) : undefined;
+  const never = FLAVORS.includes(s.flavor) ? transportProblem(s.flavor, s.transport, s.rootKind) : undefined;
   if (never) return { ok: false, reason: never };
   // A partition table is no file system: live-boot panics ("Unknown file system type"), dracut's
   // dmsquash-live cannot mount it. Only a block device (nbd) can expose its partitions.

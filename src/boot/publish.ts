@@ -10,6 +10,7 @@ import type { ImageReader } from '../store/types.ts';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
 import { publicationCandidates } from '../model/boot-queries.ts';
+import { isoFolderFiles, type IsoEntry } from './iso-files.ts';
 import { flavorLayout, publishedVersionDir } from './layout.ts';
 
 export interface PublishInput {
@@ -19,6 +20,8 @@ export interface PublishInput {
   flavor: Flavor;
   /** The assembled root (squashfs …) of the version. */
   reader: ImageReader;
+  /** image_versions.root_kind: 'iso' is a whole layered casper ISO, whose casper/ files are published. */
+  rootKind?: string | null | undefined;
   /** Kernel and initrd blob files, copied beside the root: casper's and live-boot's own media layout, handy for other loaders. */
   kernelFile?: string | null | undefined;
   initrdFile?: string | null | undefined;
@@ -72,6 +75,40 @@ async function copyReader(reader: ImageReader, dest: string, signal: AbortSignal
   });
 }
 
+async function copyExtents(reader: ImageReader, f: IsoEntry, dest: string, signal: AbortSignal | undefined): Promise<void> {
+  await atomicWrite(dest, async (fh) => {
+    let at = 0;
+    for (const e of f.extents) {
+      for (let off = 0; off < e.length; off += STEP) {
+        signal?.throwIfAborted();
+        const buf = await reader.read(e.start + off, Math.min(STEP, e.length - off));
+        await fh.write(buf, 0, buf.length, at);
+        at += buf.length;
+      }
+    }
+  });
+}
+
+/**
+ * A layered casper ISO (Ubuntu 23.10+): casper mounts the share and scans casper/ for the layer
+ * chain its initrd names (every prefix of LAYERFS_PATH), and the installer in the live session
+ * reads casper/install-sources.yaml and the other layers (languages, enhanced secure boot). So
+ * every file of the ISO's casper/ folder is published, byte for byte from the ISO's extents.
+ */
+async function publishCasperFolder(reader: ImageReader, mediaDir: string, signal: AbortSignal | undefined): Promise<{ path: string; bytes: number; unchanged: boolean }> {
+  const files = (await isoFolderFiles(reader, 'casper')).filter((f) => /^[^/\\\0]+$/.test(f.name) && f.name !== '.' && f.name !== '..');
+  let unchanged = true;
+  let bytes = 0;
+  for (const f of files) {
+    const dest = path.join(mediaDir, f.name);
+    bytes += f.size;
+    if ((await sizeOf(dest)) === f.size) continue;
+    unchanged = false;
+    await copyExtents(reader, f, dest, signal);
+  }
+  return { path: mediaDir, bytes, unchanged };
+}
+
 async function copyFileAtomic(src: string, dest: string): Promise<void> {
   const [a, b] = await Promise.all([sizeOf(src), sizeOf(dest)]);
   if (a !== undefined && a === b) return;
@@ -87,6 +124,12 @@ export async function publishVersion(p: PublishInput): Promise<PublishResult> {
   const dir = path.join(p.exportDir, ...publishedVersionDir(safeSegment(p.image), p.version).split('/'));
   const mediaDir = l.dir ? path.join(dir, l.dir) : dir;
   await makeDirs(mediaDir, 0o755);
+  if (p.rootKind === 'iso') {
+    const r = await publishCasperFolder(p.reader, mediaDir, p.signal);
+    if (p.kernelFile) await copyFileAtomic(p.kernelFile, path.join(mediaDir, l.kernelName));
+    if (p.initrdFile) await copyFileAtomic(p.initrdFile, path.join(mediaDir, l.initrdName));
+    return { dir, rootPath: r.path, bytes: r.bytes, unchanged: r.unchanged };
+  }
   const rootPath = path.join(mediaDir, l.rootName);
   const unchanged = (await sizeOf(rootPath)) === p.reader.size;
   if (!unchanged) await copyReader(p.reader, rootPath, p.signal);
@@ -97,7 +140,7 @@ export async function publishVersion(p: PublishInput): Promise<PublishResult> {
 
 /** What publishing needs from the block store (src/store/store.ts BlockStore fits). */
 export interface PublishStore {
-  openReader(name: string, version: number): Promise<ImageReader & { row: { flavor: Flavor | null; image_flavor: Flavor; version: number; kernel_blob: string | null; initrd_blob: string | null } }>;
+  openReader(name: string, version: number): Promise<ImageReader & { row: { flavor: Flavor | null; image_flavor: Flavor; version: number; kernel_blob: string | null; initrd_blob: string | null; root_kind?: string | null } }>;
   file(rel: string): string;
 }
 
@@ -106,7 +149,7 @@ export async function publishFromStore(store: PublishStore, exportDir: string, n
   const reader = await store.openReader(name, version);
   const row = reader.row;
   return publishVersion({
-    exportDir, image: name, version: row.version, flavor: row.flavor ?? row.image_flavor, reader,
+    exportDir, image: name, version: row.version, flavor: row.flavor ?? row.image_flavor, reader, rootKind: row.root_kind,
     kernelFile: row.kernel_blob ? store.file(row.kernel_blob) : undefined,
     initrdFile: row.initrd_blob ? store.file(row.initrd_blob) : undefined,
     signal,

@@ -6,6 +6,7 @@
 import type { Db } from '../db/index.ts';
 import type { Transport } from '../db/schema.ts';
 import { transportProblem } from '../boot/cmdline.ts';
+import { currentRootKind } from '../boot/root-kinds.ts';
 import { jsonList } from './inventory/write-branch.ts';
 import { parseImageRef } from './inventory/normal.ts';
 
@@ -15,7 +16,7 @@ async function pairProblem(db: Db, imageRef: string | null, ...transports: Array
   if (!name) return undefined;
   const im = await db.selectFrom('images').select(['flavor', 'transport']).where('name', '=', name).executeTakeFirst();
   const t = transports.find((x) => x !== null) ?? im?.transport ?? null;
-  const why = im && t ? transportProblem(im.flavor, t) : undefined;
+  const why = im && t ? transportProblem(im.flavor, t, await currentRootKind(db, name)) : undefined;
   return why && `image "${name}" (${im!.flavor}) over ${t}: ${why}`;
 }
 

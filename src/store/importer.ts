@@ -2,12 +2,10 @@
 // then publish: flush the store, write the index (temp + rename), and only then mark the
 // version ready. Until that last step the version is 'importing' and invisible to every reader,
 // so kill -9 at any point leaves no visible version; chunks already written are reused next time.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirs } from '../util/make-dirs.ts';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
@@ -15,16 +13,16 @@ import type { Flavor } from '../db/schema.ts';
 import { storeBlob } from './blobs.ts';
 import { type ChunkerSpec, DEFAULT_CDC, chunkerLabel, chunkerSizes } from './chunker.ts';
 import { ingest } from './ingest.ts';
-import { detectLayout, listIso } from './iso.ts';
+import { listIso, readLiveLayout } from './iso.ts';
 import { indexRelPath, TMP_SUFFIX } from './layout.ts';
 import { type ImageKind, ImageInputError, classify, probeFile } from './probe.ts';
 import { qcow2Size, readQcow2, readRanges } from './read-source.ts';
 import { isSpaceError, storeWriteError, StoreWriteError } from './store-errors.ts';
 import { ChunkPool } from './worker-pool.ts';
+import { openStoreSync, type StoreSync } from './store-sync.ts';
 import { createVersion, markFailed, markReady, updateImporting } from '../model/image-versions.ts';
 import { errnoCode, errorMessage } from '../util/errors.ts';
 
-const run = promisify(execFile);
 
 export interface ImportProgress {
   phase: 'root' | 'blobs' | 'publish' | 'done';
@@ -124,16 +122,21 @@ async function plan(opts: ImportOptions): Promise<Plan> {
   };
   if (probe.kind === 'iso') {
     const files = await listIso(opts.file);
-    const layout = detectLayout(files, opts.file, probe.size);
-    // The squashfs inside must itself be whole.
-    const head = Buffer.alloc(Math.min(65536, layout.root.size));
+    const layout = await readLiveLayout(opts.file, files, probe.size);
+    // The squashfs inside must itself be whole; for a layered casper ISO, every layer casper mounts.
+    const inner = layout.casper ? layout.casper.files.filter((f) => !layout.casper!.chain || layout.casper!.chain.includes(f.path.slice('/casper/'.length))) : [layout.root];
     const fh = await fs.open(opts.file, 'r');
-    try { await fh.read(head, 0, head.length, layout.root.extents[0]!.start); } finally { await fh.close(); }
-    const inner = classify(head, layout.root.size, `${opts.file}:${layout.root.path}`);
-    if (inner.kind !== 'squashfs') throw new ImageInputError(`${opts.file}: ${layout.root.path} is not a squashfs (found ${inner.kind})`);
+    try {
+      for (const f of inner) {
+        const head = Buffer.alloc(Math.min(65536, f.size));
+        await fh.read(head, 0, head.length, f.extents[0]?.start ?? 0);
+        const kind = classify(head, f.size, `${opts.file}:${f.path}`).kind;
+        if (kind !== 'squashfs') throw new ImageInputError(`${opts.file}: ${f.path} is not a squashfs (found ${kind})`);
+      }
+    } finally { await fh.close(); }
     const side = await sideFiles();
     return {
-      rootKind: 'iso-squashfs', rootFile: layout.rootFile, flavor: opts.flavor ?? layout.flavor, size: layout.root.size,
+      rootKind: layout.rootKind, rootFile: layout.rootFile, flavor: opts.flavor ?? layout.flavor, size: layout.root.size,
       root: () => readRanges(opts.file, layout.root.extents),
       kernel: side.kernel ?? (() => readRanges(opts.file, layout.kernel.extents)),
       initrd: side.initrd ?? (() => readRanges(opts.file, layout.initrd.extents)),
@@ -156,7 +159,8 @@ async function plan(opts: ImportOptions): Promise<Plan> {
  */
 const PAD = 4096;
 function padding(kind: string, size: number): number {
-  return kind === 'raw' || size % PAD === 0 ? 0 : PAD - (size % PAD);
+  // A whole ISO is served as the file itself (casper's url= downloads it; no NBD client mounts it).
+  return kind === 'raw' || kind === 'iso' || size % PAD === 0 ? 0 : PAD - (size % PAD);
 }
 
 async function* padded(source: AsyncIterable<Uint8Array>, pad: number): AsyncGenerator<Uint8Array> {
@@ -186,11 +190,6 @@ async function publishFile(dest: string, data: Buffer): Promise<void> {
   try { await dir.sync(); } finally { await dir.close(); }
 }
 
-/** Chunks are written without fsync each (it would halve import speed); one syncfs before the index is published covers them all. */
-async function syncStore(root: string): Promise<void> {
-  await run('sync', ['-f', root]).catch(() => run('sync'));
-}
-
 export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; log: Logger }, opts: ImportOptions): Promise<ImportResult> {
   const started = Date.now();
   if (!NAME_RE.test(opts.name)) throw new ImageInputError(`image name "${opts.name}": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
@@ -210,12 +209,17 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
   const progress = (phase: ImportProgress['phase'], s: { bytesDone: number; chunksTotal: number; chunksNew: number; bytesNew: number }) =>
     opts.onProgress?.({ phase, name: opts.name, version: row.version, bytesTotal: p.size + pad, ...s });
   const pool = new ChunkPool(root, env.config.store.zstdLevel, env.config.store.workers, chunkerSizes(spec)[2]);
+  let durable: StoreSync | undefined;
   // The heartbeat lets `store gc` tell a live import from one that was killed, until the version
   // is ready: the blobs, the store's sync and the index come after the chunks, and gc takes an
   // import silent for 10 minutes for dead (and its young chunks for unreferenced).
   const beat = setInterval(() => { updateImporting(env.db, row.id, {}).catch(() => {}); }, 60_000);
   try {
-    const r = await ingest(padded(p.root(), pad), spec, pool, (s) => progress('root', s));
+    const sync = durable = await openStoreSync(root);
+    const r = await ingest(padded(p.root(), pad), spec, pool, (s) => {
+      sync.wrote(s.bytesNew);
+      progress('root', s);
+    });
     if (r.size !== p.size + pad) throw new ImageInputError(`${opts.file}: read ${r.size - pad} bytes, expected ${p.size}`);
     if (r.size === 0) throw new ImageInputError(`${opts.file}: the image is empty`);
     const counts = { bytesDone: r.size, chunksTotal: r.chunksTotal, chunksNew: r.chunksNew, bytesNew: r.bytesNew };
@@ -223,7 +227,7 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
     const kernel = p.kernel ? await storeBlob(root, p.kernel()) : undefined;
     const initrd = p.initrd ? await storeBlob(root, p.initrd()) : undefined;
     progress('publish', counts);
-    await syncStore(root);
+    await sync.flush();
     const indexFile = indexRelPath(row.imageId, row.version);
     await publishFile(path.join(root, indexFile), r.index);
     const published = await markReady(env.db, row.id, {
@@ -253,6 +257,6 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
     throw err;
   } finally {
     clearInterval(beat);
-    await pool.close();
+    await Promise.all([pool.close(), durable?.close()]);
   }
 }

@@ -3,8 +3,12 @@
 // streams into the store without being copied out first.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import path from 'node:path';
 import type { Flavor } from '../db/schema.ts';
+import { type CasperLayers, casperLayers, casperSquashfsNames, isLayered } from './casper-layers.ts';
+import { type InitrdLayer, initrdLayer } from './initrd-layer.ts';
 import { ImageInputError } from './probe.ts';
+import { readRanges } from './read-source.ts';
 
 const run = promisify(execFile);
 const SECTOR = 2048;
@@ -20,9 +24,24 @@ export interface LiveLayout {
   flavor: Flavor;
   kernel: IsoFile;
   initrd: IsoFile;
+  /** The root squashfs; for a layered casper ISO the whole ISO (casper finds its layers in it). */
   root: IsoFile;
-  /** The name the flavor's initramfs looks for. */
+  /** The name the flavor's initramfs looks for (an ISO's: ends in .iso, as casper's url= needs). */
   rootFile: string;
+  /** 'iso-squashfs': one squashfs taken out of the ISO; 'iso': the ISO kept whole. */
+  rootKind: 'iso-squashfs' | 'iso';
+  /** Layered casper ISOs (Ubuntu 23.10+): what casper mounts, and the layer files. */
+  casper?: (CasperLayers & { files: IsoFile[] }) | undefined;
+}
+
+/**
+ * The name a whole ISO is served under: casper's url= takes only "*.iso" (a case-sensitive
+ * glob) and saves the download as the URL's basename, so the ISO's own name when it is a plain
+ * one, else live.iso.
+ */
+export function isoRootName(isoName: string): string {
+  const base = path.basename(isoName);
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*\.iso$/.test(base) ? base : 'live.iso';
 }
 
 /** Parses `xorriso -find / -type f -exec report_lba` lines: "File data lba: XT , LBA , BLOCKS , SIZE , 'PATH'". */
@@ -66,8 +85,11 @@ function first(files: Map<string, IsoFile>, candidates: (string | RegExp)[]): Is
   return undefined;
 }
 
-/** Finds the live layout: casper/ (Ubuntu), live/ (Debian live-boot), LiveOS/ + images/pxeboot/ (Fedora dracut). */
-export function detectLayout(files: Map<string, IsoFile>, isoName: string, isoSize: number): LiveLayout {
+/**
+ * Finds the live layout: casper/ (Ubuntu), live/ (Debian live-boot), LiveOS/ + images/pxeboot/
+ * (Fedora dracut). `initrd`: what the casper initrd says of its default layer (readLiveLayout).
+ */
+export function detectLayout(files: Map<string, IsoFile>, isoName: string, isoSize: number, initrd?: InitrdLayer): LiveLayout {
   const layouts: { flavor: Flavor; dir: string; kernel: (string | RegExp)[]; initrd: (string | RegExp)[]; root: (string | RegExp)[]; rootFile: (f: IsoFile) => string }[] = [
     {
       flavor: 'casper', dir: '/casper/',
@@ -94,15 +116,36 @@ export function detectLayout(files: Map<string, IsoFile>, isoName: string, isoSi
   for (const l of layouts) {
     if (![...files.keys()].some((p) => p.startsWith(l.dir))) continue;
     const kernel = first(files, l.kernel);
-    const initrd = first(files, l.initrd);
-    const root = first(files, l.root);
-    const missing = [!kernel && 'kernel', !initrd && 'initrd', !root && 'root squashfs'].filter(Boolean);
-    if (!kernel || !initrd || !root) throw new ImageInputError(`${isoName}: looks like a ${l.flavor} ISO (${l.dir}) but has no ${missing.join(', ')}`);
-    for (const f of [kernel, initrd, root]) {
+    const initrdFile = first(files, l.initrd);
+    const names = l.flavor === 'casper' ? casperSquashfsNames(files.keys()) : [];
+    const layered = isLayered(names, initrd);
+    const root = layered ? { path: '/', size: isoSize, extents: [{ start: 0, length: isoSize }] } : first(files, l.root);
+    const missing = [!kernel && 'kernel', !initrdFile && 'initrd', !root && 'root squashfs'].filter(Boolean);
+    if (!kernel || !initrdFile || !root) throw new ImageInputError(`${isoName}: looks like a ${l.flavor} ISO (${l.dir}) but has no ${missing.join(', ')}`);
+    const layerFiles = layered ? names.map((n) => files.get(`/casper/${n}`)!) : [];
+    for (const f of [kernel, initrdFile, root, ...layerFiles]) {
       const end = Math.max(...f.extents.map((e) => e.start + e.length));
       if (end > isoSize) throw new ImageInputError(`${isoName}: ISO is truncated: ${f.path} needs bytes up to ${end}, the file has ${isoSize}`);
     }
-    return { flavor: l.flavor, kernel, initrd, root, rootFile: l.rootFile(root) };
+    if (layered) {
+      const casper = { ...casperLayers(isoName, names, initrd), files: layerFiles };
+      return { flavor: l.flavor, kernel, initrd: initrdFile, root, rootFile: isoRootName(isoName), rootKind: 'iso', casper };
+    }
+    return { flavor: l.flavor, kernel, initrd: initrdFile, root, rootFile: l.rootFile(root), rootKind: 'iso-squashfs' };
   }
   throw new ImageInputError(`${isoName}: not a live ISO: no casper/, live/ or LiveOS/ folder`);
+}
+
+/**
+ * detectLayout, having read the casper initrd's default layer when the ISO may be layered (no
+ * casper/filesystem.squashfs): which layers casper mounts is the initrd's choice.
+ */
+export async function readLiveLayout(iso: string, files: Map<string, IsoFile>, isoSize: number): Promise<LiveLayout> {
+  let initrd: InitrdLayer | undefined;
+  const names = casperSquashfsNames(files.keys());
+  const casperInitrd = first(files, ['/casper/initrd', '/casper/initrd.lz', '/casper/initrd.gz', '/casper/initrd.img', /^\/casper\/initrd[^/]*$/]);
+  if (names.length && !names.includes('filesystem.squashfs') && casperInitrd && casperInitrd.extents.every((e) => e.start + e.length <= isoSize)) {
+    initrd = await initrdLayer(readRanges(iso, casperInitrd.extents));
+  }
+  return detectLayout(files, iso, isoSize, initrd);
 }

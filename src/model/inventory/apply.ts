@@ -4,6 +4,7 @@ import type { Transaction } from 'kysely';
 import type { Db } from '../../db/index.ts';
 import type { DB, Flavor, Transport } from '../../db/schema.ts';
 import { transportProblem } from '../../boot/cmdline.ts';
+import { currentRootKinds } from '../../boot/root-kinds.ts';
 import { UserError } from '../../util/errors.ts';
 import { audit } from '../audit.ts';
 import { diffInventory, type InventoryDiff } from './diff.ts';
@@ -134,11 +135,12 @@ async function checkTransports(trx: Transaction<DB>, wanted: NInventory): Promis
   const images = new Map<string, { flavor: Flavor; transport: Transport | null }>();
   for (const r of await trx.selectFrom('images').select(['name', 'flavor', 'transport']).execute()) images.set(r.name, r);
   wanted.images.forEach((i) => images.set(i.name, { flavor: i.flavor, transport: i.transport }));
+  const rootKinds = await currentRootKinds(trx);
   const check = (who: string, imageRef: string | null | undefined, transport: Transport | null | undefined): void => {
     const name = imageRef ? parseImageRef(imageRef)?.name : undefined;
     const im = name === undefined ? undefined : images.get(name);
     const t = transport ?? im?.transport;
-    const why = im && t ? transportProblem(im.flavor, t) : undefined;
+    const why = im && t ? transportProblem(im.flavor, t, rootKinds.get(name!)) : undefined;
     if (why) throw new UserError(`${who}: image "${name}" (${im!.flavor}) over ${t}: ${why}`);
   };
   const branches = new Map(wanted.branches.map((b) => [b.name, b]));
