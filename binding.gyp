@@ -9,6 +9,11 @@
       "target_name": "branchboot_scan",
       "sources": ["native/scan.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    },
+    {
+      "target_name": "branchboot_syncfs",
+      "sources": ["native/syncfs.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]
 }

@@ -1,4 +1,4 @@
-// native/udp.c, native/lockstep.c and native/scan.c under AddressSanitizer and UndefinedBehaviorSanitizer: the same source built
+// native/udp.c, native/lockstep.c, native/scan.c and native/syncfs.c under AddressSanitizer and UndefinedBehaviorSanitizer: the same source built
 // with -fsanitize, loaded in place of the release build, through the tests that drive it
 // hardest (the socket contract, worker teardown, the EAGAIN queue, TFTP's fuzz test, transfer
 // threads, DHCP over real sockets; the import's scan tests). Any report fails the test. It found a read of freed memory
@@ -57,4 +57,9 @@ test('native UDP sockets are clean under AddressSanitizer and UBSan', { skip, ti
 // The import's scan, in the main thread (bounds, every discriminator edge) and in the chunk workers.
 test('the native chunking scan is clean under AddressSanitizer and UBSan', { skip, timeout: 600_000 }, () => {
   cleanUnderSanitizers('branchboot_scan.node', ['native/scan.c'], 'BRANCHBOOT_SCAN_ADDON', ['test/unit/store/parallel-cuts.test.ts']);
+});
+
+// The store's background syncfs: a job freed by its completion, a promise per call.
+test('the native syncfs is clean under AddressSanitizer and UBSan', { skip, timeout: 600_000 }, () => {
+  cleanUnderSanitizers('branchboot_syncfs.node', ['native/syncfs.c'], 'BRANCHBOOT_SYNCFS_ADDON', ['test/unit/store/store-sync.test.ts']);
 });
