@@ -7,17 +7,17 @@ import { createUser, getUserByName, setPassword } from '../model/users.ts';
 import { audit } from '../model/audit.ts';
 import { MIN_PASSWORD, USERNAME_RE } from '../model/account-admin.ts';
 import type { Command } from './types.ts';
-import { needPositional, parse } from './args.ts';
+import { missingFlag, needPositional, parse } from './args.ts';
+import { usageLine } from './help.ts';
 
 export const adminCommand: Command = async (args, env) => {
   const [sub, ...rest] = args;
-  if (sub !== 'create' && sub !== 'passwd') throw new UserError('usage: branchboot admin create USER [--role admin|branch_admin|viewer] [--branch NAME]… [--password-stdin] | admin passwd USER --password-stdin', 2);
-  const { values, positionals } = parse(`admin ${sub}`, rest, {
-    role: { type: 'string', default: 'admin' },
-    branch: { type: 'string', multiple: true, default: [] },
-    'password-stdin': { type: 'boolean', default: false },
-  });
-  needPositional(`admin ${sub}`, positionals, 1, 'USER');
+  if (sub !== 'create' && sub !== 'passwd') throw new UserError(`admin: ${sub === undefined ? 'missing' : `unknown subcommand "${sub}", not`} create or passwd (usage: ${usageLine('admin create')} | ${usageLine('admin passwd')})`, 2);
+  const parsed = sub === 'create' ? parse('admin create', rest) : parse('admin passwd', rest);
+  const { positionals } = parsed;
+  const values: { role: string; branch: string[]; 'password-stdin': boolean } = { role: 'admin', branch: [], ...parsed.values };
+  needPositional(`admin ${sub}`, positionals, 1);
+  if (sub === 'passwd' && !values['password-stdin']) throw missingFlag('admin passwd', '--password-stdin');
   const username = positionals[0]!;
   if (!USERNAME_RE.test(username)) throw new UserError(`admin ${sub}: "${username}" is not a valid user name (letters, digits, . _ @ -)`);
   const role = values.role as Role;

@@ -12,7 +12,7 @@ import { failInterruptedImport, getVersion, listVersions, parseVersionRef, type 
 import { deleteVersion } from '../model/images-admin.ts';
 import { AdminError } from '../model/admin-errors.ts';
 import type { Command, CliEnv } from './types.ts';
-import { needPositional, parse } from './args.ts';
+import { missingFlag, needPositional, parse } from './args.ts';
 import { onInterrupt } from './main.ts';
 
 const MB = 1024 * 1024;
@@ -47,17 +47,9 @@ function human(n: number): string {
 }
 
 const importCmd: Command = async (args, env) => {
-  const { values, positionals } = parse('image import', args, {
-    name: { type: 'string' },
-    flavor: { type: 'string' },
-    kernel: { type: 'string' },
-    initrd: { type: 'string' },
-    chunker: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  });
-  const usage = 'FILE --name NAME [--flavor casper|live-boot|dracut|nbd-root|custom] [--kernel K --initrd I] [--chunker fixed|cdc] [--json]';
-  needPositional('image import', positionals, 1, usage);
-  if (!values.name) throw new UserError(`usage: branchboot image import ${usage}`, 2);
+  const { values, positionals } = parse('image import', args);
+  needPositional('image import', positionals, 1);
+  if (!values.name) throw missingFlag('image import', '--name NAME');
   const name = values.name;
   if (values.flavor !== undefined && !FLAVORS.includes(values.flavor as Flavor)) throw new UserError(`image import: --flavor must be one of ${FLAVORS.join(', ')}`, 2);
   if (Boolean(values.kernel) !== Boolean(values.initrd)) throw new UserError('image import: give --kernel and --initrd together', 2);
@@ -144,8 +136,7 @@ export function describeVersion(v: VersionRow, currentVersion: number | undefine
 }
 
 const listCmd: Command = async (args, env) => {
-  const { values, positionals } = parse('image list', args, { json: { type: 'boolean', default: false }, all: { type: 'boolean', default: false } });
-  if (positionals.length > 1) throw new UserError('usage: branchboot image list [NAME] [--json] [--all]', 2);
+  const { values, positionals } = parse('image list', args);
   const handle = env.openDb();
   try {
     const rows = await listVersions(handle.db, { includeRemoved: values.all, name: positionals[0] });
@@ -178,8 +169,8 @@ const listCmd: Command = async (args, env) => {
 };
 
 const removeCmd: Command = async (args, env) => {
-  const { positionals } = parse('image remove', args, {});
-  needPositional('image remove', positionals, 1, 'NAME@VERSION');
+  const { positionals } = parse('image remove', args);
+  needPositional('image remove', positionals, 1);
   const ref = parseVersionRef(positionals[0]!);
   if (!ref || ref.ref === 'current') throw new UserError('image remove: name a version: NAME@VERSION', 2);
   const handle = env.openDb();
@@ -208,6 +199,6 @@ export const imageCommand: Command = async (args, env) => {
     case 'import': return importCmd(rest, env);
     case 'list': case 'ls': return listCmd(rest, env);
     case 'remove': case 'rm': return removeCmd(rest, env);
-    default: throw new UserError('usage: branchboot image import|list|remove …', 2);
+    default: throw new UserError(`image: ${sub === undefined ? 'missing' : `unknown subcommand "${sub}", not`} import, list or remove (branchboot image --help)`, 2);
   }
 };

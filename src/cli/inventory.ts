@@ -11,11 +11,8 @@ import type { Command } from './types.ts';
 import { needPositional, parse } from './args.ts';
 
 export const applyCommand: Command = async (args, env) => {
-  const { values, positionals } = parse('apply', args, {
-    'dry-run': { type: 'boolean', default: false },
-    prune: { type: 'boolean', default: false },
-  });
-  needPositional('apply', positionals, 1, 'FILE [--dry-run] [--prune]');
+  const { values, positionals } = parse('apply', args);
+  needPositional('apply', positionals, 1);
   const file = positionals[0]!;
   let text: string;
   try {
@@ -39,7 +36,7 @@ export const applyCommand: Command = async (args, env) => {
 };
 
 export const exportCommand: Command = async (args, env) => {
-  const { values } = parse('export', args, { output: { type: 'string', short: 'o' } });
+  const { values } = parse('export', args);
   const handle = env.openDb();
   try {
     const text = formatInventory(await loadInventory(handle.db));

@@ -8,17 +8,8 @@
 import { UserError } from '../util/errors.ts';
 import type { Config } from '../config.ts';
 import type { CliEnv, Command } from './types.ts';
+import { helpFor, topHelp, wantsHelp } from './help.ts';
 
-const USAGE = `usage: branchboot <command> [--config FILE] …
-  serve                      run DHCP, TFTP, HTTP and NBD (as configured) until SIGTERM
-  migrate                    bring the database schema up to date
-  apply FILE [--dry-run] [--prune]   make the inventory match FILE (YAML)
-  export [-o FILE]           print the inventory in the format apply reads
-  admin create USER [--role R] [--branch B]… [--password-stdin]
-  token create NAME [--scope read|write|admin]… [--branch B] | token list | token revoke NAME
-  image import FILE --name NAME [--flavor F] [--kernel K --initrd I] | image list [--json] | image remove NAME@V
-  store verify [--quarantine] | store gc [--grace HOURS]
-  plan MAC [--arch N] [--ipxe] [--json]   show what a machine boots`;
 
 /** Every command, loaded on use: a command pays only for the modules it needs. */
 const lazy: Record<string, () => Promise<Command>> = {
@@ -103,18 +94,23 @@ export function extractConfigFlag(argv: string[]): { file: string | undefined; r
 export async function main(argv: string[]): Promise<number> {
   const { file, rest } = extractConfigFlag(argv);
   const [name, ...args] = rest;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(`${USAGE}\n`);
-    return name ? 0 : 2;
+  if (!name) {
+    process.stderr.write(`${topHelp()}\n`);
+    return 2;
   }
-  if (!Object.hasOwn(lazy, name)) throw new UserError(`unknown command "${name}" (branchboot help lists them)`, 2);
+  // Help needs no config, database or command module: it works before any of them is right.
+  if (name === 'help' || wantsHelp(rest)) {
+    process.stdout.write(`${helpFor(name === 'help' ? args : rest)}\n`);
+    return 0;
+  }
+  if (!Object.hasOwn(lazy, name)) throw new UserError(`unknown command "${name}" (branchboot --help lists them)`, 2);
   const { loadConfig } = await import('../config.ts');
   const config = loadConfig({ file });
   if (Object.hasOwn(warmers, name)) await warmers[name]!(args, config);
   const [command, { openDatabase }, { createLogger }] = await Promise.all([
     resolveCommand(name), import('../db/index.ts'), import('../log.ts'),
   ]);
-  if (!command) throw new UserError(`unknown command "${name}" (branchboot help lists them)`, 2);
+  if (!command) throw new UserError(`unknown command "${name}" (branchboot --help lists them)`, 2);
   commandName = args[0] && !args[0].startsWith('-') ? `${name} ${args[0]}` : name;
   // On a terminal a command's own output (summary, progress bar) already says what its info
   // lines would, in JSON between them; serve, scripts and journals keep them.

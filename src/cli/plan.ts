@@ -7,14 +7,8 @@ import type { Command } from './types.ts';
 import { needPositional, parse } from './args.ts';
 
 export const planCommand: Command = async (args, env) => {
-  const { values, positionals } = parse('plan', args, {
-    arch: { type: 'string' },
-    ipxe: { type: 'boolean', default: false },
-    'http-boot': { type: 'boolean', default: false },
-    server: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  });
-  needPositional('plan', positionals, 1, 'MAC [--arch N] [--ipxe] [--http-boot] [--server ADDR] [--json]');
+  const { values, positionals } = parse('plan', args);
+  needPositional('plan', positionals, 1);
   let arch: number | undefined;
   if (values.arch !== undefined) {
     if (!/^\d{1,5}$/.test(values.arch) || Number(values.arch) > 65535) throw new UserError(`plan: --arch must be a number 0-65535 (option 93), not "${values.arch}"`, 2);

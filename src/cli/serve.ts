@@ -4,7 +4,7 @@ import type { Command } from './types.ts';
 import { parse } from './args.ts';
 
 export const serveCommand: Command = async (args, env) => {
-  parse('serve', args, {});
+  parse('serve', args);
   const app = createApp(env.config, env.log);
   await app.start();
   const health = app.health();

@@ -20,8 +20,8 @@ async function needStore(cmd: string, root: string, db: Db): Promise<void> {
 }
 
 const verifyCmd: Command = async (args, env) => {
-  const { values, positionals } = parse('store verify', args, { quarantine: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } });
-  needPositional('store verify', positionals, 0, '[--quarantine] [--json]');
+  const { values, positionals } = parse('store verify', args);
+  needPositional('store verify', positionals, 0);
   const handle = env.openDb();
   const bar = progressBar(env, 'verify');
   try {
@@ -47,9 +47,9 @@ const verifyCmd: Command = async (args, env) => {
 };
 
 const gcCmd: Command = async (args, env) => {
-  const { values, positionals } = parse('store gc', args, { grace: { type: 'string' }, json: { type: 'boolean', default: false } });
-  needPositional('store gc', positionals, 0, '[--grace HOURS] [--json]');
-  const graceHours = values.grace === undefined ? env.config.store.gcGraceHours : Number(values.grace);
+  const { values, positionals } = parse('store gc', args);
+  needPositional('store gc', positionals, 0);
+  const graceHours = values.grace === undefined ? env.config.store.gcGraceHours : values.grace.trim() === '' ? NaN : Number(values.grace);
   if (!Number.isFinite(graceHours) || graceHours < 0) throw new UserError('store gc: --grace must be a number of hours ≥ 0', 2);
   const handle = env.openDb();
   const bar = progressBar(env, 'gc');
@@ -79,6 +79,6 @@ export const storeCommand: Command = async (args, env) => {
   switch (sub) {
     case 'verify': return verifyCmd(rest, env);
     case 'gc': return gcCmd(rest, env);
-    default: throw new UserError('usage: branchboot store verify [--quarantine] | gc [--grace HOURS]', 2);
+    default: throw new UserError(`store: ${sub === undefined ? 'missing' : `unknown subcommand "${sub}", not`} verify or gc (branchboot store --help)`, 2);
   }
 };

@@ -7,15 +7,17 @@ import { needPositional, parse } from './args.ts';
 
 export const tokenCommand: Command = async (args, env) => {
   const [sub, ...rest] = args;
+  if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') throw new UserError(`token: ${sub === undefined ? 'missing' : `unknown subcommand "${sub}", not`} create, list or revoke (branchboot token --help)`, 2);
+  // Arguments are checked before the database is opened (and created, on a new installation).
+  const create = sub === 'create' ? parse('token create', rest) : undefined;
+  if (create) needPositional('token create', create.positionals, 1);
+  const other = sub === 'create' ? undefined : parse(`token ${sub}`, rest);
+  if (sub === 'revoke') needPositional('token revoke', other!.positionals, 1);
   const handle = env.openDb();
   const db = handle.db;
   try {
-    if (sub === 'create') {
-      const { values, positionals } = parse('token create', rest, {
-        scope: { type: 'string', multiple: true, default: [] },
-        branch: { type: 'string' },
-      });
-      needPositional('token create', positionals, 1, 'NAME [--scope read|write|admin]… [--branch NAME]');
+    if (create) {
+      const { values, positionals } = create;
       const name = positionals[0]!;
       const scopes = ((values.scope as string[]).length ? values.scope as string[] : ['read', 'write']).flatMap((s) => s.split(','));
       for (const s of scopes) if (!SCOPES.includes(s as Scope)) throw new UserError(`token create: --scope must be one of ${SCOPES.join(', ')} (got "${s}")`);
@@ -35,23 +37,18 @@ export const tokenCommand: Command = async (args, env) => {
       return 0;
     }
     if (sub === 'list') {
-      parse('token list', rest, {});
       for (const t of await listTokens(db)) {
         const state = t.revoked_at ? 'revoked' : 'active';
         env.out.write(`${t.name}\t${t.prefix}…\t${parseScopes(t.scopes).join(',')}\t${state}\tlast used ${t.last_used_at ? new Date(t.last_used_at).toISOString() : 'never'}\n`);
       }
       return 0;
     }
-    if (sub === 'revoke') {
-      const { positionals } = parse('token revoke', rest, {});
-      needPositional('token revoke', positionals, 1, 'NAME');
-      const t = await db.selectFrom('api_tokens').select('id').where('name', '=', positionals[0]!).executeTakeFirst();
-      if (!t || !(await revokeToken(db, t.id))) throw new UserError(`token revoke: no active token "${positionals[0]}"`);
-      await audit(db, { actor: 'cli', action: 'revoke', entity: 'token', entityId: positionals[0]! });
-      env.out.write(`revoked ${positionals[0]}\n`);
-      return 0;
-    }
-    throw new UserError('usage: branchboot token create NAME [--scope …] [--branch NAME] | token list | token revoke NAME', 2);
+    const name = other!.positionals[0]!;
+    const t = await db.selectFrom('api_tokens').select('id').where('name', '=', name).executeTakeFirst();
+    if (!t || !(await revokeToken(db, t.id))) throw new UserError(`token revoke: no active token "${name}"`);
+    await audit(db, { actor: 'cli', action: 'revoke', entity: 'token', entityId: name });
+    env.out.write(`revoked ${name}\n`);
+    return 0;
   } finally {
     await handle.close();
   }
