@@ -145,6 +145,8 @@ export interface GcReport {
   blobsRemoved: number;
   indexesRemoved: number;
   staleImportsFailed: number;
+  /** Chunks and blobs a gc killed mid-decision had left renamed aside, put back. */
+  asidesRestored: number;
 }
 
 /** Clock slack between an import's row time and the file times it leaves (another host's clock on a shared store). */
@@ -162,6 +164,8 @@ const TMP_MIN_AGE_MS = 600_000;
  */
 async function removeUnlessTouched(file: string, cutoff: number): Promise<number | undefined> {
   const aside = path.join(path.dirname(file), `.${path.basename(file)}.gc${randomBytes(4).toString('hex')}${TMP_SUFFIX}`);
+  // Killed (-9, power) between this rename and the one back, gc leaves the file aside: an import
+  // that touched it just before counts on it. restoreAside() puts it back on the next run.
   try {
     await fs.rename(file, aside);
   } catch (err) {
@@ -184,6 +188,29 @@ async function removeUnlessTouched(file: string, cutoff: number): Promise<number
   return st.size;
 }
 
+const ASIDE_RE = new RegExp(`^\\.(.+)\\.gc[0-9a-f]{8}${TMP_SUFFIX.replace('.', '\\.')}$`);
+
+/**
+ * A stale temp file that is a chunk or blob a killed gc renamed aside (removeUnlessTouched): put
+ * back under its name when that name is free, as the gc that died would have done had the file
+ * been touched. It was a stale temp before, and removed: a chunk an import had just reused was
+ * lost, and a published index named it. Whether it stays is then the next pass's question, like
+ * any chunk's. True when it was put back.
+ */
+async function restoreAside(file: string): Promise<boolean> {
+  const name = ASIDE_RE.exec(path.basename(file))?.[1];
+  if (!name) return false;
+  const home = path.join(path.dirname(file), name);
+  try {
+    // link(2) fails on an existing name: an import that wrote the chunk anew meanwhile keeps its file.
+    await fs.link(file, home);
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+  }
+  await fs.rm(file, { force: true });
+  return true;
+}
+
 export async function gcStore(db: Db, root: string, log: Logger, opts: { graceHours: number; now?: number; onProgress?: (p: MaintenanceProgress) => void }): Promise<GcReport> {
   const now = opts.now ?? Date.now();
   // An import refreshes its row every minute: one untouched for the grace period (and at least 10 minutes) was killed.
@@ -201,7 +228,7 @@ export async function gcStore(db: Db, root: string, log: Logger, opts: { graceHo
     const more = ref.problems.length > 1 ? ` (and ${ref.problems.length - 1} more)` : '';
     throw new GcRefusedError(`gc refused: an index cannot be read, so its chunks cannot be told apart: ${ref.problems[0]}${more}; \`store verify\` lists them`);
   }
-  const report: GcReport = { chunksKept: 0, chunksRemoved: 0, bytesRemoved: 0, chunksSpared: 0, tmpRemoved: 0, blobsRemoved: 0, indexesRemoved: 0, staleImportsFailed };
+  const report: GcReport = { chunksKept: 0, chunksRemoved: 0, bytesRemoved: 0, chunksSpared: 0, tmpRemoved: 0, blobsRemoved: 0, indexesRemoved: 0, staleImportsFailed, asidesRestored: 0 };
   let done = 0;
   for await (const e of walkChunks(root)) {
     if (e.hex && ref.chunks.has(e.hex)) {
@@ -210,8 +237,12 @@ export async function gcStore(db: Db, root: string, log: Logger, opts: { graceHo
       const st = await fs.stat(e.file).catch(() => undefined);
       // ctime too: a file renamed aside by a gc running at the same time keeps the chunk's old mtime.
       if (st && Math.max(st.mtimeMs, st.ctimeMs) < tmpCutoff) {
-        await fs.rm(e.file, { force: true });
-        report.tmpRemoved++;
+        if (await restoreAside(e.file)) {
+          report.asidesRestored++;
+        } else {
+          await fs.rm(e.file, { force: true });
+          report.tmpRemoved++;
+        }
       }
     } else if (e.hex) {
       const st = await fs.stat(e.file).catch(() => undefined);
@@ -239,6 +270,10 @@ export async function gcStore(db: Db, root: string, log: Logger, opts: { graceHo
       if (!st || (tmp ? Math.max(st.mtimeMs, st.ctimeMs) >= tmpCutoff : st.mtimeMs >= cutoff)) continue;
       // Like chunks, only after the grace period: an import in flight writes its blobs before its
       // row holds them, and one that reuses a blob touches it (blobs.ts), as it does a chunk.
+      if (tmp && !isIndex && await restoreAside(abs)) {
+        report.asidesRestored++;
+        continue;
+      }
       if (isIndex || tmp) await fs.rm(abs, { force: true });
       else if (await removeUnlessTouched(abs, cutoff) === undefined) continue;
       if (isIndex) report.indexesRemoved++;
