@@ -14,6 +14,9 @@ export const planCommand: Command = async (args, env) => {
     if (!/^\d{1,5}$/.test(values.arch) || Number(values.arch) > 65535) throw new UserError(`plan: --arch must be a number 0-65535 (option 93), not "${values.arch}"`, 2);
     arch = Number(values.arch);
   }
+  // The preview takes a missing arch as 0 (BIOS), and a BIOS with vendor class HTTPClient is
+  // still a BIOS: --http-boot alone showed undionly.kpxe. HTTP Boot is UEFI; x64 unless told.
+  if (arch === undefined && values['http-boot']) arch = 16;
   const handle = env.openDb();
   try {
     const planner = createPlanner({ config: env.config, db: handle.db, log: env.log });

@@ -92,7 +92,7 @@ export const COMMANDS = {
     options: {
       arch: { type: 'string', arg: 'N', help: 'DHCP option 93 client architecture: 0 BIOS (default), 7 or 9 UEFI x64, 11 ARM64, 16 HTTP Boot' },
       ipxe: { type: 'boolean', default: false, help: 'as a client already running iPXE' },
-      'http-boot': { type: 'boolean', default: false, help: 'as a UEFI HTTP Boot client' },
+      'http-boot': { type: 'boolean', default: false, help: 'as a UEFI HTTP Boot client (vendor class HTTPClient; without --arch, x64: 16)' },
       server: { type: 'string', arg: 'ADDR', help: 'the address the client reached this server on (default: http.publicUrl, else http.address)' },
       json,
     },
