@@ -117,7 +117,8 @@ export interface MachineTable {
 
 export interface LeaseTable {
   id: Generated<number>;
-  subnet_id: number;
+  /** NULL: its subnet was deleted; kept until it expires (migration 0006). */
+  subnet_id: number | null;
   ip: string;
   mac: string;
   client_id: string | null;

@@ -5,7 +5,7 @@
 // broadcast by the source address of a bound socket. Port 4011 answers proxyDHCP boot-server
 // requests.
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
-import { listLeases } from '../model/leases.ts';
+import { listLeases, listOrphanLeases, pruneOrphanLeases } from '../model/leases.ts';
 import { ipv4ToString, parseIpv4 } from '../util/net.ts';
 import { LeaseCommitter } from './committer.ts';
 import { DhcpHandler, leaseRow, type HandlerLimits, type Incoming, type LocalAddress } from './handler.ts';
@@ -59,38 +59,6 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   const scopes = new ScopeCache(ctx.db, log, opts.scopeTtlMs ?? 5000);
   const book = new LeaseBook();
   const shapes = new Map<number, string>();
-  // Set once the committer exists (after the first load, which has nothing to carry over).
-  const late: { committer?: LeaseCommitter; sightings?: SightingRecorder } = {};
-  let present: Map<number, number> | undefined;
-  scopes.onLoad(async (snap) => {
-    await late.sightings?.refresh();
-    for (const s of snap.scopes) {
-      // Only a changed pool restarts the search for never-used addresses.
-      const shape = JSON.stringify([s.ranges, s.excluded, [...s.reservedByIp.keys()]]);
-      if (shapes.get(s.id) !== shape) { shapes.set(s.id, shape); book.scopeChanged(s.id); }
-    }
-    const fresh = snap.scopes.filter((s) => !book.has(s.id)).map((s) => s.id);
-    if (fresh.length > 0) {
-      const rows = await listLeases(ctx.db, fresh);
-      for (const id of fresh) book.load(id, rows.filter((r) => r.subnet_id === id));
-    }
-    const ids = new Map(snap.scopes.map((s) => [s.id, s.createdAt]));
-    const before = present;
-    present = ids;
-    if (!before) return;
-    // A subnet deleted (a branch pruned) and added again, under a new id or its old one (often
-    // both within one TTL, so no snapshot ever lacked it): its clients' leases live on.
-    const gone = book.scopeIds().filter((id) => !ids.has(id));
-    for (const s of snap.scopes) {
-      if (before.get(s.id) === s.createdAt) continue;
-      const carried = book.adopt(s, gone, Date.now());
-      if (carried.length > 0) {
-        log.info({ subnet: s.cidr.text, leases: carried.length }, 'dhcp: subnet added again; its clients keep their leases');
-        for (const e of carried) late.committer?.write(leaseRow(e));
-      }
-    }
-  });
-  await scopes.reload();
   const ownConnection = (opts.writerThread ?? false) && ctx.config.database !== ':memory:';
   const sync = opts.leaseSynchronous ?? (ctx.config.dhcp.leaseSync === 'full' ? 'FULL' : 'NORMAL');
   const where = opts.writer ?? (sync === 'FULL' ? 'worker' : 'packet-thread');
@@ -98,15 +66,62 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
     : where === 'worker' ? await workerWriter(ctx.config.database, sync)
     : await packetThreadWriter(ctx.config.database);
   const events = new DhcpEventLog(ctx.events, writer, log);
+  // Before the first load: a subnet adopts leases there, and they are written back at once.
   const committer = new LeaseCommitter(writer, log, events);
-  late.committer = committer;
+  // Set after the first load (sightings read the subnets' branches).
+  const late: { sightings?: SightingRecorder } = {};
+  /** Subnet id → created_at of the last snapshot (ids are reused after a delete). */
+  let present = new Map<number, number>();
+  scopes.onLoad(async (snap) => {
+    await late.sightings?.refresh();
+    for (const s of snap.scopes) {
+      // Only a changed pool restarts the search for never-used addresses.
+      const shape = JSON.stringify([s.ranges, s.excluded, [...s.reservedByIp.keys()]]);
+      if (shapes.get(s.id) !== shape) { shapes.set(s.id, shape); book.scopeChanged(s.id); }
+    }
+    const ids = new Map(snap.scopes.map((s) => [s.id, s.createdAt]));
+    // Added: new to this process (at start, all of them), or a new row under an old id (a
+    // subnet deleted and inserted again within one TTL, as a branch pruned and re-added is).
+    const added = snap.scopes.filter((s) => present.get(s.id) !== s.createdAt);
+    const replaced = added.filter((s) => present.has(s.id)).map((s) => s.id);
+    const gone = book.scopeIds().filter((id) => !ids.has(id));
+    // Read first, then change the book in one synchronous step: a packet answered meanwhile
+    // (from the previous snapshot) never sees a subnet's leases half moved.
+    const load = added.filter((s) => !book.has(s.id) || replaced.includes(s.id)).map((s) => s.id);
+    const [rows, orphans] = await Promise.all([
+      listLeases(ctx.db, load),
+      added.length > 0 ? listOrphanLeases(ctx.db, Date.now()) : Promise.resolve([]),
+    ]);
+    const now = Date.now();
+    for (const id of [...gone, ...replaced]) book.retire(id, now);
+    for (const id of load) book.load(id, rows.filter((r) => r.subnet_id === id));
+    book.loadOrphans(orphans, now);
+    present = ids;
+    // Every subnet, not only the added ones: a subnet deleted inside a larger one that stays.
+    const taken = book.orphanCount() === 0 ? [] : snap.scopes.flatMap((s) => {
+      const got = book.adopt(s, now);
+      if (got.length > 0) log.info({ subnet: s.cidr.text, leases: got.length }, 'dhcp: leases of a deleted subnet adopted; their clients keep their addresses');
+      return got;
+    });
+    if (added.length === 0 && taken.length === 0) return;
+    // Written under the subnet's id before this snapshot is served; then the orphan rows they
+    // came from go, with those that expired or were never held.
+    const ok = await Promise.all(taken.map((e) => committer.commit(leaseRow(e))));
+    if (!ok.every(Boolean)) return;
+    try {
+      const pruned = await pruneOrphanLeases(ctx.db, Date.now());
+      if (pruned > 0) log.debug({ rows: pruned }, 'dhcp: orphan lease rows pruned');
+    } catch (err) {
+      log.warn({ err }, 'dhcp: could not prune orphan lease rows; next time a subnet is added');
+    }
+  });
+  await scopes.reload();
   const sightings = new SightingRecorder(ctx.db, writer, log);
   await sightings.refresh();
   late.sightings = sightings;
   const unsubscribe = ctx.events.on('inventory', () => { scopes.invalidate(); void sightings.refresh(); });
-  // Re-read on the TTL without waiting for a packet: an apply (another process) that deleted and
-  // re-created a subnet took its lease rows along, and only a reload writes them back; waiting
-  // for the next client left a restart meanwhile to hand those addresses out again.
+  // Re-read on the TTL without waiting for a packet: a subnet an apply (another process) deleted
+  // and re-created adopts its clients' leases within seconds, not at its next client's packet.
   const tick = setInterval(() => void scopes.get(), opts.scopeTtlMs ?? 5000);
   tick.unref();
   const dispose = () => { clearInterval(tick); unsubscribe(); };

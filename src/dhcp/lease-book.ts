@@ -30,6 +30,8 @@ interface ScopeLeases {
 
 export class LeaseBook {
   private readonly scopes = new Map<number, ScopeLeases>();
+  /** Held leases of deleted subnets, by address, until a subnet adopts them or they expire. */
+  private readonly orphans = new Map<number, LeaseEntry>();
 
   has(scopeId: number): boolean {
     return this.scopes.has(scopeId);
@@ -50,10 +52,7 @@ export class LeaseBook {
     for (const r of rows) {
       const ip = parseIpv4(r.ip);
       if (ip === undefined) continue;
-      const e: LeaseEntry = {
-        scopeId, ip, mac: r.mac, clientId: r.client_id, hostname: r.hostname, state: r.state,
-        expiresAt: r.expires_at, relayCircuit: r.relay_circuit, relayRemote: r.relay_remote,
-      };
+      const e = entryOf(scopeId, ip, r);
       b.byIp.set(ip, e);
       if (r.state !== 'declined') b.byMac.set(r.mac, e);
     }
@@ -65,38 +64,70 @@ export class LeaseBook {
     if (b) { b.freshExhausted = false; b.cursor = 0; }
   }
 
-  /** The scopes the book holds leases for (those of subnets since deleted too). */
+  /** The scopes the book holds leases for. */
   scopeIds(): number[] {
     return [...this.scopes.keys()];
   }
 
   /**
-   * A subnet (re)appeared in the inventory. Deleting a branch deletes its lease rows with it
-   * (ON DELETE CASCADE), but its clients keep using their addresses until their leases end:
-   * take over the bound and quarantined leases that deleted subnets (`goneIds`) hold inside
-   * this one, so none of those addresses is offered to a second MAC. Returns every such lease
-   * the scope now holds, for the caller to write back (the rows are gone from the database,
-   * also when the subnet came back under its old id).
+   * A subnet row is gone (deleted, or replaced by a new row under its id): its clients keep
+   * using their addresses until their leases end, so its held leases wait in the orphan pool
+   * for a subnet that contains them (adopt()).
    */
-  adopt(scope: Scope, goneIds: Iterable<number>, now: number): LeaseEntry[] {
-    const b = this.book(scope.id);
-    const keep = (e: LeaseEntry) => (e.state === 'bound' || e.state === 'declined') && e.expiresAt > now && cidrContains(scope.cidr, e.ip);
-    for (const g of goneIds) {
-      const old = g === scope.id ? undefined : this.scopes.get(g);
-      if (!old) continue;
-      for (const e of [...old.byIp.values()]) {
-        if (!keep(e)) continue;
-        const cur = b.byIp.get(e.ip);
-        if (cur && LeaseBook.active(cur, now)) continue;
-        old.byIp.delete(e.ip);
-        if (old.byMac.get(e.mac) === e) old.byMac.delete(e.mac);
-        const moved: LeaseEntry = { ...e, scopeId: scope.id, replaces: undefined };
-        b.byIp.set(e.ip, moved);
-        const mine = b.byMac.get(e.mac);
-        if (e.state !== 'declined' && !(mine && LeaseBook.active(mine, now))) b.byMac.set(e.mac, moved);
-      }
+  retire(scopeId: number, now: number): void {
+    const b = this.scopes.get(scopeId);
+    if (!b) return;
+    this.scopes.delete(scopeId);
+    for (const e of b.byIp.values()) this.orphan(e, now);
+  }
+
+  /** Rows whose subnet was deleted (subnet_id NULL, migration 0006), from this or an earlier run. */
+  loadOrphans(rows: Lease[], now: number): void {
+    for (const r of rows) {
+      const ip = parseIpv4(r.ip);
+      if (ip !== undefined) this.orphan(entryOf(ORPHAN_SCOPE, ip, r), now);
     }
-    return [...b.byIp.values()].filter(keep);
+  }
+
+  private orphan(e: LeaseEntry, now: number): void {
+    if (!LeaseBook.held(e, now)) return;
+    const cur = this.orphans.get(e.ip);
+    // The same lease from the book and from its row: the book's is as new or newer.
+    if (!cur || cur.expiresAt < e.expiresAt) this.orphans.set(e.ip, { ...e, scopeId: ORPHAN_SCOPE, replaces: undefined });
+  }
+
+  /**
+   * The one rule for a subnet added (at start, or in a running server after a prune and re-add):
+   * it takes every unexpired bound or quarantined orphan lease inside its network, unless it
+   * holds that address itself already, so none of those addresses is offered to a second MAC.
+   * Returns the leases it took, for the caller to write under this subnet's id.
+   */
+  adopt(scope: Scope, now: number): LeaseEntry[] {
+    const b = this.book(scope.id);
+    const taken: LeaseEntry[] = [];
+    for (const [ip, e] of this.orphans) {
+      if (!LeaseBook.held(e, now)) { this.orphans.delete(ip); continue; }
+      if (!cidrContains(scope.cidr, ip)) continue;
+      this.orphans.delete(ip);
+      const cur = b.byIp.get(ip);
+      if (cur && LeaseBook.active(cur, now)) continue;
+      const moved: LeaseEntry = { ...e, scopeId: scope.id };
+      b.byIp.set(ip, moved);
+      const mine = b.byMac.get(e.mac);
+      if (e.state !== 'declined' && !(mine && LeaseBook.active(mine, now))) b.byMac.set(e.mac, moved);
+      taken.push(moved);
+    }
+    return taken;
+  }
+
+  /** How many orphan leases wait for a subnet. */
+  orphanCount(): number {
+    return this.orphans.size;
+  }
+
+  /** A lease its client may still use though its subnet is gone: bound, or quarantined, and unexpired. */
+  static held(e: LeaseEntry, now: number): boolean {
+    return (e.state === 'bound' || e.state === 'declined') && e.expiresAt > now;
   }
 
   byMac(scopeId: number, mac: string): LeaseEntry | undefined {
@@ -201,6 +232,16 @@ export class LeaseBook {
     for (const e of b.byIp.values()) if (LeaseBook.active(e, now)) active++;
     return { active, known: b.byIp.size };
   }
+}
+
+/** The scope id of a lease in the orphan pool: no subnet's (ids start at 1). */
+const ORPHAN_SCOPE = 0;
+
+function entryOf(scopeId: number, ip: number, r: Lease): LeaseEntry {
+  return {
+    scopeId, ip, mac: r.mac, clientId: r.client_id, hostname: r.hostname, state: r.state,
+    expiresAt: r.expires_at, relayCircuit: r.relay_circuit, relayRemote: r.relay_remote,
+  };
 }
 
 function poolAt(scope: Scope, pos: number): number {

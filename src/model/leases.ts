@@ -24,6 +24,29 @@ export function listLeases(db: Db, subnetIds?: number[]): Promise<Lease[]> {
   return q.orderBy('updated_at').execute();
 }
 
+/**
+ * Leases whose subnet was deleted (migration 0006) that their clients may still use: bound or
+ * quarantined, unexpired. DHCP's lease book adopts them into a subnet that contains them.
+ */
+export function listOrphanLeases(db: Db, now: number): Promise<Lease[]> {
+  return db.selectFrom('leases').selectAll().where('subnet_id', 'is', null)
+    .where('state', 'in', ['bound', 'declined']).where('expires_at', '>', now).orderBy('updated_at').execute();
+}
+
+/**
+ * Deletes orphan rows nobody holds any more: expired, never bound (an offer, a release), or
+ * adopted (a subnet's row for the same address and MAC lasts as long or longer). Returns how many.
+ */
+export async function pruneOrphanLeases(db: Db, now: number): Promise<number> {
+  const r = await db.deleteFrom('leases').where('subnet_id', 'is', null).where((eb) => eb.or([
+    eb('expires_at', '<=', now),
+    eb('state', 'not in', ['bound', 'declined']),
+    eb.exists(eb.selectFrom('leases as l').select('l.id').where('l.subnet_id', 'is not', null)
+      .whereRef('l.ip', '=', 'leases.ip').whereRef('l.mac', '=', 'leases.mac').whereRef('l.expires_at', '>=', 'leases.expires_at')),
+  ])).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
 export function getLeaseByMac(db: Db, mac: string): Promise<Lease[]> {
   return db.selectFrom('leases').selectAll().where('mac', '=', mac).orderBy('updated_at', 'desc').execute();
 }

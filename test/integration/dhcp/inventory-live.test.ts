@@ -159,3 +159,61 @@ case "$reason" in BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$n
     assert.match(read(log2), new RegExp(`^bound ip=${first.replace(/\./g, '\\.')}$`, 'm'), r.stderr);
   } finally { await net.destroy(); await srv?.stop(); }
 });
+
+test('a udhcpc lease outlives its subnet: prune, serve restarted, re-added (running, then while stopped): it renews its address; another client never gets it', { skip: !canUseNetns() && 'needs root and ip netns', timeout: 150_000 }, async () => {
+  const OTHER = '52:54:00:77:1a:02';
+  const net = await createTestNet({ hosts: { server: { addr: '10.77.0.1/24' }, client: { mac: MAC }, other: { mac: OTHER } } });
+  let srv: RunningServer | undefined;
+  try {
+    srv = await startServer(net.hosts.server!, []);
+    const s = srv;
+    const apply = applier(net.hosts.server!, s);
+    // One address in the pool: whoever else asks while the client holds it must get nothing.
+    const lab = [{ range: '10.77.0.150-10.77.0.150' }];
+    await apply(lab);
+    const log = path.join(s.t.dir, 'client.log');
+    const script = hookScript(s.t.dir, 'udhcpc.sh', `echo "$1 ip=$ip" >> ${log}
+case "$1" in bound|renew) ip addr replace "$ip/$mask" dev "$interface";; deconfig) ip addr flush dev "$interface";; esac`);
+    const p = net.hosts.client!.spawn(['busybox', 'udhcpc', '-f', '-i', 'eth0', '-s', script, '-t', '20', '-T', '1', '-A', '1']);
+    const lines = () => read(log).trim().split('\n');
+    const next = async (what: RegExp, from: number, ms = 15_000) => waitFor(() => lines().slice(from).find((l) => what.test(l)), ms, `${what}`);
+    assert.match(await next(/^bound /, 0), /ip=10\.77\.0\.150$/);
+    const otherLog = path.join(s.t.dir, 'other.log');
+    const otherScript = hookScript(s.t.dir, 'other.sh', `echo "$1 ip=$ip" >> ${otherLog}`);
+    /** The other client tries for a lease (-n: gives up after 3 DISCOVERs). */
+    const otherTries = async () => {
+      const r = await net.hosts.other!.run(['busybox', 'udhcpc', '-f', '-n', '-q', '-i', 'eth0', '-s', otherScript, '-t', '3', '-T', '1', '-A', '1'], { timeoutMs: 20_000 });
+      assert.notEqual(r.code, 0, `another client got a lease: ${read(otherLog)}`);
+      assert.doesNotMatch(read(otherLog), /^bound/m);
+    };
+    const renewKeeps = async () => {
+      const mark = lines().length;
+      p.kill('SIGUSR1');
+      assert.match(await next(/^(renew|bound|nak) /, mark), /^(renew|bound) ip=10\.77\.0\.150$/);
+    };
+    const leaseRows = async () => s.t.handle.db.selectFrom('leases as l').leftJoin('subnets as n', 'n.id', 'l.subnet_id')
+      .select(['l.ip', 'l.state', 'n.cidr']).where('l.mac', '=', MAC).execute();
+
+    // 1. Pruned, serve restarted without the subnet, then re-added while it runs.
+    await apply(null, true);
+    assert.deepEqual(await leaseRows(), [{ ip: '10.77.0.150', state: 'bound', cidr: null }], 'the lease went with its subnet');
+    s.proc.kill('SIGTERM');
+    await new Promise((res) => s.proc.once('exit', res));
+    await s.restart();
+    await apply(lab);
+    await otherTries();
+    await renewKeeps();
+    assert.deepEqual(await leaseRows(), [{ ip: '10.77.0.150', state: 'bound', cidr: '10.77.0.0/24' }]);
+
+    // 2. Pruned and re-added while serve is stopped: it adopts the lease as it loads.
+    await apply(null, true);
+    s.proc.kill('SIGTERM');
+    await new Promise((res) => s.proc.once('exit', res));
+    await apply(lab);
+    await s.restart();
+    await otherTries();
+    await renewKeeps();
+    assert.deepEqual(await leaseRows(), [{ ip: '10.77.0.150', state: 'bound', cidr: '10.77.0.0/24' }]);
+    p.kill('SIGKILL');
+  } finally { await net.destroy(); await srv?.stop(); }
+});
