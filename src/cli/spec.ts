@@ -27,7 +27,7 @@ export const COMMANDS = {
     usage: '', summary: 'run DHCP, TFTP, HTTP and NBD (as configured) until SIGTERM or SIGINT', options: {},
   },
   migrate: {
-    usage: '', summary: 'bring the database schema up to date (serve does this too)', options: {},
+    usage: '', summary: 'bring the database schema up to date (serve does this at start; refused while a serve runs)', options: {},
   },
   apply: {
     usage: 'FILE', summary: 'make the database match the inventory FILE (YAML; - reads stdin), in one transaction',
@@ -78,7 +78,7 @@ export const COMMANDS = {
     usage: '[NAME]', summary: 'list image versions: state, size, URL paths, NBD export names (alias: ls)',
     options: { json, all: { type: 'boolean', default: false, help: 'include removed versions' } },
   },
-  'image remove': { usage: 'NAME@VERSION', summary: 'remove a version (not the current one); store gc frees its chunks (alias: rm)', options: {} },
+  'image remove': { usage: 'NAME@VERSION', summary: 'remove a version nothing boots or pins (refused, saying what uses it); store gc frees its chunks (alias: rm)', options: {} },
   'store verify': {
     usage: '', summary: 'check every chunk and blob the versions use; exit 1 when one is missing or bad',
     options: { quarantine: { type: 'boolean', default: false, help: 'move chunks found corrupt to <store.path>/quarantine' }, json },
