@@ -1,0 +1,32 @@
+// Every BRANCHBOOT_* variable the code reads outside the config is one the config loader lets
+// through, and the README names it: BRANCHBOOT_SYNCFS_ADDON (the sanitizer build of
+// native/syncfs.c) was taken for a config key, so every command with it set refused to start.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../../src/config.ts';
+import { ROOT } from '../../helpers/cli.ts';
+
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? sources(p) : e.name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const readByCode = new Set(sources(path.join(ROOT, 'src'))
+  .flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/\benv(?:\.|\[['"])(BRANCHBOOT_[A-Z0-9_]+)/g)].map((m) => m[1]!)));
+
+test('the code reads BRANCHBOOT_CONFIG, _UDP and the addon paths from the environment', () => {
+  for (const v of ['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP', 'BRANCHBOOT_UDP_ADDON', 'BRANCHBOOT_SCAN_ADDON', 'BRANCHBOOT_SYNCFS_ADDON']) assert.ok(readByCode.has(v), v);
+});
+
+test('a BRANCHBOOT_* variable the code reads is not refused as a config key, and the README names it', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  for (const v of readByCode) {
+    if (v === 'BRANCHBOOT_CONFIG') continue;
+    assert.doesNotThrow(() => loadConfig({ env: { [v]: '/nonexistent/x' } }), v);
+    assert.ok(readme.includes(`\`${v}`), `README names ${v}`);
+  }
+});
