@@ -42,7 +42,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (let tries = fromEnv.size; !validate(raw); tries--) {
     const e = validate.errors?.[0];
     const keyPath = e ? e.instancePath.replace(/^\//, '').replace(/\//g, '.') : '';
-    const envKey = fromEnv.get(keyPath);
+    // An unknown key is reported at its parent: the variable that set it is the one to name.
+    const extra = e?.keyword === 'additionalProperties' ? (e.params as { additionalProperty: string }).additionalProperty : undefined;
+    const envKey = fromEnv.get(extra === undefined ? keyPath : [keyPath, extra].filter(Boolean).join('.'));
     const retyped = envKey !== undefined && e?.keyword === 'type' && tries > 0 ? asType(env[envKey]!, (e.params as { type: string }).type) : undefined;
     if (retyped !== undefined) { setPath(raw, keyPath.split('.'), retyped); continue; }
     if (envKey) source = `environment ${envKey}=${JSON.stringify(env[envKey])}`;

@@ -30,3 +30,8 @@ test('a BRANCHBOOT_* variable the code reads is not refused as a config key, and
     assert.ok(readme.includes(`\`${v}`), `README names ${v}`);
   }
 });
+
+test('an unknown BRANCHBOOT_* variable is refused naming the variable, not "config"', () => {
+  assert.throws(() => loadConfig({ env: { BRANCHBOOT_NOPE: '1' } }), { message: 'environment BRANCHBOOT_NOPE="1": unknown key "nope"' });
+  assert.throws(() => loadConfig({ env: { BRANCHBOOT_HTTP_PROT: '9000' } }), { message: 'environment BRANCHBOOT_HTTP_PROT="9000": unknown key "http.prot"' });
+});
