@@ -103,6 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${helpFor(name === 'help' ? args : rest)}\n`);
     return 0;
   }
+  if (name.startsWith('-')) throw new UserError(`unknown option ${name} before the command (branchboot --help)`, 2);
   if (!Object.hasOwn(lazy, name)) throw new UserError(`unknown command "${name}" (branchboot --help lists them)`, 2);
   const { loadConfig } = await import('../config.ts');
   const config = loadConfig({ file });

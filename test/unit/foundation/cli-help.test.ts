@@ -105,6 +105,9 @@ test('a missing or extra argument, or a flag without its value, is one line nami
     [['migrate', 'now'], 'migrate: unexpected argument "now" (usage: branchboot migrate)'],
     [['serve', '--port', '9000'], 'serve: unknown option --port'],
   ];
+  for (const [argv, message] of [[['--verbose', 'serve'], 'unknown option --verbose before the command (branchboot --help)'], [['nope'], 'unknown command "nope" (branchboot --help lists them)']] as const) {
+    await assert.rejects(main([...argv]), (err: unknown) => err instanceof UserError && err.exitCode === 2 && err.message === message);
+  }
   for (const [line, start] of cases) {
     const err = await run(line);
     assert.ok(err instanceof UserError, `${line.join(' ')}: ${err.message}`);
