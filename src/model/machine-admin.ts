@@ -9,6 +9,7 @@ import { machinePairProblem } from './boot-pairs.ts';
 import { readQuery, readRows } from './read-conn.ts';
 import { conflict, forbidden, invalid, notFound } from './admin-errors.ts';
 import { reservationProblem } from './inventory/layout.ts';
+import { hostnameTakenBy, hostnameTakenMessage } from './hostnames.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
 import { inScope, type BranchScope } from './scope.ts';
 
@@ -206,7 +207,7 @@ export interface MachineInput {
 }
 
 /** The stored row a change applies to (undefined for a new machine): read once per change. */
-type MachineRow = Record<string, unknown> & { fixed_ip: string | null; branch_id: number | null; image_id: number | null };
+type MachineRow = Record<string, unknown> & { hostname: string | null; fixed_ip: string | null; branch_id: number | null; image_id: number | null };
 
 /** A fixed address must sit in a subnet of the machine's branch (after this change), or DHCP never gives it. */
 async function checkFixedAddress(db: Db, m: MachineInput, cur: MachineRow | undefined): Promise<void> {
@@ -217,6 +218,20 @@ async function checkFixedAddress(db: Db, m: MachineInput, cur: MachineRow | unde
   const subnets = await db.selectFrom('subnets').select('cidr').where('branch_id', '=', branchId).execute();
   const why = reservationProblem(ip, { name: branch.name, subnets });
   if (why) throw invalid(m.ip !== undefined ? 'ip' : 'branchId', why);
+}
+
+/** A name given, or a machine moved into a branch: no other machine of that branch may have the name. */
+async function checkHostname(db: Db, m: MachineInput, mac: string, cur: MachineRow | undefined): Promise<void> {
+  const named = m.hostname !== undefined && m.hostname !== cur?.hostname;
+  const moved = m.branchId !== undefined && m.branchId !== cur?.branch_id;
+  if (!named && !moved) return;
+  const hostname = m.hostname !== undefined ? m.hostname : cur?.hostname ?? null;
+  const branchId = m.branchId !== undefined ? m.branchId : cur?.branch_id ?? null;
+  if (hostname === null || branchId === null) return;
+  const other = await hostnameTakenBy(db, branchId, hostname, mac);
+  if (!other) return;
+  const branch = await db.selectFrom('branches').select('name').where('id', '=', branchId).executeTakeFirstOrThrow();
+  throw conflict(hostnameTakenMessage(hostname, branch.name, other), named ? 'hostname' : 'branchId');
 }
 
 async function columnsFor(db: Db, m: MachineInput, mac: string, cur: MachineRow | undefined): Promise<Record<string, unknown>> {
@@ -236,6 +251,7 @@ async function columnsFor(db: Db, m: MachineInput, mac: string, cur: MachineRow 
     out.fixed_ip = m.ip;
   }
   if (m.ip !== undefined || m.branchId !== undefined) await checkFixedAddress(db, m, cur);
+  await checkHostname(db, m, mac, cur);
   if (m.image !== undefined) {
     if (m.image === null) {
       out.image_id = null;
@@ -421,8 +437,7 @@ export async function registerDiscovered(db: Db, actor: string, scope: BranchSco
         // Skip names already taken in the branch, so a second batch continues the numbering.
         for (;;) {
           hostname = expandHostname(r.hostnamePattern, n++);
-          const taken = await trx.selectFrom('machines').select('id').where('branch_id', '=', r.branchId).where('hostname', '=', hostname).executeTakeFirst();
-          if (!taken) break;
+          if (!(await hostnameTakenBy(tdb, r.branchId, hostname, mac))) break;
         }
         // 253: a DNS name's limit and POST /machines' (RFC 1035 §2.3.4); labels of {n:060} add up.
         if (hostname.length > 253 || !HOSTNAME_RE.test(hostname)) throw invalid('hostnamePattern', `"${hostname}" is not a valid hostname (letters, digits and -, up to 63 between dots, 253 in all)`);

@@ -3,11 +3,11 @@
 // dry run lists exactly what the real run would do. Rows are full definitions: a field left
 // out is cleared, as in the inventory file.
 import type { Db } from '../db/index.ts';
-import { applyInventory } from './inventory/apply.ts';
+import { HostnameTaken, applyInventory } from './inventory/apply.ts';
 import { parseInventory } from './inventory/parse.ts';
 import type { NMachine } from './inventory/normal.ts';
 import type { MachineSpec } from './inventory/schema.ts';
-import { forbidden, invalid } from './admin-errors.ts';
+import { conflict, forbidden, invalid } from './admin-errors.ts';
 import { fieldError } from './branches.ts';
 import { inScope, type BranchScope } from './scope.ts';
 
@@ -38,7 +38,10 @@ export async function importMachines(db: Db, actor: string, scope: BranchScope, 
     if (!inScope(scope, bid)) throw forbidden(`machines[${i}]: you may not manage branch ${m.branch}`);
     if (existing.has(m.mac) && !inScope(scope, existing.get(m.mac)!)) throw forbidden(`machines[${i}]: machine ${m.mac} is in a branch you may not manage`);
   });
-  const r = await applyInventory(db, { branches: [], images: [], machines }, { dryRun, actor });
+  const r = await applyInventory(db, { branches: [], images: [], machines }, { dryRun, actor }).catch((err: unknown) => {
+    if (err instanceof HostnameTaken) throw conflict(err.detail, `machines[${err.index}].hostname`);
+    throw err;
+  });
   const changes: ImportChange[] = r.diff.machines.flatMap((c): ImportChange[] => {
     if (c.op === 'create') return [{ op: 'create', mac: c.key, fields: Object.keys(c.after), before: null, after: c.after }];
     if (c.op === 'update') return [{ op: 'update', mac: c.key, fields: c.fields, before: c.before, after: c.after }];

@@ -11,11 +11,19 @@ import { diffInventory, type InventoryDiff } from './diff.ts';
 import { loadInventory } from './load.ts';
 import { dropUnlistedSubnets, writeBranch } from './write-branch.ts';
 import { findSubnetOverlap, reservationProblem } from './layout.ts';
+import { findHostnameClash, hostnameTakenMessage } from '../hostnames.ts';
 import { parseImageRef, type NBranch, type NImage, type NInventory, type NMachine } from './normal.ts';
 
 export interface ApplyOptions { prune?: boolean; dryRun?: boolean; actor?: string }
 
 export interface ApplyResult { diff: InventoryDiff; applied: boolean; kept: string[] }
+
+/** A machine of the file named as another machine of its branch (the bulk import answers 409 with it). */
+export class HostnameTaken extends UserError {
+  constructor(message: string, readonly index: number, readonly otherMac: string, readonly detail: string) {
+    super(message);
+  }
+}
 
 export async function applyInventory(db: Db, wanted: NInventory, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const actor = opts.actor ?? 'cli';
@@ -24,6 +32,7 @@ export async function applyInventory(db: Db, wanted: NInventory, opts: ApplyOpti
     const diff = diffInventory(current, wanted, opts.prune ?? false);
     await checkReferences(trx, wanted, diff);
     checkLayout(current, wanted, diff);
+    checkHostnames(current, wanted, diff);
     const kept: string[] = [];
     if (opts.dryRun) return { diff, applied: false, kept };
     const now = Date.now();
@@ -100,6 +109,19 @@ function checkLayout(current: NInventory, wanted: NInventory, diff: InventoryDif
     const why = m.ip && branch ? reservationProblem(m.ip, branch) : undefined;
     if (why) throw new UserError(`machine ${m.mac}: ${why}`);
   }
+}
+
+/** The result's machines, as checkLayout's: the file's on top of those it leaves alone. */
+function checkHostnames(current: NInventory, wanted: NInventory, diff: InventoryDiff): void {
+  const inFile = new Set(wanted.machines.map((m) => m.mac));
+  const gone = new Set(diff.machines.filter((c) => c.op === 'remove').map((c) => c.key));
+  const kept = current.machines.filter((m) => !inFile.has(m.mac) && !gone.has(m.mac));
+  const clash = findHostnameClash(kept, wanted.machines);
+  if (!clash) return;
+  const { index, machine: m, other } = clash;
+  const otherAt = wanted.machines.indexOf(other as NMachine);
+  const detail = hostnameTakenMessage(m.hostname!, m.branch, other.mac) + (otherAt >= 0 ? ` (${wanted.locate?.(['machines', otherAt]) ?? `machines[${otherAt}]`})` : '');
+  throw new HostnameTaken(`${wanted.locate?.(['machines', index, 'hostname']) ?? `machine ${m.mac}`}: ${detail}`, index, other.mac, detail);
 }
 
 async function upsertImage(trx: Transaction<DB>, im: NImage, now: number): Promise<void> {

@@ -49,7 +49,13 @@ export interface NMachine {
   kernelArgs: string;
 }
 
-export interface NInventory { branches: NBranch[]; images: NImage[]; machines: NMachine[] }
+export interface NInventory {
+  branches: NBranch[];
+  images: NImage[];
+  machines: NMachine[];
+  /** Where a value came from ("inventory.yaml:12: machines[3].hostname"), for apply's checks against the database (parsed files only). */
+  locate?: ((path: Array<string | number>) => string) | undefined;
+}
 
 export const DEFAULT_LEASE_SECONDS = 3600;
 export const DEFAULT_MENU_TIMEOUT = 10;

@@ -16,13 +16,13 @@ type PathPart = string | number;
 export function parseInventory(text: string, fileName = 'inventory'): NInventory {
   const lc = new LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  const where = (path: PathPart[]): string => {
+  const lineOf = (path: PathPart[]): string => {
     let node: unknown = doc.getIn(path, true);
     for (let p = path.slice(); !isNode(node) && p.length; p = p.slice(0, -1)) node = doc.getIn(p.slice(0, -1), true);
     const offset = isNode(node) && node.range ? node.range[0] : undefined;
-    const line = offset === undefined ? '' : `:${lc.linePos(offset).line}`;
-    return `${fileName}${line}: ${formatPath(path)}`;
+    return offset === undefined ? fileName : `${fileName}:${lc.linePos(offset).line}`;
   };
+  const where = (path: PathPart[]): string => `${lineOf(path)}: ${formatPath(path)}`;
   const fail = (path: PathPart[], why: string): never => { throw new UserError(`${where(path)}: ${why}`); };
 
   if (doc.errors.length) {
@@ -67,7 +67,8 @@ export function parseInventory(text: string, fileName = 'inventory'): NInventory
   });
   // Branches named by machines must exist in the file or in the database; apply checks the
   // latter, and the layout of the result (subnets of branches the file leaves alone).
-  return { branches, images, machines };
+  // Hostnames too are checked by apply, against the machines the file leaves alone as well.
+  return { branches, images, machines, locate: where };
 }
 
 function normalizeBranch(b: BranchSpec, at: PathPart[], fail: (p: PathPart[], why: string) => never): NBranch {
