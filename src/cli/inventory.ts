@@ -43,8 +43,16 @@ export const exportCommand: Command = async (args, env) => {
     if (values.output) {
       // Temp file + rename: an interrupted export never leaves half a file where a whole one was.
       const tmp = `${values.output}.tmp-${process.pid}`;
-      fs.writeFileSync(tmp, text);
-      fs.renameSync(tmp, values.output);
+      try {
+        fs.writeFileSync(tmp, text);
+        fs.renameSync(tmp, values.output);
+      } catch (err) {
+        fs.rmSync(tmp, { force: true });
+        const code = errnoCode(err);
+        const why = code === 'ENOENT' ? 'no such folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+          : code === 'EISDIR' ? 'it is a folder' : errorMessage(err);
+        throw new UserError(`export: cannot write ${values.output}: ${why}`);
+      }
     } else {
       env.out.write(text);
     }
