@@ -49,8 +49,8 @@ export async function applyInventory(db: Db, wanted: NInventory, opts: ApplyOpti
     }
     // Every branch written first, then the subnets they no longer list dropped, then removed
     // branches: a subnet that moves from one branch to another (or from a pruned one) is then
-    // updated in place, its leases with it, instead of deleted with its old branch (the leases
-    // cascade) and inserted anew, where a still-held address could go to a second client.
+    // updated in place, its leases with it, instead of deleted with its old branch and inserted
+    // anew: its leases would lose their subnet (0006) until DHCP's next reload adopted them.
     const written: Array<{ id: number; cidrs: string[] }> = [];
     for (const c of diff.branches) if (c.op !== 'remove') written.push({ id: await upsertBranch(trx, c.after, now), cidrs: c.after.subnets.map((s) => s.cidr) });
     for (const w of written) await dropUnlistedSubnets(trx, w.id, w.cidrs);

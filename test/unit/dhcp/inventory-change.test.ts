@@ -1,5 +1,5 @@
-// The inventory changing under clients that hold leases: a branch pruned (its subnets and
-// their lease rows go with it, in another process, seconds before our snapshot notices) and
+// The inventory changing under clients that hold leases: a branch pruned (its subnets go with
+// it and their lease rows lose their subnet, in another process, seconds before our snapshot notices) and
 // re-added. The real handler on a real SQLite file, no sockets.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -222,7 +222,7 @@ describe('dhcp: subnets re-read without traffic', () => {
       const o = await b.handler.handle(clientPacket({ type: 1, mac, giaddr: '10.1.0.1' }), { from: { address: '10.1.0.1', port: 67 } });
       const yi = o!.buf.readUInt32BE(16);
       assert.ok(await b.handler.handle(clientPacket({ type: 3, mac, giaddr: '10.1.0.1', options: [[54, SRV], [50, ipBuf(ipText(yi))]] }), { from: { address: '10.1.0.1', port: 67 } }));
-      // apply moving the subnet to another branch: deleted and inserted again (leases cascade away).
+      // apply moving the subnet to another branch: deleted and inserted again (its lease rows lose their subnet).
       const now = Date.now() + 1;
       const bid = (await t.handle.db.insertInto('branches').values({ name: 'c', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow()).id;
       await t.handle.db.deleteFrom('subnets').where('cidr', '=', A.cidr).execute();
