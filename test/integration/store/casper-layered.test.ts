@@ -1,0 +1,203 @@
+// Ubuntu 23.10+ live ISOs: no casper/filesystem.squashfs, stacked layers instead. Small ISOs
+// built like Ubuntu's (xorriso -R -J, tiny real squashfs layers, install-sources.yaml, an initrd
+// with an early cpio and a zstd main archive holding conf/conf.d/default-layer.conf) go through
+// the real import, the real store routes, the real planner and publication. casper itself is
+// not packaged in Debian: the command lines are checked against what its scripts/casper does
+// (src/store/README.md "Layered casper ISOs"): url=…iso, netboot=nfs|cifs nfsroot=, ignore_uuid.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { compress } from 'zstd-napi';
+import { importImage } from '../../../src/store/importer.ts';
+import { sharedStore } from '../../../src/store/store.ts';
+import { createPlanner } from '../../../src/boot/planner.ts';
+import { publishFromStore } from '../../../src/boot/publish.ts';
+import { imagePairProblem } from '../../../src/model/boot-pairs.ts';
+import { imageCommand } from '../../../src/cli/image.ts';
+import type { Transport } from '../../../src/db/schema.ts';
+import { cliEnv, have, makeHarness, makeSquashfs, type StoreHarness } from './harness.ts';
+import { addBranch, addMachine } from '../../unit/boot/fixtures.ts';
+import { newc } from '../../unit/store/newc.ts';
+
+const missing = ['mksquashfs', 'xorriso', 'curl'].filter((t) => !have(t));
+const ISO_NAME = 'ubuntu-24.04.1-desktop-amd64.iso';
+
+let h: StoreHarness;
+let base: string;
+/** casper/ files of the layered ISO: name → the file it was built from. */
+const casperFiles = new Map<string, string>();
+let iso: string;
+
+function makeIso(file: string, dir: string, files: Record<string, string | Buffer>): void {
+  for (const [p, content] of Object.entries(files)) {
+    fs.mkdirSync(path.join(dir, path.dirname(p)), { recursive: true });
+    if (typeof content === 'string') fs.copyFileSync(content, path.join(dir, p));
+    else fs.writeFileSync(path.join(dir, p), content);
+  }
+  execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-J', '-V', 'Ubuntu 24.04.1 LTS amd64', '-o', file, dir], { stdio: 'pipe' });
+}
+
+/** An initrd shaped like Ubuntu 24.04's: microcode cpio, then the zstd-compressed main cpio. */
+function initrd(layerfsPath: string | undefined): Buffer {
+  const early = newc([['kernel', ''], ['kernel/x86/microcode/GenuineIntel.bin', crypto.randomBytes(5000)]]);
+  const main = newc([
+    ['bin', ''], ['bin/busybox', crypto.randomBytes(20_000)], ['conf', ''], ['conf/arch.conf', 'DPKG_ARCH=amd64\n'],
+    ...(layerfsPath ? [['conf/conf.d/default-layer.conf', `LAYERFS_PATH=${layerfsPath}\n`] as [string, string]] : []),
+    ['scripts/casper', '#!/bin/sh\n'],
+  ]);
+  return Buffer.concat([early, compress(main)]);
+}
+
+/** A tiny real squashfs holding one marker file per layer. */
+function layer(dir: string, name: string): string {
+  const tree = path.join(dir, `tree-${name}`);
+  fs.mkdirSync(path.join(tree, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(tree, 'etc', `layer-${name}`), `${name}\n`.repeat(2000));
+  if (name === 'minimal') { fs.mkdirSync(path.join(tree, 'sbin')); fs.writeFileSync(path.join(tree, 'sbin', 'init'), '#!/bin/sh\n'); }
+  const out = path.join(dir, `${name}.squashfs`);
+  makeSquashfs(out, tree);
+  return out;
+}
+
+/** curl in a child process, awaited: the server under test runs in this one. */
+const curl = async (...args: string[]): Promise<Buffer> => (await promisify(execFile)('curl', args, { encoding: 'buffer', maxBuffer: 64 << 20 })).stdout;
+const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+before(async () => {
+  if (missing.length) return;
+  h = makeHarness('casper-layers');
+  const dir = path.join(h.dir, 'src');
+  fs.mkdirSync(dir);
+  for (const n of ['minimal', 'minimal.standard', 'minimal.standard.live', 'minimal.en', 'minimal.standard.en', 'minimal.enhanced-secureboot', 'minimal.standard.enhanced-secureboot']) {
+    casperFiles.set(`${n}.squashfs`, layer(dir, n));
+  }
+  const extra: Record<string, Buffer> = {
+    'install-sources.yaml': Buffer.from('- default: true\n  id: ubuntu-desktop-minimal\n  path: minimal.squashfs\n  type: fsimage-layered\n  variant: desktop\n'),
+    'minimal.standard.manifest': Buffer.from('bash\t5.2\n'),
+    vmlinuz: crypto.randomBytes(9000),
+    initrd: initrd('minimal.standard.live.squashfs'),
+  };
+  for (const [n, b] of Object.entries(extra)) {
+    const f = path.join(dir, n);
+    fs.writeFileSync(f, b);
+    casperFiles.set(n, f);
+  }
+  iso = path.join(h.dir, ISO_NAME);
+  makeIso(iso, path.join(h.dir, 'iso'), {
+    ...Object.fromEntries([...casperFiles].map(([n, f]) => [`casper/${n}`, f])),
+    '.disk/info': Buffer.from('Ubuntu 24.04.1 LTS "Noble Numbat" - Release amd64\n'), 'boot/grub/grub.cfg': Buffer.from('menuentry "Try or Install Ubuntu" {}\n'),
+  });
+  base = await h.serve();
+});
+
+after(async () => { await h?.close(); });
+
+const env = () => ({ config: h.config, db: h.handle.db, log: h.log });
+
+test('a layered casper ISO imports whole: rootKind iso under its own .iso name, kernel and initrd as blobs', { timeout: 120_000 }, async (t) => {
+  if (missing.length) return t.skip(`needs ${missing.join(', ')}`);
+  const r = await importImage(env(), { file: iso, name: 'noble' });
+  assert.deepEqual([r.rootKind, r.rootFile, r.flavor, r.sizeBytes], ['iso', ISO_NAME, 'casper', fs.statSync(iso).size]);
+  assert.equal(fs.readFileSync(path.join(h.config.store.path, r.kernelBlob!)).equals(fs.readFileSync(casperFiles.get('vmlinuz')!)), true);
+  assert.equal(fs.readFileSync(path.join(h.config.store.path, r.initrdBlob!)).equals(fs.readFileSync(casperFiles.get('initrd')!)), true);
+
+  // The served .iso is the file, byte for byte, whole and by Range (what casper's wget and iPXE get).
+  const url = `${base}/images/noble/1/${ISO_NAME}`;
+  const whole = await curl('-sf', url);
+  assert.equal(sha(whole), sha(fs.readFileSync(iso)));
+  const file = fs.readFileSync(iso);
+  for (const [range, start, end] of [['0-0', 0, 1], ['40000-200000', 40000, 200001], [`-100`, file.length - 100, file.length]] as const) {
+    const part = await curl('-sf', '-r', range, url);
+    assert.equal(part.equals(file.subarray(start, end)), true, `Range ${range}`);
+  }
+  const head = (await curl('-sfI', url)).toString();
+  assert.match(head, /accept-ranges: bytes/i);
+  assert.match(head, new RegExp(`content-length: ${file.length}\\r`, 'i'));
+
+  // image list --json: the URLs a script needs, under the .iso name.
+  const cli = cliEnv(h);
+  assert.equal(await imageCommand(['list', '--json'], cli), 0);
+  const listed = (JSON.parse(cli.text()) as { name: string; rootKind: string; sizeBytes: number; urls: Record<string, string | null> }[]).find((v) => v.name === 'noble')!;
+  assert.deepEqual([listed.rootKind, listed.sizeBytes], ['iso', file.length]);
+  assert.deepEqual(listed.urls, {
+    index: '/images/noble/1.caibx', root: '/images/noble/1/root.img', rootAlias: `/images/noble/1/${ISO_NAME}`,
+    kernel: '/images/noble/1/vmlinuz', initrd: '/images/noble/1/initrd.img',
+  });
+  for (const u of Object.values(listed.urls)) assert.equal((await fetch(`${base}${u!}`, { method: 'HEAD' })).status, 200, u!);
+});
+
+test('plans: http is casper url=…iso; nfs and cifs point at the published version; nbd and http-lazy are refused in one line', { timeout: 60_000 }, async (t) => {
+  if (missing.length) return t.skip(`needs ${missing.join(', ')}`);
+  const db = h.handle.db;
+  const branch = await addBranch(db, { name: 'lab', server_http: `${base}/`, server_nfs: '10.9.0.1:/srv/bb', server_cifs: '//10.9.0.1/bb' });
+  const planner = createPlanner({ config: h.config, db, log: h.log });
+  const { id: imageId } = await db.selectFrom('images').select('id').where('name', '=', 'noble').executeTakeFirstOrThrow();
+  let n = 0;
+  const planFor = async (transport: Transport | null) => {
+    const mac = `52:54:00:aa:00:${(++n).toString(16).padStart(2, '0')}`;
+    await addMachine(db, { mac, branch_id: branch, image_id: imageId, action: 'image', transport });
+    return planner.plan({ mac, preview: true });
+  };
+  // No transport set anywhere: casper's default for an ISO is http.
+  const http = await planFor(null);
+  assert.equal(http.kind, 'image');
+  if (http.kind !== 'image') return;
+  const url = `${base}/images/noble/1/${ISO_NAME}`;
+  assert.ok(http.cmdline.startsWith(`boot=casper url=${url} ignore_uuid ip=dhcp BOOTIF=`), http.cmdline);
+  assert.equal(http.root.location, url);
+  assert.equal((await fetch(url, { method: 'HEAD' })).status, 200);
+  const line = (p: Awaited<ReturnType<typeof planFor>>) => (p.kind === 'image' ? p.cmdline : `${p.kind} plan`);
+  // casper mounts nfsroot= (netboot=nfs) or //SRV/share (netboot=cifs) on /cdrom and scans /cdrom/casper/.
+  assert.match(line(await planFor('nfs')), /^boot=casper netboot=nfs nfsroot=10\.9\.0\.1:\/srv\/bb\/noble\/1 ignore_uuid ip=dhcp BOOTIF=/);
+  assert.match(line(await planFor('cifs')), /^boot=casper netboot=cifs nfsroot=\/\/10\.9\.0\.1\/bb\/noble\/1 ignore_uuid ip=dhcp BOOTIF=/);
+  for (const tr of ['nbd', 'http-lazy'] as const) {
+    const p = await planFor(tr);
+    assert.equal(p.kind, 'error', tr);
+    if (p.kind !== 'error') continue;
+    assert.equal(p.reason, `image noble v1: a whole live ISO (casper's stacked layers) cannot be a root over ${tr}: use http (casper url=…iso), nfs or cifs`);
+  }
+  // Where an admin picks the pair (API, console: model/boot-pairs.ts; apply shares transportProblem).
+  await db.updateTable('images').set({ transport: 'nbd' }).where('id', '=', imageId).execute();
+  assert.match(await imagePairProblem(db, 'noble') ?? '', /^image "noble" \(casper\) over nbd: a whole live ISO .*: use http/);
+  await db.updateTable('images').set({ transport: null }).where('id', '=', imageId).execute();
+  assert.equal(await imagePairProblem(db, 'noble'), undefined);
+});
+
+test('publication for nfs/cifs writes the ISO\'s casper/ folder byte for byte: every layer, install-sources.yaml, kernel, initrd', { timeout: 60_000 }, async (t) => {
+  if (missing.length) return t.skip(`needs ${missing.join(', ')}`);
+  const exportDir = path.join(h.dir, 'export');
+  const store = sharedStore(env());
+  const r = await publishFromStore(store, exportDir, 'noble', 1);
+  assert.equal(r.unchanged, false);
+  const casperDir = path.join(exportDir, 'noble', '1', 'casper');
+  assert.deepEqual(fs.readdirSync(casperDir).sort(), [...casperFiles.keys()].sort());
+  for (const [name, src] of casperFiles) {
+    assert.equal(sha(fs.readFileSync(path.join(casperDir, name))), sha(fs.readFileSync(src)), name);
+  }
+  assert.equal((await publishFromStore(store, exportDir, 'noble', 1)).unchanged, true, 'a second pass changes nothing');
+});
+
+test('a layered ISO casper cannot boot is refused in one line; old single-squashfs ISOs import as before', { timeout: 120_000 }, async (t) => {
+  if (missing.length) return t.skip(`needs ${missing.join(', ')}`);
+  const common = { 'casper/minimal.squashfs': casperFiles.get('minimal.squashfs')!, 'casper/minimal.standard.squashfs': casperFiles.get('minimal.standard.squashfs')!, 'casper/minimal.en.squashfs': casperFiles.get('minimal.en.squashfs')!, 'casper/vmlinuz': casperFiles.get('vmlinuz')! };
+  const noLive = path.join(h.dir, 'no-live.iso');
+  makeIso(noLive, path.join(h.dir, 'iso-nolive'), { ...common, 'casper/initrd': initrd('minimal.standard.live.squashfs') });
+  await assert.rejects(importImage(env(), { file: noLive, name: 'nolive' }), (e: Error) => !e.message.includes('\n')
+    && e.message === `${noLive}: casper boots the layers minimal.squashfs + minimal.standard.squashfs + minimal.standard.live.squashfs (LAYERFS_PATH=minimal.standard.live.squashfs in the initrd's conf/conf.d/default-layer.conf), but the ISO has no casper/minimal.standard.live.squashfs`);
+  const unreadable = path.join(h.dir, 'unreadable.iso');
+  makeIso(unreadable, path.join(h.dir, 'iso-unreadable'), { ...common, 'casper/initrd': Buffer.alloc(4096, 2) });
+  await assert.rejects(importImage(env(), { file: unreadable, name: 'unreadable' }), /a layered casper ISO \(casper\/minimal\.en\.squashfs, casper\/minimal\.squashfs, casper\/minimal\.standard\.squashfs\) with no live layer \(\*\.live\.squashfs\) \(its initrd could not be read/);
+  const rows = await h.handle.db.selectFrom('image_versions as v').innerJoin('images as i', 'i.id', 'v.image_id').select(['i.name', 'v.state']).where('i.name', 'in', ['nolive', 'unreadable']).execute();
+  assert.deepEqual(rows.map((x) => x.state), rows.map(() => 'failed'), 'nothing ready');
+  // Ubuntu ≤ 23.04: casper/filesystem.squashfs is the root, taken out of the ISO as today.
+  const jammy = path.join(h.dir, 'jammy.iso');
+  makeIso(jammy, path.join(h.dir, 'iso-jammy'), { 'casper/filesystem.squashfs': casperFiles.get('minimal.squashfs')!, 'casper/vmlinuz': casperFiles.get('vmlinuz')!, 'casper/initrd': initrd(undefined) });
+  const r = await importImage(env(), { file: jammy, name: 'jammy' });
+  assert.deepEqual([r.rootKind, r.rootFile, r.flavor], ['iso-squashfs', 'filesystem.squashfs', 'casper']);
+  const sq = fs.statSync(casperFiles.get('minimal.squashfs')!).size;
+  assert.equal(r.sizeBytes, sq + ((4096 - (sq % 4096)) % 4096), 'the squashfs, padded to 4 KiB as before');
+});
