@@ -60,7 +60,10 @@ const PATTERN_WORDS: Record<string, string> = {
 function describe(e: AjvError): string {
   if (e.keyword === 'required') return `is required`;
   if (e.keyword === 'additionalProperties') return `is not a known field`;
-  if (e.keyword === 'enum' && Array.isArray(e.params.allowedValues)) return `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
+  if (e.keyword === 'enum' && Array.isArray(e.params.allowedValues)) {
+    // A nullable enum lists null among its values: join() wrote it as nothing ("…, once, ").
+    return `must be one of ${(e.params.allowedValues as unknown[]).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ')}`;
+  }
   if (e.keyword === 'uniqueItems') return 'must not list the same value twice';
   if (e.keyword === 'minItems' && typeof e.params.limit === 'number') return `must list at least ${e.params.limit}`;
   if (e.keyword === 'pattern' && typeof e.params.pattern === 'string') {
