@@ -31,6 +31,8 @@ export interface DhcpServiceOptions {
   leaseSynchronous?: 'FULL' | 'NORMAL';
   /** Record boot events (default true; the benchmark switches them off to show their cost). */
   bootEvents?: boolean;
+  /** How often orphan lease rows (their subnet deleted) that expired are deleted, besides whenever a subnet is added (ms, default 1 h). */
+  orphanPruneMs?: number;
   /** Benchmark variants of where writes happen (default: as leaseSync says). */
   writer?: 'packet-thread' | 'worker';
 }
@@ -72,6 +74,7 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   const late: { sightings?: SightingRecorder } = {};
   /** Subnet id → created_at of the last snapshot (ids are reused after a delete). */
   let present = new Map<number, number>();
+  let prunedAt = 0;
   scopes.onLoad(async (snap) => {
     await late.sightings?.refresh();
     for (const s of snap.scopes) {
@@ -103,11 +106,13 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
       if (got.length > 0) log.info({ subnet: s.cidr.text, leases: got.length }, 'dhcp: leases of a deleted subnet adopted; their clients keep their addresses');
       return got;
     });
-    if (added.length === 0 && taken.length === 0) return;
+    if (added.length === 0 && taken.length === 0 && now - prunedAt < (opts.orphanPruneMs ?? 3_600_000)) return;
     // Written under the subnet's id before this snapshot is served; then the orphan rows they
-    // came from go, with those that expired or were never held.
+    // came from go, with those that expired or were never held (also hourly: a branch pruned
+    // for good leaves rows that only expire).
     const ok = await Promise.all(taken.map((e) => committer.commit(leaseRow(e))));
     if (!ok.every(Boolean)) return;
+    prunedAt = now;
     try {
       const pruned = await pruneOrphanLeases(ctx.db, Date.now());
       if (pruned > 0) log.debug({ rows: pruned }, 'dhcp: orphan lease rows pruned');

@@ -112,6 +112,22 @@ describe('dhcp: a lease outlives its subnet row across a restart', () => {
     } finally { await s.stop(); }
   });
 
+  test('a running server deletes orphan rows that expire, without a subnet being added', async () => {
+    const file = dbFile();
+    const t = await makeCtx([B], {}, file);
+    const b = await buildDhcpHandler(t.ctx, { localAddresses: () => locals, scopeTtlMs: 50, orphanPruneMs: 100 });
+    try {
+      const now = Date.now();
+      await t.handle.db.insertInto('leases').values({ subnet_id: null, ip: '10.1.0.100', mac: HOLDER, state: 'bound', expires_at: now + 300, updated_at: now }).execute();
+      const left = async () => (await t.handle.db.selectFrom('leases').select('id').where('subnet_id', 'is', null).execute()).length;
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await left(), 1, 'pruned before it expired');
+      const end = Date.now() + 5000;
+      while (await left() > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await left(), 0, 'an expired orphan row stayed');
+    } finally { await b.close(); await t.close(); }
+  });
+
   test('a subnet re-added with a narrower network adopts only the leases inside it; the rest wait', async () => {
     const file = dbFile();
     let s = await start(file, [A], false);
