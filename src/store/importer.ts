@@ -247,7 +247,9 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
       compressionRatio: r.bytesStored ? r.size / r.bytesStored : 0, indexFile, kernelBlob: kernel?.rel ?? null, initrdBlob: initrd?.rel ?? null,
       seconds: (Date.now() - started) / 1000,
     };
-    log.info({ ...result }, 'import finished');
+    // The child logger already says which image and version: pino would write those keys twice.
+    const { name: _name, version: _version, ...figures } = result;
+    log.info(figures, 'import finished');
     return result;
   } catch (caught) {
     const err = storeWriteError(caught, root, (code) =>
