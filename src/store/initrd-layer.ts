@@ -117,8 +117,9 @@ function decompressor(magic: Buffer): (() => Transform) | undefined {
 
 /** LAYERFS_PATH from the initrd's conf/conf.d/default-layer.conf, or why the initrd could not be read. */
 export async function initrdLayer(bytes: AsyncIterable<Uint8Array>): Promise<InitrdLayer> {
-  let p = new Pull(bytes[Symbol.asyncIterator]());
-  const streams: Transform[] = [];
+  const source = bytes[Symbol.asyncIterator]();
+  let p = new Pull(source);
+  const streams: (Transform | Readable)[] = [];
   try {
     for (let depth = 0; depth < 4; depth++) {
       const r = await scanArchives(p);
@@ -127,16 +128,18 @@ export async function initrdLayer(bytes: AsyncIterable<Uint8Array>): Promise<Ini
       const make = decompressor(r.compressed);
       if (!make) return { readable: false, why: `compressed with a format other than zstd or gzip (magic ${r.compressed.subarray(0, 4).toString('hex')})` };
       const d = make();
-      streams.push(d);
-      const src = Readable.from(p.rest());
-      src.on('error', (err) => d.destroy(err));
-      src.pipe(d);
+      const feed = Readable.from(p.rest());
+      streams.push(feed, d);
+      feed.on('error', (err) => d.destroy(err));
+      feed.pipe(d);
       p = new Pull(d[Symbol.asyncIterator]());
     }
     return { readable: false, why: 'nested too deep' };
   } catch (err) {
     return { readable: false, why: err instanceof Error ? err.message : String(err) };
   } finally {
+    // Found early: stop the decompressors and close the source (readRanges holds the ISO open).
     for (const s of streams) s.destroy();
+    await source.return?.().catch(() => {});
   }
 }
