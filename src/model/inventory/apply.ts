@@ -29,18 +29,14 @@ export async function applyInventory(db: Db, wanted: NInventory, opts: ApplyOpti
   const actor = opts.actor ?? 'cli';
   return db.transaction().execute(async (trx) => {
     const current = await loadInventory(trx as unknown as Db);
-    const diff = diffInventory(current, wanted, opts.prune ?? false);
+    const { diff, kept } = await holdImagesWithVersions(trx, diffInventory(current, wanted, opts.prune ?? false));
     await checkReferences(trx, wanted, diff);
     checkLayout(current, wanted, diff);
     checkHostnames(current, wanted, diff);
-    const kept: string[] = [];
     if (opts.dryRun) return { diff, applied: false, kept };
     const now = Date.now();
     for (const c of diff.images) {
       if (c.op === 'remove') {
-        const versions = await trx.selectFrom('image_versions').innerJoin('images', 'images.id', 'image_versions.image_id')
-          .select((eb) => eb.fn.countAll<number>().as('n')).where('images.name', '=', c.key).executeTakeFirstOrThrow();
-        if (Number(versions.n) > 0) { kept.push(`image ${c.key} (has ${versions.n} imported versions; remove them first)`); continue; }
         await trx.deleteFrom('images').where('name', '=', c.key).execute();
       } else {
         await upsertImage(trx, c.after, now);
@@ -65,6 +61,23 @@ export async function applyInventory(db: Db, wanted: NInventory, opts: ApplyOpti
     }
     return { diff, applied: true, kept };
   });
+}
+
+/**
+ * --prune never removes an image that has imported versions (their chunks, and machines pinned to
+ * them, are `image remove`'s business): those leave the diff and are reported as kept, so a dry
+ * run lists what the apply will do, and the count of changes is the changes made.
+ */
+async function holdImagesWithVersions(trx: Transaction<DB>, diff: InventoryDiff): Promise<{ diff: InventoryDiff; kept: string[] }> {
+  const removed = diff.images.filter((c) => c.op === 'remove').map((c) => c.key);
+  if (!removed.length) return { diff, kept: [] };
+  const rows = await trx.selectFrom('image_versions').innerJoin('images', 'images.id', 'image_versions.image_id')
+    .select((eb) => ['images.name', eb.fn.countAll<number>().as('n')]).where('images.name', 'in', removed).groupBy('images.name').execute();
+  const held = new Map(rows.map((r) => [r.name, Number(r.n)]));
+  return {
+    diff: { ...diff, images: diff.images.filter((c) => c.op !== 'remove' || !held.has(c.key)) },
+    kept: removed.filter((name) => held.has(name)).map((name) => `image ${name} (has ${held.get(name)} imported version${held.get(name) === 1 ? '' : 's'}; remove ${held.get(name) === 1 ? 'it' : 'them'} first)`),
+  };
 }
 
 async function checkReferences(trx: Transaction<DB>, wanted: NInventory, diff: InventoryDiff): Promise<void> {
