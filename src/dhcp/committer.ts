@@ -18,7 +18,11 @@ export class LeaseCommitter {
 
   constructor(private readonly writer: DbWriter, private readonly log: Logger, private readonly events?: DhcpEventLog, private readonly maxBatch = 1000) {}
 
-  /** Resolves true once the row is committed, false if the write failed (the caller stays silent). */
+  /**
+   * Resolves true once the row is committed, false if the write failed or its subnet is gone
+   * (deleted by an apply in another process before our snapshot noticed): the caller stays
+   * silent, since no row would back that ACK and a restart would not know the lease.
+   */
   commit(row: LeaseWrite): Promise<boolean> {
     return new Promise((done) => {
       this.queue.push({ row, done });
@@ -44,18 +48,28 @@ export class LeaseCommitter {
       const batch = this.queue.splice(0, this.maxBatch);
       // Two writes for one address in a batch: the later decision wins.
       const byKey = new Map<string, LeaseWrite>();
-      for (const p of batch) byKey.set(`${p.row.subnetId}/${p.row.ip}`, p.row);
+      for (const p of batch) byKey.set(keyOf(p.row), p.row);
+      const rows = [...byKey.values()];
       let ok = true;
+      let gone: Set<string> | undefined;
       try {
-        await this.writer.leases([...byKey.values()], this.writer.bundlesEvents ? this.events?.take() ?? [] : []);
+        const skipped = await this.writer.leases(rows, this.writer.bundlesEvents ? this.events?.take() ?? [] : []);
         this.batches++;
-        this.rows += byKey.size;
+        this.rows += rows.length - skipped.length;
+        if (skipped.length > 0) {
+          gone = new Set(skipped.map((i) => keyOf(rows[i]!)));
+          this.log.debug({ rows: skipped.length }, 'dhcp: leases of a deleted subnet not written; those clients get no ACK');
+        }
       } catch (err) {
         ok = false;
         this.log.error({ err, rows: byKey.size }, 'dhcp: lease commit failed; those clients get no ACK');
       }
-      for (const p of batch) p.done(ok);
+      for (const p of batch) p.done(ok && !gone?.has(keyOf(p.row)));
     }
     this.running = false;
   }
+}
+
+function keyOf(r: LeaseWrite): string {
+  return `${r.subnetId}/${r.ip}`;
 }

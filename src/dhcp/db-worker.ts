@@ -13,7 +13,7 @@ export type WorkerRequest =
   | { id: number; kind: 'leases'; rows: LeaseWrite[]; events: BootEventRecord[] }
   | { id: number; kind: 'events'; rows: BootEventRecord[] }
   | { id: number; kind: 'machines'; rows: NewSighting[] };
-export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; error: string } | { ready: true };
+export type WorkerReply = { id: number; ok: true; skipped?: number[] } | { id: number; ok: false; error: string } | { ready: true };
 export interface WorkerData { file: string; role: 'writer' | 'checkpointer'; synchronous?: 'FULL' | 'NORMAL'; checkpointMs?: number }
 
 const { file, role, checkpointMs, synchronous } = workerData as WorkerData;
@@ -40,10 +40,11 @@ if (role === 'checkpointer') {
   const w = prepareDhcpWrites(handle.sqlite);
   port.on('message', (req: WorkerRequest) => {
     try {
-      if (req.kind === 'leases') w.leases(req.rows, req.events);
+      let skipped: number[] | undefined;
+      if (req.kind === 'leases') skipped = w.leases(req.rows, req.events);
       else if (req.kind === 'events') w.events(req.rows);
       else w.machines(req.rows);
-      port.postMessage({ id: req.id, ok: true } satisfies WorkerReply);
+      port.postMessage({ id: req.id, ok: true, ...(skipped && skipped.length > 0 && { skipped }) } satisfies WorkerReply);
     } catch (err) {
       port.postMessage({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WorkerReply);
     }

@@ -18,8 +18,11 @@ import { prepareDhcpWrites } from './write-statements.ts';
 import { startSiblingWorker } from '../util/worker.ts';
 
 export interface DbWriter {
-  /** Leases and the boot events queued meanwhile, in one transaction. */
-  leases(rows: LeaseWrite[], events?: BootEventRecord[]): Promise<void>;
+  /**
+   * Leases and the boot events queued meanwhile, in one transaction. Resolves with the indexes
+   * of rows not written because their subnet is gone (deleted by another process meanwhile).
+   */
+  leases(rows: LeaseWrite[], events?: BootEventRecord[]): Promise<number[]>;
   events(rows: BootEventRecord[]): Promise<void>;
   machines(rows: NewSighting[]): Promise<void>;
   close(): Promise<void>;
@@ -29,7 +32,11 @@ export interface DbWriter {
 
 export function inlineWriter(db: Db): DbWriter {
   return {
-    async leases(rows, events) { await writeLeases(db, rows); if (events && events.length > 0) await insertBootEvents(db, events); },
+    async leases(rows, events) {
+      const skipped = await writeLeases(db, rows);
+      if (events && events.length > 0) await insertBootEvents(db, events);
+      return skipped;
+    },
     events: (rows) => insertBootEvents(db, rows),
     machines: (rows) => insertDiscoveredMachines(db, rows),
     close: async () => {},
@@ -51,10 +58,10 @@ export async function packetThreadWriter(file: string, opts: { checkpointMs?: nu
   s.pragma('wal_autocheckpoint = 0');
   const w = prepareDhcpWrites(s);
   const checkpointer = await startWorker({ file, role: 'checkpointer', ...(opts.checkpointMs !== undefined && { checkpointMs: opts.checkpointMs }) });
-  const attempt = async (write: () => void): Promise<void> => {
+  const attempt = async <T>(write: () => T): Promise<T> => {
     const giveUp = Date.now() + BUSY_GIVE_UP_MS;
     for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
-      try { write(); return; } catch (err) {
+      try { return write(); } catch (err) {
         if (errnoCode(err) !== 'SQLITE_BUSY' || Date.now() > giveUp) throw err;
       }
       await new Promise((r) => setTimeout(r, wait));
@@ -63,7 +70,7 @@ export async function packetThreadWriter(file: string, opts: { checkpointMs?: nu
   return {
     leases: (rows, events = []) => attempt(() => w.leases(rows, events)),
     events: (rows) => inSlices(rows, (part) => attempt(() => w.events(part))),
-    machines: (rows) => inSlices(rows, (part) => attempt(() => w.machines(part))),
+    machines: (rows) => inSlices(rows, (part) => attempt(() => { w.machines(part); })),
     // Events in transactions of their own, a thousand at a time: about a third cheaper per row
     // than a few dozen in each lease batch (each index page is written once per batch). Writing
     // them on the checkpointer thread instead measured slower: two writers wait for each other.
@@ -96,8 +103,8 @@ export async function workerWriter(file: string, synchronous: 'FULL' | 'NORMAL' 
   const send = talkTo(worker);
   return {
     leases: (rows, events = []) => send({ kind: 'leases', rows, events }),
-    events: (rows) => send({ kind: 'events', rows }),
-    machines: (rows) => send({ kind: 'machines', rows }),
+    events: async (rows) => { await send({ kind: 'events', rows }); },
+    machines: async (rows) => { await send({ kind: 'machines', rows }); },
     bundlesEvents: true,
     async close() {
       await worker.terminate();
@@ -106,8 +113,8 @@ export async function workerWriter(file: string, synchronous: 'FULL' | 'NORMAL' 
 }
 
 /** Request/reply over a worker's port: each job resolves when the worker has written it. */
-function talkTo(worker: Worker): (job: Job) => Promise<void> {
-  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+function talkTo(worker: Worker): (job: Job) => Promise<number[]> {
+  const waiting = new Map<number, { resolve: (skipped: number[]) => void; reject: (e: Error) => void }>();
   let next = 1;
   let dead: Error | undefined;
   worker.on('message', (m: WorkerReply) => {
@@ -115,7 +122,7 @@ function talkTo(worker: Worker): (job: Job) => Promise<void> {
     const w = waiting.get(m.id);
     if (!w) return;
     waiting.delete(m.id);
-    if (m.ok) w.resolve(); else w.reject(new Error(m.error));
+    if (m.ok) w.resolve(m.skipped ?? []); else w.reject(new Error(m.error));
   });
   const fail = (err: Error) => {
     dead = err;
@@ -124,7 +131,7 @@ function talkTo(worker: Worker): (job: Job) => Promise<void> {
   };
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`database writer thread exited (${code})`)));
-  return (job: Job) => new Promise<void>((resolve, reject) => {
+  return (job: Job) => new Promise<number[]>((resolve, reject) => {
     if (dead) { reject(dead); return; }
     const id = next++;
     waiting.set(id, { resolve, reject });

@@ -7,7 +7,8 @@ import { discoveredMachineSql, discoveredMachineParams, type NewSighting } from 
 import { preparedBootEventInsert, type BootEventRecord } from '../model/events.ts';
 
 export interface DhcpWrites {
-  leases(rows: LeaseWrite[], events: BootEventRecord[]): void;
+  /** Returns the indexes of rows not written: their subnet is gone (see leaseUpsertSql). */
+  leases(rows: LeaseWrite[], events: BootEventRecord[]): number[];
   events(rows: BootEventRecord[]): void;
   machines(rows: NewSighting[]): void;
 }
@@ -20,8 +21,10 @@ export function prepareDhcpWrites(sqlite: BetterSqlite3.Database): DhcpWrites {
   // rather than part-way; the packet thread then retries later instead of sleeping in SQLite.
   // Boot events ride in the lease transaction (better-sqlite3 nests theirs as a savepoint).
   const leases = sqlite.transaction((rows: LeaseWrite[], events: BootEventRecord[], now: number) => {
-    for (const r of rows) upsert.run(...leaseParams(r, now));
+    const skipped: number[] = [];
+    for (let i = 0; i < rows.length; i++) if (upsert.run(...leaseParams(rows[i]!, now)).changes === 0) skipped.push(i);
     if (events.length > 0) insertEvents(events);
+    return skipped;
   });
   const machines = sqlite.transaction((rows: NewSighting[], now: number) => {
     for (const r of rows) insertMachine.run(...discoveredMachineParams(r, now));

@@ -51,10 +51,13 @@ export function getLeaseByMac(db: Db, mac: string): Promise<Lease[]> {
   return db.selectFrom('leases').selectAll().where('mac', '=', mac).orderBy('updated_at', 'desc').execute();
 }
 
-/** Writes all rows in one transaction: one fsync for the lot (synchronous=FULL). */
-export async function writeLeases(db: Db, rows: LeaseWrite[], now = Date.now()): Promise<void> {
-  if (rows.length === 0) return;
-  await db.transaction().execute(async (trx) => {
+/**
+ * Writes all rows in one transaction: one fsync for the lot (synchronous=FULL). Returns the
+ * indexes of rows not written because their subnet is gone.
+ */
+export async function writeLeases(db: Db, rows: LeaseWrite[], now = Date.now()): Promise<number[]> {
+  if (rows.length === 0) return [];
+  return db.transaction().execute(async (trx) => {
     // As leaseUpsertSql: a row whose subnet was deleted meanwhile is skipped, not the batch's end.
     const ids = [...new Set(rows.map((r) => r.subnetId))];
     const live = new Set((await trx.selectFrom('subnets').select('id').where('id', 'in', ids).execute()).map((r) => r.id));
@@ -75,6 +78,7 @@ export async function writeLeases(db: Db, rows: LeaseWrite[], now = Date.now()):
         })))
         .execute();
     }
+    return rows.flatMap((r, i) => (live.has(r.subnetId) ? [] : [i]));
   });
 }
 

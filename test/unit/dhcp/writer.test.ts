@@ -40,3 +40,16 @@ test('writer thread (leaseSync full): leases and their boot events in one batch'
     assert.equal((t.handle.sqlite.prepare("SELECT count(*) AS n FROM boot_events WHERE stage = 'dhcp.ack'").get() as { n: number }).n, 1);
   } finally { await w.close(); await t.close(); }
 });
+
+test('both writers name the rows whose subnet is gone (deleted by another process), and write the others', async () => {
+  const t = await makeCtx([{ cidr: '10.1.0.0/24', mode: 'authoritative', ranges: ['10.1.0.10-10.1.0.60'] }]);
+  const subnet = t.subnetIds.get('10.1.0.0/24')!;
+  for (const w of [await packetThreadWriter(t.handle.file), await workerWriter(t.handle.file, 'FULL')]) {
+    try {
+      assert.deepEqual(await w.leases([lease(20, 999), lease(21, subnet), lease(22, 998)], []), [0, 2]);
+      assert.deepEqual(await w.leases([lease(23, subnet)], []), []);
+    } finally { await w.close(); }
+  }
+  assert.deepEqual((t.handle.sqlite.prepare('SELECT ip FROM leases ORDER BY ip').all() as Array<{ ip: string }>).map((r) => r.ip), ['10.1.0.21', '10.1.0.23']);
+  await t.close();
+});
