@@ -24,6 +24,8 @@ import { addBranch, addMachine } from '../../unit/boot/fixtures.ts';
 import { newc } from '../../unit/store/newc.ts';
 
 const missing = ['mksquashfs', 'xorriso', 'curl'].filter((t) => !have(t));
+const canMount = process.getuid?.() === 0 && have('unshare') && have('unmkinitramfs') && have('zstd')
+  && /\bsquashfs\b/.test(fs.readFileSync('/proc/filesystems', 'utf8')) && /\boverlay\b/.test(fs.readFileSync('/proc/filesystems', 'utf8'));
 const ISO_NAME = 'ubuntu-24.04.1-desktop-amd64.iso';
 
 let h: StoreHarness;
@@ -43,11 +45,11 @@ function makeIso(file: string, dir: string, files: Record<string, string | Buffe
 
 /** An initrd shaped like Ubuntu 24.04's: microcode cpio, then the zstd-compressed main cpio. */
 function initrd(layerfsPath: string | undefined): Buffer {
-  const early = newc([['kernel', ''], ['kernel/x86/microcode/GenuineIntel.bin', crypto.randomBytes(5000)]]);
+  const early = newc([['kernel', null], ['kernel/x86', null], ['kernel/x86/microcode', null], ['kernel/x86/microcode/GenuineIntel.bin', crypto.randomBytes(5000)]]);
   const main = newc([
-    ['bin', ''], ['bin/busybox', crypto.randomBytes(20_000)], ['conf', ''], ['conf/arch.conf', 'DPKG_ARCH=amd64\n'],
+    ['.', null], ['bin', null], ['bin/busybox', crypto.randomBytes(20_000)], ['conf', null], ['conf/arch.conf', 'DPKG_ARCH=amd64\n'], ['conf/conf.d', null],
     ...(layerfsPath ? [['conf/conf.d/default-layer.conf', `LAYERFS_PATH=${layerfsPath}\n`] as [string, string]] : []),
-    ['scripts/casper', '#!/bin/sh\n'],
+    ['scripts', null], ['scripts/casper', '#!/bin/sh\n'],
   ]);
   return Buffer.concat([early, compress(main)]);
 }
@@ -200,4 +202,59 @@ test('a layered ISO casper cannot boot is refused in one line; old single-squash
   assert.deepEqual([r.rootKind, r.rootFile, r.flavor], ['iso-squashfs', 'filesystem.squashfs', 'casper']);
   const sq = fs.statSync(casperFiles.get('minimal.squashfs')!).size;
   assert.equal(r.sizeBytes, sq + ((4096 - (sq % 4096)) % 4096), 'the squashfs, padded to 4 KiB as before');
+});
+
+/**
+ * casper's mount of the live system, as scripts/casper does it (src/store/README.md "Layered
+ * casper ISOs"; casper itself is not in Debian): LAYERFS_PATH from the initrd's
+ * conf/conf.d/default-layer.conf (read here by initramfs-tools' real unmkinitramfs), each layer
+ * of the chain (the name, then the name less its last dot-component, …) loop-mounted, overlayfs
+ * with the longest name on top and a tmpfs over all. Run in a private mount namespace.
+ */
+const CASPER_STACK = `set -eu
+medium=$1 work=$2
+unmkinitramfs "$medium/casper/initrd" "$work/initrd"
+for c in "$work/initrd/main/conf/conf.d/default-layer.conf" "$work/initrd/conf/conf.d/default-layer.conf"; do if [ -f "$c" ]; then . "$c"; fi; done
+echo "LAYERFS_PATH=$LAYERFS_PATH"
+layer=\${LAYERFS_PATH%.squashfs} lower=
+while :; do
+  [ -f "$medium/casper/$layer.squashfs" ] || { echo "no $layer.squashfs"; exit 3; }
+  mkdir -p "$work/layers/$layer"
+  mount -t squashfs -o loop,ro "$medium/casper/$layer.squashfs" "$work/layers/$layer"
+  lower=\${lower:+$lower:}$work/layers/$layer
+  case $layer in *.*) layer=\${layer%.*} ;; *) break ;; esac
+done
+mkdir -p "$work/cow" "$work/root"
+mount -t tmpfs tmpfs "$work/cow"
+mkdir "$work/cow/upper" "$work/cow/work"
+mount -t overlay overlay -o "lowerdir=$lower,upperdir=$work/cow/upper,workdir=$work/cow/work" "$work/root"
+echo "lowerdir=$lower" | sed "s#$work/layers/##g"
+echo "init=$(test -f "$work/root/sbin/init" && echo yes || echo no)"
+echo "etc=$(ls "$work/root/etc" | tr '\\n' ' ')"
+`;
+
+async function casperStack(medium: string, work: string): Promise<string> {
+  fs.mkdirSync(work, { recursive: true });
+  const { stdout } = await promisify(execFile)('unshare', ['-m', '--propagation', 'private', 'sh', '-c', CASPER_STACK, 'casper', medium, work], { encoding: 'utf8' });
+  return stdout;
+}
+
+test('the stack casper assembles from what branchboot serves: the .iso fetched over http, and the published share', { timeout: 120_000 }, async (t) => {
+  if (missing.length) return t.skip(`needs ${missing.join(', ')}`);
+  if (!canMount) return t.skip('needs root, unshare, unmkinitramfs, zstd and squashfs + overlay in the kernel');
+  const want = [
+    'LAYERFS_PATH=minimal.standard.live.squashfs',
+    'lowerdir=minimal.standard.live:minimal.standard:minimal',
+    'init=yes',
+    'etc=layer-minimal layer-minimal.standard layer-minimal.standard.live',
+  ].join('\n');
+  // url=: casper wgets the ISO and loop-mounts it on /cdrom. This kernel has no iso9660, so
+  // xorriso unpacks the downloaded file instead of the loop mount.
+  const fetched = path.join(h.dir, 'fetched.iso');
+  fs.writeFileSync(fetched, await curl('-sf', `${base}/images/noble/1/${ISO_NAME}`));
+  const cdrom = path.join(h.dir, 'cdrom');
+  execFileSync('xorriso', ['-osirrox', 'on', '-indev', fetched, '-extract', '/casper', path.join(cdrom, 'casper')], { stdio: 'pipe' });
+  assert.equal((await casperStack(cdrom, path.join(h.dir, 'stack-http'))).trim(), want);
+  // nfs/cifs: the share (published in the test above) is what casper mounts on /cdrom.
+  assert.equal((await casperStack(path.join(h.dir, 'export', 'noble', '1'), path.join(h.dir, 'stack-share'))).trim(), want);
 });
