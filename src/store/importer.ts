@@ -123,6 +123,10 @@ async function plan(opts: ImportOptions): Promise<Plan> {
   if (probe.kind === 'iso') {
     const files = await listIso(opts.file);
     const layout = await readLiveLayout(opts.file, files, probe.size);
+    // live-boot or dracut would look for live/ or LiveOS/ in the ISO and stop at boot.
+    if (layout.casper && opts.flavor && opts.flavor !== 'casper' && opts.flavor !== 'custom') {
+      throw new ImageInputError(`${opts.file}: a layered casper ISO (Ubuntu 23.10+) boots only with casper's initramfs, not as ${opts.flavor}: import it with --flavor casper`);
+    }
     // The squashfs inside must itself be whole; for a layered casper ISO, every layer casper mounts.
     const inner = layout.casper ? layout.casper.files.filter((f) => !layout.casper!.chain || layout.casper!.chain.includes(f.path.slice('/casper/'.length))) : [layout.root];
     const fh = await fs.open(opts.file, 'r');
