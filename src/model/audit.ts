@@ -12,11 +12,20 @@ export interface AuditInput {
 }
 
 /** Writes one audit row; call it inside the transaction that makes the change. */
-export async function audit(db: Kysely<DB> | Transaction<DB>, e: AuditInput, at = Date.now()): Promise<void> {
-  await db.insertInto('audit_log').values({
+function row(e: AuditInput, at: number) {
+  return {
     at, actor: e.actor, action: e.action, entity: e.entity,
     entity_id: e.entityId === undefined || e.entityId === null ? null : String(e.entityId),
     before: e.before === undefined ? null : JSON.stringify(e.before),
     after: e.after === undefined ? null : JSON.stringify(e.after),
-  }).execute();
+  };
+}
+
+/** Many audit rows of one change (a bulk assignment), 100 per INSERT (7 bound values a row). */
+export async function auditMany(db: Kysely<DB> | Transaction<DB>, es: AuditInput[], at = Date.now()): Promise<void> {
+  for (let i = 0; i < es.length; i += 100) await db.insertInto('audit_log').values(es.slice(i, i + 100).map((e) => row(e, at))).execute();
+}
+
+export async function audit(db: Kysely<DB> | Transaction<DB>, e: AuditInput, at = Date.now()): Promise<void> {
+  await db.insertInto('audit_log').values(row(e, at)).execute();
 }

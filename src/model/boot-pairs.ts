@@ -20,6 +20,23 @@ async function pairProblem(db: Db, imageRef: string | null, ...transports: Array
   return why && `image "${name}" (${im!.flavor}) over ${t}: ${why}`;
 }
 
+/**
+ * pairProblem with its answers kept, for one check of many machines (a bulk assignment):
+ * 200 machines share a handful of image × transport pairs, each looked up once.
+ */
+export function pairChecker(db: Db): (imageRef: string | null, ...transports: Array<Transport | null>) => Promise<string | undefined> {
+  const seen = new Map<string, Promise<string | undefined>>();
+  return (imageRef, ...transports) => {
+    const key = JSON.stringify([imageRef, transports]);
+    let p = seen.get(key);
+    if (!p) {
+      p = pairProblem(db, imageRef, ...transports);
+      seen.set(key, p);
+    }
+    return p;
+  };
+}
+
 export async function imagePairProblem(db: Db, name: string): Promise<string | undefined> {
   return pairProblem(db, name);
 }

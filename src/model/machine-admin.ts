@@ -184,7 +184,7 @@ export async function countMachines(db: Db, scope: BranchScope, f: MachineFilter
   return Number(rows[0]?.n ?? 0);
 }
 
-async function macsMatching(db: Db, scope: BranchScope, f: MachineFilter): Promise<string[]> {
+export async function macsMatching(db: Db, scope: BranchScope, f: MachineFilter): Promise<string[]> {
   const w = where(scope, f);
   return (await run<{ mac: string }>(db, `select m.mac ${FROM} ${w.sql} order by m.mac`, w.params)).map((r) => r.mac);
 }
@@ -351,49 +351,6 @@ export async function deleteMachine(db: Db, actor: string, scope: BranchScope, m
     check?.(before);
     await trx.deleteFrom('machines').where('mac', '=', mac).execute();
     await audit(trx, { actor, action: 'delete', entity: 'machine', entityId: mac, before });
-  });
-}
-
-export interface Assignment {
-  image?: string | null | undefined;
-  version?: number | null | undefined;
-  action?: BootAction | null | undefined;
-}
-
-/**
- * Gives every machine in the set the same image / version / boot action. The set is a MAC list
- * or a filter; a MAC outside the caller's branches fails the whole request (no partial change).
- */
-export async function assignMachines(db: Db, actor: string, scope: BranchScope, target: { macs?: string[] | undefined; filter?: MachineFilter | undefined }, a: Assignment): Promise<{ changed: number; macs: string[] }> {
-  return db.transaction().execute(async (trx) => {
-    const tdb = trx as unknown as Db;
-    let macs: string[];
-    if (target.macs) {
-      macs = [...new Set(target.macs.map((raw, i) => normalizeMac(raw) ?? (() => { throw invalid(`macs[${i}]`, `"${raw}" is not a MAC address`); })()))];
-      const rows = await base(tdb).where('m.mac', 'in', macs.length ? macs : ['']).execute();
-      const found = new Map(rows.map((r) => [r.mac, r]));
-      macs.forEach((mac, i) => {
-        const r = found.get(mac);
-        if (!r) throw notFound(`machine ${mac} (macs[${i}]) does not exist`);
-        if (!inScope(scope, r.branch_id)) throw forbidden(`machine ${mac} is in a branch you may not manage`);
-      });
-    } else {
-      macs = await macsMatching(tdb, scope, target.filter ?? {});
-    }
-    const now = Date.now();
-    let changed = 0;
-    for (const mac of macs) {
-      const before = (await getMachineView(tdb, mac))!;
-      const cur = await currentRow(tdb, mac);
-      const cols = await columnsFor(tdb, { image: a.image, version: a.version, action: a.action }, mac, cur);
-      if (!changesRow(cur, cols)) continue;
-      await trx.updateTable('machines').set({ ...cols, updated_at: now } as never).where('mac', '=', mac).execute();
-      await checkPair(tdb, mac);
-      const after = (await getMachineView(tdb, mac))!;
-      changed++;
-      await audit(trx, { actor, action: 'assign', entity: 'machine', entityId: mac, before, after }, now);
-    }
-    return { changed, macs };
   });
 }
 

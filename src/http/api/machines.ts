@@ -3,8 +3,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MachineSpec } from '../../model/inventory/schema.ts';
 import {
-  HOSTNAME_RE, MACHINE_SORTS, assignMachines, createMachine, deleteMachine, getMachineView, listMachines, updateMachine, type MachineView,
+  HOSTNAME_RE, MACHINE_SORTS, createMachine, deleteMachine, getMachineView, listMachines, updateMachine, type MachineView,
 } from '../../model/machine-admin.ts';
+import { assignMachines } from '../../model/machine-assign.ts';
 import { csvToMachineSpecs, importMachines } from '../../model/machine-import.ts';
 import { queryLeases } from '../../model/leases-query.ts';
 import { invalid, notFound } from '../../model/admin-errors.ts';
