@@ -219,7 +219,7 @@ function dracut(ep: RootEndpoints, s: RootSpec): RootArgs {
 /**
  * Flavor × transport pairs that no version of any image can boot, whatever its root and its
  * branch's servers: checked where an admin assigns them (inventory apply) and again per plan.
- * With `rootKind` (the image's current version, root-kinds.ts), also pairs that root cannot boot.
+ * With `rootKind` (the version a machine boots, version-facts.ts), also pairs that root cannot boot.
  */
 export function transportProblem(flavor: Flavor, transport: Transport, rootKind?: string | null): string | undefined {
   if (flavor === 'nbd-root' && transport !== 'nbd') return `flavor nbd-root boots only over nbd, not ${transport}`;

@@ -6,7 +6,7 @@ import { FLAVORS } from '../db/schema.ts';
 import {
   branchIdForIp, getBranch, getImageById, getImageByName, getImageVersion, getMachine, getMachineByUuid, getNewestReadyVersion,
 } from '../model/boot-queries.ts';
-import { defaultTransport } from './cmdline.ts';
+import { bootPair } from './transport-choice.ts';
 
 export interface Target {
   mac: string;
@@ -89,10 +89,9 @@ export async function resolveImage(db: Db, t: Target, menuRef?: string): Promise
   const v = await pickVersion(db, image, pin);
   if (!v.ok) return v;
   const version = v.value;
-  const flavor = version.flavor ?? image.flavor;
+  const { flavor, transport } = bootPair(image, { flavor: version.flavor, transport: version.transport, rootKind: version.root_kind, rootFile: version.root_file },
+    { machine: t.machine?.transport, branch: t.branch?.transport });
   if (!FLAVORS.includes(flavor)) return { ok: false, reason: `image ${image.name} has unknown flavor "${String(flavor)}"` };
-  const transport = t.machine?.transport ?? t.branch?.transport ?? version.transport ?? image.transport
-    ?? defaultTransport(flavor, version.root_kind, version.root_file);
   const kernelArgs = [version.kernel_args ?? image.kernel_args, t.branch?.kernel_args ?? '', t.machine?.kernel_args ?? ''];
   return { ok: true, value: { image, version, flavor, transport, kernelArgs } };
 }

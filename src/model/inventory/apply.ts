@@ -2,9 +2,9 @@
 // apply leaves the old inventory whole.
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/index.ts';
-import type { DB, Flavor, Transport } from '../../db/schema.ts';
-import { transportProblem } from '../../boot/cmdline.ts';
-import { currentRootKinds } from '../../boot/root-kinds.ts';
+import type { DB } from '../../db/schema.ts';
+import { bootPairProblem, type AssignedTransports, type ImageFacts } from '../../boot/transport-choice.ts';
+import { readyVersionFacts, versionFor } from '../../boot/version-facts.ts';
 import { UserError } from '../../util/errors.ts';
 import { audit } from '../audit.ts';
 import { diffInventory, type InventoryDiff } from './diff.ts';
@@ -167,25 +167,24 @@ async function upsertMachine(trx: Transaction<DB>, m: NMachine, now: number, rea
  * one line here, where the admin picks them, rather than an error on the machine's screen.
  */
 async function checkTransports(trx: Transaction<DB>, wanted: NInventory): Promise<void> {
-  const images = new Map<string, { flavor: Flavor; transport: Transport | null }>();
+  const images = new Map<string, ImageFacts>();
   for (const r of await trx.selectFrom('images').select(['name', 'flavor', 'transport']).execute()) images.set(r.name, r);
-  wanted.images.forEach((i) => images.set(i.name, { flavor: i.flavor, transport: i.transport }));
-  const rootKinds = await currentRootKinds(trx);
-  const check = (who: string, imageRef: string | null | undefined, transport: Transport | null | undefined): void => {
-    const name = imageRef ? parseImageRef(imageRef)?.name : undefined;
-    const im = name === undefined ? undefined : images.get(name);
-    const t = transport ?? im?.transport;
-    const why = im && t ? transportProblem(im.flavor, t, rootKinds.get(name!)) : undefined;
-    if (why) throw new UserError(`${who}: image "${name}" (${im!.flavor}) over ${t}: ${why}`);
+  wanted.images.forEach((i) => images.set(i.name, { name: i.name, flavor: i.flavor, transport: i.transport }));
+  const versions = await readyVersionFacts(trx);
+  const check = (who: string, imageRef: string | null | undefined, set: AssignedTransports): void => {
+    const ref = imageRef ? parseImageRef(imageRef) : undefined;
+    const im = ref && images.get(ref.name);
+    const why = im && bootPairProblem(im, versionFor(versions, im.name, ref.version), set);
+    if (why) throw new UserError(`${who}: ${why}`);
   };
   const branches = new Map(wanted.branches.map((b) => [b.name, b]));
-  for (const i of wanted.images) check(`image ${i.name}`, i.name, null);
+  for (const i of wanted.images) check(`image ${i.name}`, i.name, {});
   for (const b of wanted.branches) {
-    check(`branch ${b.name}`, b.defaultImage, b.transport);
-    for (const m of b.menuImages) check(`branch ${b.name} (menu)`, m, b.transport);
+    check(`branch ${b.name}`, b.defaultImage, { branch: b.transport });
+    for (const m of b.menuImages) check(`branch ${b.name} (menu)`, m, { branch: b.transport });
   }
   for (const m of wanted.machines) {
     const b = branches.get(m.branch);
-    check(`machine ${m.mac}`, m.image ?? b?.defaultImage, m.transport ?? b?.transport);
+    check(`machine ${m.mac}`, m.image ?? b?.defaultImage, { machine: m.transport, branch: b?.transport });
   }
 }

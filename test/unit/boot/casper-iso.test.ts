@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultTransport, rootArgs, transportProblem, type RootEndpoints } from '../../../src/boot/cmdline.ts';
-import { currentRootKind, currentRootKinds } from '../../../src/boot/root-kinds.ts';
+import { readyVersionFacts, versionFor } from '../../../src/boot/version-facts.ts';
 import { parseInventory } from '../../../src/model/inventory/parse.ts';
 import { applyInventory } from '../../../src/model/inventory/apply.ts';
 import { UserError } from '../../../src/util/errors.ts';
@@ -40,10 +40,14 @@ test('root kind of the default version: the pinned current one when ready, else 
   try {
     await addImage(t.db, { name: 'noble', flavor: 'casper' }, [{ version: 1, root_kind: 'iso-squashfs' }, { version: 2, root_kind: 'iso', root_file: 'u.iso' }, { version: 3, state: 'failed', root_kind: 'squashfs' }]);
     await addImage(t.db, { name: 'jammy', flavor: 'casper', current_version: 1 }, [{ version: 1, root_kind: 'iso-squashfs' }, { version: 2, root_kind: 'iso', root_file: 'u.iso' }]);
-    assert.equal(await currentRootKind(t.db, 'noble'), 'iso');
-    assert.equal(await currentRootKind(t.db, 'jammy'), 'iso-squashfs');
-    assert.equal(await currentRootKind(t.db, 'none'), undefined);
-    assert.deepEqual([...(await currentRootKinds(t.db))].sort(), [['jammy', 'iso-squashfs'], ['noble', 'iso']]);
+    const all = await readyVersionFacts(t.db);
+    assert.equal(versionFor(all, 'noble', null)?.rootKind, 'iso');
+    assert.equal(versionFor(all, 'jammy', null)?.rootKind, 'iso-squashfs');
+    assert.equal(versionFor(all, 'jammy', 2)?.rootKind, 'iso', 'a pin names its own version');
+    assert.equal(versionFor(all, 'noble', 3), undefined, 'a failed version is not bootable');
+    assert.equal(versionFor(all, 'none', null), undefined);
+    assert.deepEqual([...all.keys()].sort(), ['jammy', 'noble']);
+    assert.equal((await readyVersionFacts(t.db, 'jammy')).size, 1);
   } finally {
     await t.close();
   }
@@ -61,6 +65,21 @@ test('inventory apply refuses a layered casper ISO over nbd in one line, and app
       && err.message === 'branch lab: image "noble" (casper) over nbd: a whole live ISO (casper\'s stacked layers) cannot be a root over nbd: use http (casper url=…iso), nfs or cifs');
     await applyInventory(t.db, inv('nfs'));
     await applyInventory(t.db, inv('http'));
+  } finally {
+    await t.close();
+  }
+});
+
+test('a pinned version is checked for itself: noble@2 (a whole ISO) over nbd is refused though the current version could go', async () => {
+  const inv = (ref: string) => parseInventory(JSON.stringify({
+    branches: [{ name: 'lab', subnets: [{ cidr: '10.1.0.0/24' }], defaultImage: ref, transport: 'nbd' }],
+    images: [{ name: 'noble', flavor: 'casper' }],
+  }));
+  const t = tempDb();
+  try {
+    await addImage(t.db, { name: 'noble', flavor: 'casper', current_version: 1 }, [{ version: 1, root_kind: 'iso-squashfs' }, { version: 2, root_kind: 'iso', root_file: 'u.iso' }]);
+    await applyInventory(t.db, inv('noble'));
+    await assert.rejects(applyInventory(t.db, inv('noble@2')), /^UserError: branch lab: image "noble" \(casper\) over nbd: a whole live ISO/);
   } finally {
     await t.close();
   }
