@@ -25,12 +25,17 @@ const parse = (s: string | null): unknown => {
   try { return JSON.parse(s); } catch { return s; }
 };
 
-export async function queryAudit(db: Db, q: AuditQuery): Promise<AuditView[]> {
+/** Each filter has its index in rowid order (migration 0007): a page reads its rows, not the log. */
+export function auditPageQuery(db: Db, q: AuditQuery) {
   let sel = db.selectFrom('audit_log').selectAll();
   if (q.entity) sel = sel.where('entity', '=', q.entity);
   if (q.entityId) sel = sel.where('entity_id', '=', q.entityId);
   if (q.actor) sel = sel.where('actor', '=', q.actor);
   if (q.beforeId !== undefined) sel = sel.where('id', '<', q.beforeId);
-  const rows = await sel.orderBy('id', 'desc').limit(Math.min(q.limit ?? 100, 1000)).execute();
+  return sel.orderBy('id', 'desc').limit(Math.min(q.limit ?? 100, 1000));
+}
+
+export async function queryAudit(db: Db, q: AuditQuery): Promise<AuditView[]> {
+  const rows = await auditPageQuery(db, q).execute();
   return rows.map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, entity: r.entity, entityId: r.entity_id, before: parse(r.before), after: parse(r.after) }));
 }
