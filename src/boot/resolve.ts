@@ -7,6 +7,8 @@ import {
   branchIdForIp, getBranch, getImageById, getImageByName, getImageVersion, getMachine, getMachineByUuid, getNewestReadyVersion,
 } from '../model/boot-queries.ts';
 import { bootPair } from './transport-choice.ts';
+// The one grammar of "name" / "name@version" (branches.default_image, menu_images, a menu choice).
+import { parseImageRef } from '../model/inventory/normal.ts';
 
 export interface Target {
   mac: string;
@@ -43,13 +45,6 @@ export interface ImageChoice {
   kernelArgs: string[];
 }
 
-/** "name" or "name@version" (branches.default_image, menu_images). */
-export function parseImageRef(ref: string): { name: string; version?: number } | undefined {
-  const m = /^(.+?)(?:@(\d+))?$/.exec(ref.trim());
-  if (!m || !m[1]) return undefined;
-  return m[2] === undefined ? { name: m[1] } : { name: m[1], version: Number(m[2]) };
-}
-
 async function pickVersion(db: Db, image: Image, pin: number | undefined): Promise<Resolution<ImageVersion>> {
   const wanted = pin ?? image.current_version ?? undefined;
   const v = wanted === undefined ? await getNewestReadyVersion(db, image.id) : await getImageVersion(db, image.id, wanted);
@@ -73,7 +68,7 @@ export async function resolveImage(db: Db, t: Target, menuRef?: string): Promise
     if (!ref) return { ok: false, reason: `menu entry "${menuRef}" is not an image name` };
     image = await getImageByName(db, ref.name);
     if (!image) return { ok: false, reason: `menu image ${ref.name} does not exist` };
-    pin = ref.version;
+    pin = ref.version ?? undefined;
   } else if (t.machine?.image_id != null) {
     image = await getImageById(db, t.machine.image_id);
     if (!image) return { ok: false, reason: `machine ${t.mac} is assigned an image that no longer exists` };
@@ -82,7 +77,7 @@ export async function resolveImage(db: Db, t: Target, menuRef?: string): Promise
     const ref = parseImageRef(t.branch.default_image);
     image = ref ? await getImageByName(db, ref.name) : undefined;
     if (!ref || !image) return { ok: false, reason: `branch ${t.branch.name}'s default image "${t.branch.default_image}" does not exist` };
-    pin = ref.version;
+    pin = ref.version ?? undefined;
   } else {
     return { ok: false, reason: `no image assigned to ${t.mac} and branch ${t.branch?.name ?? '?'} has no default image` };
   }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { parseGeneratedName } from '../../../src/boot/generated.ts';
 import { classifyImagePath } from '../../../src/boot/fetch-events.ts';
 import { bootText } from '../../../src/boot/templates.ts';
-import { parseImageRef } from '../../../src/boot/resolve.ts';
+import { parseImageRef } from '../../../src/model/inventory/normal.ts';
 import { fuzzCount, fuzzScale, fuzzSeed, rng } from '../../helpers/rng.ts';
 
 
