@@ -4,7 +4,7 @@
 // merged from one walk each. And they list exactly what a filter over every row would.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventPageQuery, idAtOrAfter, queryBootEvents, type EventQuery } from '../../../src/model/events.ts';
+import { ID_ENDS_SQL, ID_SEEK_SQL, eventPageQuery, idAtOrAfter, queryBootEvents, type EventQuery } from '../../../src/model/events.ts';
 import { makeFixture, type Fixture } from './helpers.ts';
 
 let f: Fixture;
@@ -47,6 +47,13 @@ test('a time window is an id range of the table, not a scan', () => {
   const p = plan({ since: T0 + 100_000, until: T0 + 200_000, fromId: 40, belowId: 260, limit: 51 });
   assert.doesNotMatch(p, /TEMP B-TREE/, p);
   assert.match(p, /SEARCH boot_events USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/, p);
+});
+
+test('the binary search\'s statements are seeks, never a scan of the table', () => {
+  for (const [text, params] of [[ID_ENDS_SQL, []], [ID_SEEK_SQL, [5]]] as const) {
+    const p = (f.handle.sqlite.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('\n');
+    assert.doesNotMatch(p, /SCAN boot_events/, p);
+  }
 });
 
 test('idAtOrAfter: rows before it are older than t + slack at most, rows from it on are not older than t - slack', async () => {
