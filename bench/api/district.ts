@@ -163,6 +163,7 @@ async function main(): Promise<void> {
       ['GET /api/v1/events?branch=', `${base}/api/v1/events?limit=50&branch=${mid}`, api],
       ['GET /api/v1/events?mac=', `${base}/api/v1/events?limit=50&mac=${mac}`, api],
       ['GET /api/v1/events?since=1h', `${base}/api/v1/events?limit=50&since=${Date.now() - 3_600_000}`, api],
+      ['GET /api/v1/events?since=60d ago', `${base}/api/v1/events?limit=50&since=${Date.now() - 60 * 86_400_000}`, api],
       ['GET /api/v1/events?until=30d ago', `${base}/api/v1/events?limit=50&until=${Date.now() - 30 * 86_400_000}`, api],
       ['GET /api/v1/events (school token)', `${base}/api/v1/events?limit=50`, sapi],
       ['GET /api/v1/users', `${base}/api/v1/users`, api],
@@ -203,6 +204,16 @@ async function main(): Promise<void> {
       }
       bulk.push({ name: 'console POST /branches/:id/assign (all 200)', ms: median(uiRuns), all: uiRuns, status: 303, bytes: 0 });
       bulk.push(await chromiumAssign(base, info, info.branchIds[9]!));
+      // Registering a school's 20 discovered machines with names and an image, one school a run.
+      const regRuns: number[] = [];
+      for (let i = 0; i <= RUNS; i++) {
+        const bid = info.branchIds[20 + i]!;
+        const found = (JSON.parse(curl(`${base}/api/v1/discovered?limit=500&branch=${bid}`, api).body) as { items: { mac: string }[] }).items.map((m) => m.mac);
+        const r = curl(`${base}/api/v1/discovered/register`, api, { method: 'POST', data: JSON.stringify({ macs: found, branchId: bid, hostnamePattern: 'new-{n:03}', image: info.images[2] }) });
+        if (r.status !== 200) throw new Error(`register: ${r.status} ${r.body.slice(0, 300)}`);
+        if (i > 0) regRuns.push(r.ms);
+      }
+      bulk.push({ name: 'POST /api/v1/discovered/register (20 of a school)', ms: median(regRuns), all: regRuns, status: 200, bytes: 0 });
       for (const r of bulk) console.log(`${r.name.padEnd(48)} ${r.ms.toFixed(1).padStart(8)} ms  [${r.all.map((x) => x.toFixed(1)).join(' ')}]`);
     }
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
