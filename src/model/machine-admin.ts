@@ -354,59 +354,8 @@ export async function deleteMachine(db: Db, actor: string, scope: BranchScope, m
   });
 }
 
-export interface Registration {
-  macs: string[];
-  branchId: number;
-  /** "lab-{n}" or "lab-{n:03}": n counts up from `start`. Absent = keep hostnames. */
-  hostnamePattern?: string | undefined;
-  start?: number | undefined;
-  image?: string | null | undefined;
-  version?: number | null | undefined;
-  action?: BootAction | null | undefined;
-}
-
 export function expandHostname(pattern: string, n: number): string {
   return pattern.replace(/\{n(?::(0\d+))?\}/g, (_m, pad: string | undefined) => String(n).padStart(pad ? Number(pad) : 0, '0'));
 }
 
 export { HOSTNAME_RE };
-
-/** Turns discovered machines into registered ones of a branch, named by a pattern. */
-export async function registerDiscovered(db: Db, actor: string, scope: BranchScope, r: Registration): Promise<MachineView[]> {
-  if (!inScope(scope, r.branchId)) throw forbidden(`you may not manage branch ${r.branchId}`);
-  if (r.hostnamePattern !== undefined && !/\{n(?::0\d+)?\}/.test(r.hostnamePattern) && r.macs.length > 1) {
-    throw invalid('hostnamePattern', 'naming several machines needs {n} in the pattern');
-  }
-  return db.transaction().execute(async (trx) => {
-    const tdb = trx as unknown as Db;
-    const out: MachineView[] = [];
-    let n = r.start ?? 1;
-    for (const [i, raw] of r.macs.entries()) {
-      const mac = normalizeMac(raw);
-      if (!mac) throw invalid(`macs[${i}]`, `"${raw}" is not a MAC address`);
-      const before = await getMachineView(tdb, mac);
-      if (!before) throw notFound(`machine ${mac} (macs[${i}]) does not exist`);
-      if (before.state !== 'discovered') throw conflict(`machine ${mac} is already registered`, `macs[${i}]`);
-      // A discovered machine with no branch (seen outside every subnet) is visible to unrestricted callers only.
-      if (!inScope(scope, before.branchId)) throw forbidden(`machine ${mac} is in a branch you may not manage`);
-      let hostname: string | undefined;
-      if (r.hostnamePattern !== undefined) {
-        // Skip names already taken in the branch, so a second batch continues the numbering.
-        for (;;) {
-          hostname = expandHostname(r.hostnamePattern, n++);
-          if (!(await hostnameTakenBy(tdb, r.branchId, hostname, mac))) break;
-        }
-        // 253: a DNS name's limit and POST /machines' (RFC 1035 §2.3.4); labels of {n:060} add up.
-        if (hostname.length > 253 || !HOSTNAME_RE.test(hostname)) throw invalid('hostnamePattern', `"${hostname}" is not a valid hostname (letters, digits and -, up to 63 between dots, 253 in all)`);
-      }
-      const cols = await columnsFor(tdb, { branchId: r.branchId, image: r.image, version: r.version, action: r.action, ...(hostname !== undefined && { hostname }) }, mac, await currentRow(tdb, mac));
-      const now = Date.now();
-      await trx.updateTable('machines').set({ ...cols, state: 'registered', updated_at: now } as never).where('mac', '=', mac).execute();
-      await checkPair(tdb, mac);
-      const after = (await getMachineView(tdb, mac))!;
-      await audit(trx, { actor, action: 'register', entity: 'machine', entityId: mac, before, after }, now);
-      out.push(after);
-    }
-    return out;
-  });
-}

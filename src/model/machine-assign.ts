@@ -23,7 +23,7 @@ export interface Assignment {
 /** SQLite's bound-parameter limit is 32766 here; chunks of 500 keep every statement small. */
 const CHUNK = 500;
 
-interface Current {
+export interface Current {
   view: MachineView;
   image_id: number | null;
   image_version: number | null;
@@ -34,7 +34,8 @@ interface Current {
   branch_transport: Transport | null;
 }
 
-async function readMachines(db: Db, macs: string[]): Promise<Map<string, Current>> {
+/** The machines of `macs` with the stored columns a change compares, in chunks: one read for the set. */
+export async function readMachines(db: Db, macs: string[]): Promise<Map<string, Current>> {
   const out = new Map<string, Current>();
   for (let i = 0; i < macs.length; i += CHUNK) {
     const rows = await db.selectFrom('machines as m')

@@ -1,7 +1,8 @@
 // /v1/discovered: machines the protocols saw but nobody registered yet, and registering them
 // (one or many) into a branch with a hostname pattern and an image.
 import { Type, type Static } from '@sinclair/typebox';
-import { listMachines, registerDiscovered } from '../../model/machine-admin.ts';
+import { listMachines } from '../../model/machine-admin.ts';
+import { registerDiscovered } from '../../model/machine-register.ts';
 import { principal } from './auth.ts';
 import { need, needBranch } from './principal.ts';
 import { Action, Cursor, Id, Limit, Mac, MachineView, Name, Nullable, errors, page } from './schemas.ts';
