@@ -137,13 +137,15 @@ export async function assignMachines(db: Db, actor: string, scope: BranchScope, 
       const stored: Record<string, unknown> = { image_id: cur.image_id, image_version: cur.image_version, action: cur.action, once_pending: cur.once_pending };
       // A re-run that changes nothing must not bump updated_at (in other admins' ETags) nor audit.
       if (!Object.entries(cols).some(([k, v]) => stored[k] !== v)) continue;
-      const why = await pairProblem(imageName ?? cur.branch_image, cur.own_transport, cur.branch_transport);
+      const next = { ...stored, ...cols };
+      // The pair as machinePairProblem reads it: a pin is checked against that version's facts.
+      const pin = next.image_version as number | null;
+      const why = await pairProblem(imageName ? (pin === null ? imageName : `${imageName}@${pin}`) : cur.branch_image, cur.own_transport, cur.branch_transport);
       if (why) throw invalid('transport', `machine ${mac}: ${why}`);
       const key = JSON.stringify(cols);
       const g = groups.get(key) ?? { cols, macs: [] };
       g.macs.push(mac);
       groups.set(key, g);
-      const next = { ...stored, ...cols };
       const after: MachineView = {
         ...cur.view, image: imageName, version: imageName ? next.image_version as number | null : null, action: next.action as BootAction | null, updatedAt: now,
       };

@@ -117,7 +117,8 @@ export async function registerDiscovered(db: Db, actor: string, scope: BranchSco
         // 'once' arms a single image boot; the planner clears it when the root was fetched.
         cols.once_pending = r.action === 'once' ? 1 : 0;
       }
-      const why = await pairProblem(imageName ?? branch.default_image, cur.own_transport, branch.transport);
+      // The pair as machinePairProblem reads it: a pin is checked against that version's facts.
+      const why = await pairProblem(imageName ? (version === null ? imageName : `${imageName}@${version}`) : branch.default_image, cur.own_transport, branch.transport);
       if (why) throw invalid('transport', `machine ${mac}: ${why}`);
       if (before.hostname !== null && taken.get(hostnameKey(before.hostname)) === mac) taken.delete(hostnameKey(before.hostname));
       if (hostname !== null && !taken.has(hostnameKey(hostname))) taken.set(hostnameKey(hostname), mac);

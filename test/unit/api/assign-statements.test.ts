@@ -74,3 +74,19 @@ test('one MAC outside the caller\'s branches or a missing version changes nothin
   await assert.rejects(assignMachines(db, 'user:t', null, { macs: [macFor(0, 1), '02:00:00:0f:0f:0f'] }, { image: 'debian' }), /does not exist/);
   assert.deepEqual(await getMachineView(db, macFor(0, 1)), before);
 });
+
+test('a bulk pin is checked against the pinned version: noble@2 (a whole ISO) over nbd is refused, noble (current 1) is not', async () => {
+  const db = f.ctx.db;
+  const now = Date.now();
+  const { id } = await db.insertInto('images').values({ name: 'noble', flavor: 'casper', current_version: 1, created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow();
+  for (const [version, root_kind] of [[1, 'iso-squashfs'], [2, 'iso']] as const) {
+    await db.insertInto('image_versions').values({ image_id: id, version, state: 'ready', flavor: 'casper', root_kind, root_file: 'u.iso', created_at: now, updated_at: now }).execute();
+  }
+  await db.updateTable('branches').set({ transport: 'nbd' }).where('id', '=', f.branchB).execute();
+  const macs = [macFor(1, 40), macFor(1, 41)];
+  await assert.rejects(assignMachines(db, 'user:t', null, { macs }, { image: 'noble', version: 2 }), /machine 02:00:00:01:00:28: image "noble" \(casper\) over nbd: a whole live ISO/);
+  const r = await assignMachines(db, 'user:t', null, { macs }, { image: 'noble', version: null });
+  assert.equal(r.changed, 2);
+  await assert.rejects(assignMachines(db, 'user:t', null, { macs }, { version: 2 }), /over nbd: a whole live ISO/);
+  await db.updateTable('branches').set({ transport: null }).where('id', '=', f.branchB).execute();
+});
