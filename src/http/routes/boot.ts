@@ -1,12 +1,13 @@
 // Boot over HTTP: the per-machine iPXE script, the iPXE binaries for UEFI HTTP Boot, and the
 // boot events of image downloads (kernel, initrd, root) served by the store routes.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { HttpContext } from '../server.ts';
 import { normalizeMac } from '../../util/net.ts';
 import { createFetchRecorder } from '../../boot/fetch-events.ts';
 import type { BootClient } from '../../boot/types.ts';
+import { checkName } from '../../tftp/paths.ts';
+import { lookupInRoots } from '../../tftp/files.ts';
 
 const plainIp = (a: string | undefined) => (a ?? '').replace(/^::ffff:/, '');
 
@@ -40,19 +41,17 @@ const bootPlugin: FastifyPluginAsync<{ ctx: HttpContext }> = async (app: Fastify
 
   // UEFI HTTP Boot fetches the iPXE EFI binary by URL (FirstFile.bootfile): the same files TFTP serves.
   app.get<{ Params: { '*': string } }>('/boot/bin/*', async (req, reply) => {
-    const rel = req.params['*'];
-    if (!rel || rel.split('/').some((s) => s === '..' || s === '') || rel.includes('\\') || rel.includes('\0')) {
+    // The TFTP server's own rules: the same names refused, and a symlink that leaves its root
+    // refused (a plain path.join + stat followed a link in a root to any file on the appliance).
+    const name = checkName(req.params['*'] ?? '');
+    if (!name.ok) return reply.code(404).send();
+    const found = await lookupInRoots(ctx.config.tftp.roots, name.rel).catch(() => undefined);
+    if (found?.kind !== 'file') {
+      if (found?.kind === 'outside') req.log.warn({ file: name.rel, realPath: found.realPath, root: found.root }, 'boot file link leaves its root: refused');
       return reply.code(404).send();
     }
-    for (const root of ctx.config.tftp.roots) {
-      const file = path.join(root, rel);
-      const st = await fs.promises.stat(file).catch(() => undefined);
-      if (st?.isFile()) {
-        ctx.events.record({ ip: plainIp(req.ip), stage: 'http.bootfile', detail: { file: rel } });
-        return reply.type('application/efi').header('content-length', st.size).send(fs.createReadStream(file));
-      }
-    }
-    return reply.code(404).send();
+    ctx.events.record({ ip: plainIp(req.ip), stage: 'http.bootfile', detail: { file: name.rel } });
+    return reply.type('application/efi').header('content-length', found.stat.size).send(fs.createReadStream(found.realPath));
   });
 
   // Image downloads are the store routes' (registered after this plugin). This plugin is not
