@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { openDatabase } from '../../src/db/index.ts';
 import { hashPassword } from '../../src/model/passwords.ts';
 import { hashToken } from '../../src/model/tokens.ts';
+import { rng } from '../../test/helpers/rng.ts';
 
 export const PASSWORD = 'district password 1';
 
@@ -35,25 +36,13 @@ export interface SeedInfo {
   sampleMac: Record<number, string>;
 }
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const hex2 = (n: number) => (n & 255).toString(16).padStart(2, '0');
 export const districtMac = (b: number, i: number) => `02:5c:${hex2(b)}:00:${hex2(i >> 8)}:${hex2(i)}`;
 
 export async function seedDistrict(file: string, scale: DistrictScale = DISTRICT, now = Date.now()): Promise<SeedInfo> {
   const handle = openDatabase(file);
   const s = handle.sqlite;
-  const rnd = prng(20261206);
+  const rnd = rng(20261206);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   // One real scrypt hash shared by every user: 30 hashes would cost seconds and prove nothing.
   const pwHash = await hashPassword(PASSWORD);

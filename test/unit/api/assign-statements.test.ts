@@ -6,25 +6,13 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { getMachineView } from '../../../src/model/machine-admin.ts';
 import { assignMachines } from '../../../src/model/machine-assign.ts';
-import { makeFixture, macFor, type Fixture } from './helpers.ts';
+import { makeFixture, macFor, statementsDuring, type Fixture } from './helpers.ts';
 
 let f: Fixture;
 before(async () => { f = await makeFixture({ machinesPerBranch: 60, users: false }); });
 after(async () => { await f.close(); });
 
-/** Statements SQLite prepared on the main connection while `fn` ran. */
-async function statements(fn: () => Promise<unknown>): Promise<number> {
-  const sqlite = f.handle.sqlite;
-  const orig = sqlite.prepare.bind(sqlite);
-  let n = 0;
-  sqlite.prepare = ((text: string) => { n++; return orig(text); }) as typeof sqlite.prepare;
-  try {
-    await fn();
-  } finally {
-    sqlite.prepare = orig as typeof sqlite.prepare;
-  }
-  return n;
-}
+const statements = (fn: () => Promise<unknown>) => statementsDuring(f, fn);
 
 const assign = (macs: string[], image: string) => f.req('POST', '/api/v1/machines/assign', { token: f.tokens.admin, body: { macs, image, version: null } });
 

@@ -143,3 +143,17 @@ export async function postForm(f: Fixture, jar: Map<string, string>, url: string
 export async function getPage(f: Fixture, jar: Map<string, string>, url: string): Promise<LightMyRequestResponse> {
   return f.app.inject({ method: 'GET', url, headers: { cookie: cookieHeader(jar) } });
 }
+
+/** Statements SQLite prepared on the fixture's main connection while `fn` ran: a request's SQL must not grow with its rows. */
+export async function statementsDuring(f: Pick<Fixture, 'handle'>, fn: () => Promise<unknown>): Promise<number> {
+  const sqlite = f.handle.sqlite;
+  const orig = sqlite.prepare.bind(sqlite);
+  let n = 0;
+  sqlite.prepare = ((text: string) => { n++; return orig(text); }) as typeof sqlite.prepare;
+  try {
+    await fn();
+  } finally {
+    sqlite.prepare = orig as typeof sqlite.prepare;
+  }
+  return n;
+}

@@ -5,7 +5,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { getMachineView } from '../../../src/model/machine-admin.ts';
 import { registerDiscovered } from '../../../src/model/machine-register.ts';
-import { makeFixture, type Fixture } from './helpers.ts';
+import { makeFixture, statementsDuring, type Fixture } from './helpers.ts';
 
 let f: Fixture;
 const disc = (i: number) => `02:00:00:ee:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
@@ -19,14 +19,7 @@ before(async () => {
 });
 after(async () => { await f.close(); });
 
-async function statements(fn: () => Promise<unknown>): Promise<number> {
-  const sqlite = f.handle.sqlite;
-  const orig = sqlite.prepare.bind(sqlite);
-  let n = 0;
-  sqlite.prepare = ((text: string) => { n++; return orig(text); }) as typeof sqlite.prepare;
-  try { await fn(); } finally { sqlite.prepare = orig as typeof sqlite.prepare; }
-  return n;
-}
+const statements = (fn: () => Promise<unknown>) => statementsDuring(f, fn);
 
 test('statements per registration: the reads do not grow with the machines, one UPDATE each', async () => {
   const reg = (from: number, count: number, start: number) => registerDiscovered(f.ctx.db, 'user:t', [f.branchA], {

@@ -3,37 +3,21 @@
 // re-added. The real handler on a real SQLite file, no sockets.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildDhcpHandler, type BuiltHandler } from '../../../src/dhcp/index.ts';
-import { decodePacket, type DhcpPacket } from '../../../src/dhcp/packet.ts';
+import { ipv4ToString } from '../../../src/util/net.ts';
+import { buildDhcpHandler } from '../../../src/dhcp/index.ts';
 import { readU8 } from '../../../src/dhcp/options.ts';
 import type { LocalAddress } from '../../../src/dhcp/handler.ts';
-import { addMachine, clientPacket, ip, ipBuf, makeCtx, type ClientPacket, type SubnetSpec, type TestCtx } from './helpers.ts';
+import { addMachine, clientPacket, ip, ipBuf, makeCtx, type SubnetSpec, type TestCtx } from './helpers.ts';
+import { handlerRig, type Rig } from './rig.ts';
 
 const A: SubnetSpec = { cidr: '10.1.0.0/24', mode: 'authoritative', ranges: ['10.1.0.100-10.1.0.109'], leaseSeconds: 600, branch: 'a' };
 const B: SubnetSpec = { cidr: '10.2.0.0/24', mode: 'authoritative', ranges: ['10.2.0.100-10.2.0.109'], leaseSeconds: 600, branch: 'b' };
 const locals: LocalAddress[] = [{ ifname: 'eth0', address: ip('10.9.0.1'), mask: ip('255.255.255.0') }];
 const SRV = ipBuf('10.9.0.1');
 
-interface Rig { t: TestCtx; b: BuiltHandler; send(c: ClientPacket): Promise<DhcpPacket | undefined>; close(): Promise<void> }
+const rig = (writerThread = false): Promise<Rig> => handlerRig([A, B], { locals, writerThread });
 
-async function rig(writerThread = false): Promise<Rig> {
-  const t = await makeCtx([A, B]);
-  const b = await buildDhcpHandler(t.ctx, { localAddresses: () => locals, scopeTtlMs: 60_000, writerThread });
-  return {
-    t, b,
-    async send(c) {
-      const out = await b.handler.handle(clientPacket(c), { from: { address: c.giaddr ?? '0.0.0.0', port: 67 } });
-      if (!out) return undefined;
-      const buf = Buffer.from(out.buf); buf[0] = 1;
-      const r = decodePacket(buf);
-      assert.ok(r.ok);
-      return r.packet;
-    },
-    async close() { await b.close(); await t.close(); },
-  };
-}
-
-const ipText = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+const ipText = ipv4ToString;
 
 /** DORA through a relay on `relay`; returns the ACKed address. */
 async function dora(r: Rig, mac: string, relay: string): Promise<string> {

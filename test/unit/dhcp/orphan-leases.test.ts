@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildDhcpHandler, type BuiltHandler } from '../../../src/dhcp/index.ts';
-import { decodePacket, type DhcpPacket } from '../../../src/dhcp/packet.ts';
+import { ipv4ToString } from '../../../src/util/net.ts';
+import { buildDhcpHandler } from '../../../src/dhcp/index.ts';
 import { readU8 } from '../../../src/dhcp/options.ts';
 import type { LocalAddress } from '../../../src/dhcp/handler.ts';
-import { clientPacket, ip, ipBuf, makeCtx, type ClientPacket, type SubnetSpec, type TestCtx } from './helpers.ts';
+import { ip, ipBuf, makeCtx, type SubnetSpec } from './helpers.ts';
+import { handlerRig, type Rig } from './rig.ts';
 
 const A: SubnetSpec = { cidr: '10.1.0.0/24', mode: 'authoritative', ranges: ['10.1.0.100-10.1.0.109'], leaseSeconds: 600, branch: 'a' };
 const B: SubnetSpec = { cidr: '10.2.0.0/24', mode: 'authoritative', ranges: ['10.2.0.100-10.2.0.109'], leaseSeconds: 600, branch: 'b' };
@@ -19,29 +20,12 @@ const locals: LocalAddress[] = [{ ifname: 'eth0', address: ip('10.9.0.1'), mask:
 const SRV = ipBuf('10.9.0.1');
 const HOLDER = '52:54:00:0a:00:01';
 
-interface Server { t: TestCtx; b: BuiltHandler; send(c: ClientPacket): Promise<DhcpPacket | undefined>; stop(): Promise<void> }
-
 /** `serve` started on `file` with these subnets in the inventory (missing ones are inserted, as apply does). */
-async function start(file: string, subnets: SubnetSpec[], writerThread: boolean): Promise<Server> {
-  const t = await makeCtx(subnets, {}, file);
-  const b = await buildDhcpHandler(t.ctx, { localAddresses: () => locals, scopeTtlMs: 60_000, writerThread });
-  return {
-    t, b,
-    async send(c) {
-      const out = await b.handler.handle(clientPacket(c), { from: { address: c.giaddr ?? '0.0.0.0', port: 67 } });
-      if (!out) return undefined;
-      const buf = Buffer.from(out.buf); buf[0] = 1;
-      const r = decodePacket(buf);
-      assert.ok(r.ok);
-      return r.packet;
-    },
-    async stop() { await b.close(); await t.close(); },
-  };
-}
+const start = (file: string, subnets: SubnetSpec[], writerThread: boolean): Promise<Rig> => handlerRig(subnets, { locals, writerThread, dbFile: file });
 
-const ipText = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+const ipText = ipv4ToString;
 
-async function dora(s: Server, mac: string, relay: string): Promise<string | undefined> {
+async function dora(s: Rig, mac: string, relay: string): Promise<string | undefined> {
   const offer = await s.send({ type: 1, mac, giaddr: relay });
   if (!offer) return undefined;
   const ack = await s.send({ type: 3, mac, giaddr: relay, options: [[54, SRV], [50, ipBuf(ipText(offer.yiaddr))]] });
@@ -62,13 +46,13 @@ describe('dhcp: a lease outlives its subnet row across a restart', () => {
     const held = (await dora(s, HOLDER, '10.1.0.1'))!;
     // apply --prune drops branch a (its subnet goes with it) in another process.
     await s.t.handle.db.deleteFrom('branches').where('name', '=', 'a').execute();
-    await s.stop();
+    await s.close();
     const orphan = await (async () => {
       s = await start(file, [B], writerThread);
       try {
         assert.equal(await s.send({ type: 1, mac: '52:54:00:0a:00:02', giaddr: '10.1.0.1' }), undefined, 'a pruned subnet is not served');
         return await s.t.handle.db.selectFrom('leases').select(['subnet_id', 'ip', 'state']).where('mac', '=', HOLDER).execute();
-      } finally { await s.stop(); }
+      } finally { await s.close(); }
     })();
     assert.deepEqual(orphan, [{ subnet_id: null, ip: held, state: 'bound' }], 'the lease row went with its subnet');
     // Re-added (a new branch row, a new subnet id), then a restart reads it.
@@ -88,7 +72,7 @@ describe('dhcp: a lease outlives its subnet row across a restart', () => {
       await s.b.committer.flushed();
       const rows = await s.t.handle.db.selectFrom('leases').select(['subnet_id', 'state']).where('mac', '=', HOLDER).execute();
       assert.deepEqual(rows, [{ subnet_id: sid, state: 'bound' }], 'adopted under the new id, the orphan row pruned');
-    } finally { await s.stop(); }
+    } finally { await s.close(); }
   });
 
   test('orphan rows are pruned at load when expired or never held; a held one waits for its subnet', async () => {
@@ -109,7 +93,7 @@ describe('dhcp: a lease outlives its subnet row across a restart', () => {
     try {
       const left = await s.t.handle.db.selectFrom('leases').select(['ip', 'subnet_id']).where('subnet_id', 'is', null).orderBy('ip').execute();
       assert.deepEqual(left.map((r) => r.ip), ['10.1.0.103', '10.1.0.104']);
-    } finally { await s.stop(); }
+    } finally { await s.close(); }
   });
 
   test('a running server deletes orphan rows that expire, without a subnet being added', async () => {
@@ -133,19 +117,19 @@ describe('dhcp: a lease outlives its subnet row across a restart', () => {
     let s = await start(file, [A], false);
     const held = (await dora(s, HOLDER, '10.1.0.1'))!;
     await s.t.handle.db.deleteFrom('subnets').where('cidr', '=', A.cidr).execute();
-    await s.stop();
+    await s.close();
     const inside: SubnetSpec = { ...A, cidr: '10.1.0.96/27', ranges: ['10.1.0.100-10.1.0.109'] };
     const outside: SubnetSpec = { ...A, cidr: '10.1.0.0/27', ranges: ['10.1.0.10-10.1.0.19'] };
     s = await start(file, [outside], false);
     try {
       const rows = await s.t.handle.db.selectFrom('leases').select(['subnet_id', 'ip']).where('mac', '=', HOLDER).execute();
       assert.deepEqual(rows, [{ subnet_id: null, ip: held }]);
-    } finally { await s.stop(); }
+    } finally { await s.close(); }
     s = await start(file, [outside, inside], false);
     try {
       const rows = await s.t.handle.db.selectFrom('leases').select(['subnet_id', 'ip']).where('mac', '=', HOLDER).execute();
       assert.deepEqual(rows, [{ subnet_id: s.t.subnetIds.get(inside.cidr)!, ip: held }]);
-    } finally { await s.stop(); }
+    } finally { await s.close(); }
   });
 });
 
@@ -164,13 +148,13 @@ describe('dhcp: the same rule in a running server', () => {
     }).returning('id').executeTakeFirstOrThrow()).id;
     s.t.ctx.events.emit('inventory', {});
     assert.notEqual(await dora(s, '52:54:00:0a:00:02', '10.1.0.1'), held);
-    await s.stop();
+    await s.close();
     s = await start(file, [A, B], true);
     try {
       assert.deepEqual(await s.t.handle.db.selectFrom('leases').select(['subnet_id', 'ip']).where('mac', '=', HOLDER).execute(), [{ subnet_id: sid, ip: held }]);
       const others = [];
       for (let i = 3; i <= 10; i++) others.push(await dora(s, `52:54:00:0a:00:${String(i).padStart(2, '0')}`, '10.1.0.1'));
       assert.ok(!others.includes(held));
-    } finally { await s.stop(); }
+    } finally { await s.close(); }
   });
 });
