@@ -1,18 +1,13 @@
 // markCandidates from native/scan.c (built by `npm install` through binding.gyp), or undefined
 // when the addon is not built: the chunk workers then use the WebAssembly scan.
-import { createRequire } from 'node:module';
+import { loadAddon } from '../util/addon.ts';
 import { T_IN } from './boundary-scan.ts';
 
 type Mark = (buf: Uint8Array, from: number, to: number, d: number, bits: Uint32Array, table: Int32Array) => void;
 
 function load(): Mark | undefined {
-  try {
-    // BRANCHBOOT_SCAN_ADDON: another build of the same source (the AddressSanitizer test's).
-    const file = process.env.BRANCHBOOT_SCAN_ADDON ?? '../../build/Release/branchboot_scan.node';
-    return (createRequire(import.meta.url)(file) as { markCandidates: Mark }).markCandidates;
-  } catch {
-    return undefined;
-  }
+  const addon = loadAddon<{ markCandidates: Mark }>('branchboot_scan', 'BRANCHBOOT_SCAN_ADDON');
+  return addon instanceof Error ? undefined : addon.markCandidates;
 }
 const mark = load();
 

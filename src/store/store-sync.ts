@@ -6,19 +6,15 @@
 // the last syncfs waits only for the tail. Without the addon (native/syncfs.c): `sync -f` at the end.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { loadAddon } from '../util/addon.ts';
 import { getSystemErrorName, promisify } from 'node:util';
 
 /** syncfs(2) of the file system holding `fd`: resolves to its errno, 0 when done. */
 export type SyncFs = (fd: number) => Promise<number>;
 
 function load(): SyncFs | undefined {
-  try {
-    const file = process.env.BRANCHBOOT_SYNCFS_ADDON ?? '../../build/Release/branchboot_syncfs.node';
-    return (createRequire(import.meta.url)(file) as { syncfs: SyncFs }).syncfs;
-  } catch {
-    return undefined;
-  }
+  const addon = loadAddon<{ syncfs: SyncFs }>('branchboot_syncfs', 'BRANCHBOOT_SYNCFS_ADDON');
+  return addon instanceof Error ? undefined : addon.syncfs;
 }
 const nativeSyncfs = load();
 /** False when the addon is not built: imports then sync once, at the end, with `sync -f`. */

@@ -1,5 +1,5 @@
 // The compiled half of src/udp (native/udp.c, built by `npm install` through binding.gyp).
-import { createRequire } from 'node:module';
+import { loadAddon } from '../util/addon.ts';
 
 /** An open socket of the addon: opaque outside native.ts and socket.ts. */
 export type NativeHandle = { readonly __udp: unique symbol };
@@ -28,13 +28,6 @@ let loaded: NativeUdp | Error | undefined;
 
 /** The addon, or why it cannot be loaded (not built: `npm install` builds it). */
 export function nativeUdp(): NativeUdp | Error {
-  if (loaded) return loaded;
-  try {
-    // BRANCHBOOT_UDP_ADDON: another build of the same source (the AddressSanitizer test's).
-    const file = process.env.BRANCHBOOT_UDP_ADDON ?? '../../build/Release/branchboot_udp.node';
-    loaded = createRequire(import.meta.url)(file) as NativeUdp;
-  } catch (err) {
-    loaded = err instanceof Error ? err : new Error(String(err));
-  }
+  loaded ??= loadAddon<NativeUdp>('branchboot_udp', 'BRANCHBOOT_UDP_ADDON');
   return loaded;
 }
