@@ -142,11 +142,29 @@ export class DhcpHandler {
     const ownIn = (s: Scope) => locals.find((l) => cidrContains(s.cidr, l.address))?.address;
     const fallbackId = () => meta.localAddress ?? fallbackAddress(locals);
     const from = parseFrom(meta.from.address);
-    const clientAddr = p.ciaddr !== 0 ? p.ciaddr : from !== 0 ? from : undefined;
+    // A client with an address sends from it (RFC 2131 §4.4.5, §4.4.6: RENEW, REBIND, INFORM,
+    // RELEASE): a ciaddr of a served subnet from another source is someone else's address.
+    if (p.ciaddr !== 0 && from !== 0 && from !== p.ciaddr) return undefined;
+    // The interface the datagram came in on (IP_PKTINFO, or the socket bound to one address).
+    const arrived = meta.localAddress !== undefined && (meta.localAddress >>> 24) !== 127
+      ? locals.find((l) => l.address === meta.localAddress)?.ifname : undefined;
+    // From 0.0.0.0 the client is on the link it arrived on: only that link's subnet may answer,
+    // whatever ciaddr claims (a desktop on an unconfigured LAN named a served address there).
+    const clientAddr = p.ciaddr !== 0 && (from !== 0 || arrived === undefined) ? p.ciaddr : from !== 0 ? from : undefined;
     if (clientAddr !== undefined) {
       const scope = scopeFor(snap, clientAddr);
+      // A subnet on one of our own links is reached on that link, never on another of our
+      // interfaces (a source address of eth0's subnet broadcast on eth1 is spoofed). A routed
+      // subnet (a relay's, renewing by unicast) arrives on whichever interface routes it.
+      if (scope && arrived !== undefined) {
+        const links = locals.filter((l) => cidrContains(scope.cidr, l.address)).map((l) => l.ifname);
+        if (links.length > 0 && !links.includes(arrived)) return undefined;
+      }
       const id = scope ? ownIn(scope) ?? fallbackId() : undefined;
       if (scope && id !== undefined) return { scope, serverId: id };
+      // An addressed client of no served subnet is not ours, even if it reached our address on
+      // a served link (the weak host model takes any of our addresses on any interface).
+      if (from !== 0 && arrived !== undefined) return undefined;
     }
     if (meta.localAddress !== undefined && (meta.localAddress >>> 24) !== 127) {
       const scope = scopeFor(snap, meta.localAddress);
