@@ -6,6 +6,11 @@
 import type { ImageReader } from '../store/types.ts';
 
 const SECTOR = 2048;
+/**
+ * A directory larger than this is refused: Ubuntu's biggest (pool/main/…) are a few hundred KB,
+ * and a hostile record's 32-bit length would otherwise read gigabytes into memory in serve.
+ */
+export const MAX_DIR_BYTES = 16 * 1024 * 1024;
 
 export interface IsoEntry {
   name: string;
@@ -49,7 +54,13 @@ async function rockRidgeName(r: ImageReader, su: Buffer, skip: number): Promise<
       const len = area[off + 2]!;
       if (len < 4 || off + len > area.length) break;
       if (sig === 'NM') name += area.toString('utf8', off + 5, off + len);
-      if (sig === 'CE' && len >= 28) next = { at: area.readUInt32LE(off + 4) * SECTOR + area.readUInt32LE(off + 12), len: area.readUInt32LE(off + 20) };
+      if (sig === 'CE' && len >= 28) {
+        // A continuation area lies inside one block (Linux's rock.c refuses one that crosses it):
+        // so a read is at most a sector, whatever the 32-bit length says.
+        const inBlock = area.readUInt32LE(off + 12);
+        const ceLen = area.readUInt32LE(off + 20);
+        if (inBlock + ceLen <= SECTOR) next = { at: area.readUInt32LE(off + 4) * SECTOR + inBlock, len: ceLen };
+      }
       if (sig === 'ST') break;
       off += len;
     }
@@ -61,6 +72,7 @@ async function rockRidgeName(r: ImageReader, su: Buffer, skip: number): Promise<
 
 async function readDir(r: ImageReader, lba: number, length: number): Promise<Buffer> {
   if (lba * SECTOR + length > r.size) throw new Error(`ISO directory at sector ${lba} lies past the image's end`);
+  if (length > MAX_DIR_BYTES) throw new Error(`ISO directory at sector ${lba} claims ${length} bytes (more than ${MAX_DIR_BYTES}): a damaged ISO`);
   return r.read(lba * SECTOR, length);
 }
 
@@ -69,9 +81,11 @@ async function readDir(r: ImageReader, lba: number, length: number): Promise<Buf
  * Throws when the image is no ISO 9660 or the folder is missing.
  */
 export async function isoFolderFiles(r: ImageReader, folder: string): Promise<IsoEntry[]> {
+  if (r.size < 17 * SECTOR) throw new Error(`not an ISO 9660 image (${r.size} bytes, too short for a volume descriptor)`);
   const pvd = await r.read(16 * SECTOR, SECTOR);
   if (pvd[0] !== 1 || pvd.toString('latin1', 1, 6) !== 'CD001') throw new Error('not an ISO 9660 image (no primary volume descriptor)');
-  const root = [...records(pvd.subarray(156, 156 + 34))][0]!;
+  const root = [...records(pvd.subarray(156, 156 + 34))][0];
+  if (!root || !(root.flags & 2)) throw new Error('not an ISO 9660 image (the primary volume descriptor has no root directory record)');
   const rootDir = await readDir(r, root.lba, root.length);
   // SUSP "SP" in the root's "." record says how many bytes to skip in every System Use area.
   const dot = [...records(rootDir)][0];
@@ -103,9 +117,14 @@ export async function isoFolderFiles(r: ImageReader, folder: string): Promise<Is
     }
     if (!(rec.flags & 0x80)) { out.push(open); open = undefined; }
   }
+  let total = 0;
   for (const f of out) {
-    const end = Math.max(0, ...f.extents.map((e) => e.start + e.length));
-    if (end > r.size) throw new Error(`${folder}/${f.name} lies past the image's end`);
+    // A loop, not Math.max(...extents): a file of 200,000 extents overflowed the call stack.
+    for (const e of f.extents) if (e.start + e.length > r.size) throw new Error(`${folder}/${f.name} lies past the image's end`);
+    total += f.size;
   }
+  // Files can only hold more bytes than the image when their extents overlap: a hostile ISO
+  // naming one 4 GiB extent 10,000 times would fill the export disk at publish.
+  if (total > r.size) throw new Error(`${folder}/ lists ${total} bytes of files in a ${r.size}-byte image (overlapping extents): a damaged ISO`);
   return out;
 }
