@@ -96,7 +96,7 @@ async function copyExtents(reader: ImageReader, f: IsoEntry, dest: string, signa
  * every file of the ISO's casper/ folder is published, byte for byte from the ISO's extents.
  */
 async function publishCasperFolder(reader: ImageReader, mediaDir: string, signal: AbortSignal | undefined): Promise<{ path: string; bytes: number; unchanged: boolean }> {
-  const files = (await isoFolderFiles(reader, 'casper')).filter((f) => /^[^/\\\0]+$/.test(f.name) && f.name !== '.' && f.name !== '..');
+  const files = (await isoFolderFiles(reader, 'casper')).filter(publishableName);
   let unchanged = true;
   let bytes = 0;
   for (const f of files) {
@@ -107,6 +107,18 @@ async function publishCasperFolder(reader: ImageReader, mediaDir: string, signal
     await copyExtents(reader, f, dest, signal);
   }
   return { path: mediaDir, bytes, unchanged };
+}
+
+const MAX_NAME_BYTES = 255 - '.'.length - '.partial-4194304'.length;
+
+/**
+ * One file name inside the version's folder: no separator, NUL, "." or "..". Rock Ridge names
+ * can be any length (NM entries continued through CE areas), a Linux file name 255 bytes, less
+ * the temp name's ".NAME.partial-PID": one such name in a crafted ISO failed the whole publish.
+ * Casper can never ask for a file that could not exist on its own media, so it is left out.
+ */
+function publishableName(f: IsoEntry): boolean {
+  return /^[^/\\\0]+$/.test(f.name) && f.name !== '.' && f.name !== '..' && Buffer.byteLength(f.name) <= MAX_NAME_BYTES;
 }
 
 async function copyFileAtomic(src: string, dest: string): Promise<void> {
