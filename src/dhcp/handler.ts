@@ -136,8 +136,9 @@ export class DhcpHandler {
     // Relayed (the common case of a central server): no closures built per packet.
     if (p.giaddr !== 0) {
       const scope = scopeFor(snap, p.giaddr);
+      if (!scope || !this.relayPlausible(p.giaddr, scope, meta, locals)) return undefined;
       const id = meta.localAddress ?? fallbackAddress(locals);
-      return scope && id !== undefined ? { scope, serverId: id } : undefined;
+      return id !== undefined ? { scope, serverId: id } : undefined;
     }
     const ownIn = (s: Scope) => locals.find((l) => cidrContains(s.cidr, l.address))?.address;
     const fallbackId = () => meta.localAddress ?? fallbackAddress(locals);
@@ -180,6 +181,21 @@ export class DhcpHandler {
     if (cands.length === 1) return { scope: cands[0]!, serverId: ownIn(cands[0]!)! };
     if (cands.length > 1) this.warnOnce('ambiguous', { subnets: cands.map((s) => s.cidr.text) }, 'dhcp: a broadcast could belong to several attached subnets; use relays or one dhcp.interfaces entry');
     return undefined;
+  }
+
+  /**
+   * A relay is never one of our own addresses, and a relay on a subnet attached to us sits on
+   * that link, so its packets arrive there (a desktop on an unserved LAN wrote our eth0 address
+   * or one of eth0's subnet as giaddr, and the server offered from eth0's pool). A routed
+   * relay's subnet is not attached: its packets may come in on any interface.
+   */
+  private relayPlausible(giaddr: number, scope: Scope, meta: Incoming, locals: LocalAddress[]): boolean {
+    // Loopback is exempt: no packet from the network reaches a 127/8 subnet scope (tests relay over lo).
+    if ((giaddr >>> 24) !== 127 && locals.some((l) => l.address === giaddr)) return false;
+    if (meta.localAddress === undefined || (meta.localAddress >>> 24) === 127) return true;
+    const arrived = locals.find((l) => l.address === meta.localAddress)?.ifname;
+    const links = locals.filter((l) => cidrContains(scope.cidr, l.address)).map((l) => l.ifname);
+    return arrived === undefined || links.length === 0 || links.includes(arrived);
   }
 
   private async bootInfo(facts: ClientFacts, loc: Located, clientIp: number | undefined): Promise<BootInfo | undefined> {

@@ -57,3 +57,17 @@ test('the served LAN still works: broadcast DISCOVER, unicast RENEW to our addre
     assert.ok(renew, 'INFORM from an address of the subnet, to our address there');
   } finally { await r.close(); }
 });
+
+test('relayed from an unserved LAN: giaddr of our own address, or of an attached served subnet arriving on another link, gets nothing', async () => {
+  const r = await rig();
+  try {
+    const mac = '52:54:00:66:00:03';
+    for (const giaddr of ['10.1.0.1', '10.1.0.9']) {
+      assert.equal(await r.send({ type: 1, mac, giaddr }, '192.168.50.20', '192.168.50.1'), undefined, `giaddr ${giaddr} via eth1`);
+    }
+    assert.equal(await r.send({ type: 1, mac, giaddr: '10.1.0.1' }, '10.1.0.9', '10.1.0.1'), undefined, 'giaddr of our own address, on its link');
+    // A relay on the attached link itself is still served, as is one for an unknown giaddr not (nothing to offer).
+    assert.ok(await r.send({ type: 1, mac, giaddr: '10.1.0.9' }, '10.1.0.9', '10.1.0.1'), 'relay on eth0');
+    assert.equal(await r.send({ type: 1, mac, giaddr: '10.9.0.1' }, '10.9.0.1', '10.1.0.1'), undefined, 'giaddr of no subnet');
+  } finally { await r.close(); }
+});
