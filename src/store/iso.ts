@@ -61,13 +61,21 @@ export function parseReportLba(text: string): Map<string, IsoFile> {
   return files;
 }
 
-export async function listIso(iso: string): Promise<Map<string, IsoFile>> {
+/**
+ * xorriso lists a 6 GB Ubuntu ISO in a few seconds; a directory record pointing at its own
+ * folder (a loop) keeps it busy forever at 100% CPU, so the listing has a deadline.
+ */
+export const LIST_TIMEOUT_MS = 120_000;
+
+export async function listIso(iso: string, timeoutMs = LIST_TIMEOUT_MS): Promise<Map<string, IsoFile>> {
   try {
-    const { stdout } = await run('xorriso', ['-indev', iso, '-find', '/', '-type', 'f', '-exec', 'report_lba', '--'], { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run('xorriso', ['-indev', iso, '-find', '/', '-type', 'f', '-exec', 'report_lba', '--'], { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, killSignal: 'SIGKILL' });
     return parseReportLba(stdout);
   } catch (err) {
-    const e = err as { code?: string; stderr?: string; message: string };
+    const e = err as { code?: string; killed?: boolean; signal?: string; stderr?: string; message: string };
     if (e.code === 'ENOENT') throw new ImageInputError('reading an ISO needs xorriso (Debian package xorriso)');
+    if (e.killed && e.signal === 'SIGKILL') throw new ImageInputError(`${iso}: xorriso did not finish listing the ISO in ${Math.round(timeoutMs / 1000)} s (a directory that contains itself?)`);
+    if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') throw new ImageInputError(`${iso}: the ISO lists more files than branchboot reads (64 MiB of xorriso output)`);
     const why = (e.stderr ?? e.message).split('\n').filter((l) => /FAILURE|SORRY|ERROR/.test(l)).slice(0, 3).join('; ');
     throw new ImageInputError(`${iso}: not a readable ISO 9660 image: ${why || e.message}`);
   }
@@ -124,7 +132,9 @@ export function detectLayout(files: Map<string, IsoFile>, isoName: string, isoSi
     if (!kernel || !initrdFile || !root) throw new ImageInputError(`${isoName}: looks like a ${l.flavor} ISO (${l.dir}) but has no ${missing.join(', ')}`);
     const layerFiles = layered ? names.map((n) => files.get(`/casper/${n}`)!) : [];
     for (const f of [kernel, initrdFile, root, ...layerFiles]) {
-      const end = Math.max(...f.extents.map((e) => e.start + e.length));
+      // A loop, not Math.max(...extents): a file of 200,000 extents overflowed the call stack.
+      let end = 0;
+      for (const e of f.extents) end = Math.max(end, e.start + e.length);
       if (end > isoSize) throw new ImageInputError(`${isoName}: ISO is truncated: ${f.path} needs bytes up to ${end}, the file has ${isoSize}`);
     }
     if (layered) {
