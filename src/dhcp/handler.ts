@@ -192,10 +192,15 @@ export class DhcpHandler {
   private relayPlausible(giaddr: number, scope: Scope, meta: Incoming, locals: LocalAddress[]): boolean {
     // Loopback is exempt: no packet from the network reaches a 127/8 subnet scope (tests relay over lo).
     if ((giaddr >>> 24) !== 127 && locals.some((l) => l.address === giaddr)) return false;
+    const links = locals.filter((l) => cidrContains(scope.cidr, l.address)).map((l) => l.ifname);
+    if (links.length === 0) return true;
+    // On the link, the relay sends from its address there. The address a unicast reached does
+    // not tell its interface (any of our addresses answers on any link), the source does.
+    const from = parseFrom(meta.from.address);
+    if (from !== 0 && !cidrContains(scope.cidr, from)) return false;
     if (meta.localAddress === undefined || (meta.localAddress >>> 24) === 127) return true;
     const arrived = locals.find((l) => l.address === meta.localAddress)?.ifname;
-    const links = locals.filter((l) => cidrContains(scope.cidr, l.address)).map((l) => l.ifname);
-    return arrived === undefined || links.length === 0 || links.includes(arrived);
+    return arrived === undefined || links.includes(arrived);
   }
 
   private async bootInfo(facts: ClientFacts, loc: Located, clientIp: number | undefined): Promise<BootInfo | undefined> {

@@ -66,6 +66,8 @@ test('relayed from an unserved LAN: giaddr of our own address, or of an attached
       assert.equal(await r.send({ type: 1, mac, giaddr }, '192.168.50.20', '192.168.50.1'), undefined, `giaddr ${giaddr} via eth1`);
     }
     assert.equal(await r.send({ type: 1, mac, giaddr: '10.1.0.1' }, '10.1.0.9', '10.1.0.1'), undefined, 'giaddr of our own address, on its link');
+    // Unicast to our eth0 address from the staff LAN: the address reached says nothing of the link.
+    assert.equal(await r.send({ type: 1, mac, giaddr: '10.1.0.9' }, '192.168.50.20', '10.1.0.1'), undefined, 'unicast from eth1\'s LAN to eth0\'s address');
     // A relay on the attached link itself is still served, as is one for an unknown giaddr not (nothing to offer).
     assert.ok(await r.send({ type: 1, mac, giaddr: '10.1.0.9' }, '10.1.0.9', '10.1.0.1'), 'relay on eth0');
     assert.equal(await r.send({ type: 1, mac, giaddr: '10.9.0.1' }, '10.9.0.1', '10.1.0.1'), undefined, 'giaddr of no subnet');
