@@ -5,6 +5,7 @@ import { BranchSpec } from '../../model/inventory/schema.ts';
 import { branchToSpec, deleteBranch, getBranchView, listBranches, normalizeBranchSpec, saveBranch, strip, type BranchView } from '../../model/branches.ts';
 import { notFound } from '../../model/admin-errors.ts';
 import { principal } from './auth.ts';
+import { ApiError } from './problem.ts';
 import { etagOf, ifMatch } from './etag.ts';
 import { need, needBranch, needGlobal } from './principal.ts';
 import { errors, Id } from './schemas.ts';
@@ -14,6 +15,8 @@ const Params = Type.Object({ id: Id });
 type Params = Static<typeof Params>;
 const PatchBody = Type.Partial(BranchSpec, { additionalProperties: false });
 const tags = ['branches'];
+
+const cidrsOf = (b: { subnets: { cidr: string }[] }) => b.subnets.map((x) => x.cidr).sort().join(' ');
 
 export const branchRoutes: ApiModule = (app, ctx) => {
   const db = ctx.db;
@@ -51,6 +54,12 @@ export const branchRoutes: ApiModule = (app, ctx) => {
     const cur = await getBranchView(db, req.params.id);
     if (!cur) throw notFound(`branch ${req.params.id} does not exist`);
     const merged = normalizeBranchSpec({ ...branchToSpec(cur), ...req.body });
+    // Which networks the appliance answers DHCP on is the whole appliance's decision: a school's
+    // admin adding a subnet (a VLAN of another school not yet in the inventory, a staff LAN)
+    // made the server answer there, with boot servers that admin chose.
+    if (p.branches !== null && cidrsOf(merged) !== cidrsOf(normalizeBranchSpec(branchToSpec(cur)))) {
+      throw new ApiError(403, 'adding, removing or resizing subnets decides which networks are served; a branch-limited caller may change their settings only', 'subnets');
+    }
     const b = await saveBranch(db, p.actor, cur.id, merged, check);
     return reply.header('etag', tagOf(b)).send(b);
   });
