@@ -28,12 +28,27 @@ export type Resolution<T> = { ok: true; value: T } | { ok: false; reason: string
 export async function resolveTarget(db: Db, mac: string, branchHint?: number, clientIp?: string, uuid?: string): Promise<Resolution<Target>> {
   const byMac = await getMachine(db, mac);
   const machine = (!byMac || byMac.state === 'discovered') && uuid ? (await getMachineByUuid(db, uuid)) ?? byMac : byMac;
-  const branchId = machine?.branch_id ?? branchHint ?? (clientIp ? await branchIdForIp(db, clientIp) : undefined);
+  const seen = async () => branchHint ?? (clientIp ? await branchIdForIp(db, clientIp) : undefined);
+  // A registration (by MAC or claimed UUID) in a branch with networks of its own is honoured
+  // only in them: a school's admin registering a MAC or UUID of another school's PC took over
+  // its boot plan there. A branch without subnets (a group of machines across networks, made
+  // by an unrestricted admin) still outranks where the packet came from.
+  if (machine?.branch_id != null) {
+    const where = await seen();
+    if (where !== undefined && where !== machine.branch_id && await hasSubnets(db, machine.branch_id)) {
+      return { ok: false, reason: `machine ${mac} is registered in branch ${machine.branch_id} but booted in a network of branch ${where}` };
+    }
+  }
+  const branchId = machine?.branch_id ?? await seen();
   const branch = branchId === undefined ? undefined : await getBranch(db, branchId);
   if (!branch) {
     return { ok: false, reason: machine ? `machine ${mac} belongs to no branch` : `unknown machine ${mac} on an address that belongs to no branch` };
   }
   return { ok: true, value: { mac, machine, branch, action: machine?.action ?? branch.default_action } };
+}
+
+async function hasSubnets(db: Db, branchId: number): Promise<boolean> {
+  return (await db.selectFrom('subnets').select('id').where('branch_id', '=', branchId).limit(1).executeTakeFirst()) !== undefined;
 }
 
 export interface ImageChoice {
