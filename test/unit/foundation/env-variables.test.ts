@@ -15,8 +15,9 @@ function sources(dir: string): string[] {
   });
 }
 
+// Read directly (env.X, env['X']) or through the addon loader (util/addon.ts: loadAddon(name, 'X')).
 const readByCode = new Set(sources(path.join(ROOT, 'src'))
-  .flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/\benv(?:\.|\[['"])(BRANCHBOOT_[A-Z0-9_]+)/g)].map((m) => m[1]!)));
+  .flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/\benv(?:\.|\[['"])(BRANCHBOOT_[A-Z0-9_]+)|\bloadAddon\b[^(]*\(\s*'[^']*',\s*'(BRANCHBOOT_[A-Z0-9_]+)'/g)].map((m) => (m[1] ?? m[2])!)));
 
 test('the code reads BRANCHBOOT_CONFIG, _UDP and the addon paths from the environment', () => {
   for (const v of ['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP', 'BRANCHBOOT_UDP_ADDON', 'BRANCHBOOT_SCAN_ADDON', 'BRANCHBOOT_SYNCFS_ADDON']) assert.ok(readByCode.has(v), v);
