@@ -1,5 +1,6 @@
 // Runs the real `branchboot` command (from source, through tsx) as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,4 +92,17 @@ export async function freePort(): Promise<number> {
     });
     srv.on('error', reject);
   });
+}
+
+/**
+ * `serve` logging at trace level on a fresh dataDir, with admin "ada" (password `password`)
+ * and an admin-scope token "adm": what the log-secrets tests grep the log of.
+ */
+export async function traceServeWithAdmin(password: string): Promise<{ dir: string; cfg: string; token: string; proc: ChildProcess; url: string; logs: () => string }> {
+  const dir = tempDir();
+  const cfg = path.join(dir, 'branchboot.yaml');
+  fs.writeFileSync(cfg, 'dataDir: var\nlog:\n  level: trace\nhttp:\n  port: 0\n');
+  assert.equal((await runCli(['admin', 'create', 'ada', '--password-stdin', '--config', cfg], { input: `${password}\n` })).code, 0);
+  const token = (await runCli(['token', 'create', 'adm', '--scope', 'admin', '--config', cfg])).stdout.trim();
+  return { dir, cfg, token, ...(await startServe(cfg, { port: 0 })) };
 }

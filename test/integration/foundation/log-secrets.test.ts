@@ -2,18 +2,11 @@
 // with right and wrong passwords, tokens, session cookies and CSRF tokens, then grep the log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { runCli, startServe, tempDir } from '../../helpers/cli.ts';
+import { traceServeWithAdmin } from '../../helpers/cli.ts';
 
 test('a trace-level serve logs no password, token, session cookie or CSRF token', async () => {
-  const dir = tempDir();
-  const cfg = path.join(dir, 'branchboot.yaml');
-  fs.writeFileSync(cfg, 'dataDir: var\nlog:\n  level: trace\nhttp:\n  port: 0\n');
   const password = 'pw-SECRET-right-1';
-  assert.equal((await runCli(['admin', 'create', 'ada', '--password-stdin', '--config', cfg], { input: `${password}\n` })).code, 0);
-  const token = (await runCli(['token', 'create', 'adm', '--scope', 'admin', '--config', cfg])).stdout.trim();
-  const { proc, url, logs } = await startServe(cfg, { port: 0 });
+  const { token, proc, url, logs } = await traceServeWithAdmin(password);
   const secrets = [password, token, 'pw-SECRET-wrong', 'bbt_SECRETwrongToken', 'SECRET-csrf-forged', 'SECRET-cookie-forged', 'SECRET-json-body'];
   try {
     const cookieOf = (r: Response) => r.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');

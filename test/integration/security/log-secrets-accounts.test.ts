@@ -4,19 +4,13 @@
 // hold a password, a token secret or a password hash.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { runCli, startServe, tempDir } from '../../helpers/cli.ts';
+import { traceServeWithAdmin } from '../../helpers/cli.ts';
 
 test('a trace-level serve logs no secret of the user and token admin flows; the audit log holds none', { timeout: 60_000 }, async () => {
-  const dir = tempDir();
-  const cfg = path.join(dir, 'branchboot.yaml');
-  fs.writeFileSync(cfg, 'dataDir: var\nlog:\n  level: trace\nhttp:\n  port: 0\n');
   const password = 'pw-SECRET-admin-1';
-  assert.equal((await runCli(['admin', 'create', 'ada', '--password-stdin', '--config', cfg], { input: `${password}\n` })).code, 0);
-  const token = (await runCli(['token', 'create', 'adm', '--scope', 'admin', '--config', cfg])).stdout.trim();
-  const { proc, url, logs } = await startServe(cfg, { port: 0 });
+  const { dir, token, proc, url, logs } = await traceServeWithAdmin(password);
   const secrets = [password, token, 'pw-SECRET-api-user', 'pw-SECRET-api-new', 'pw-SECRET-short', 'pw-SECRET-badjson', 'pw-SECRET-ui-user', 'pw-SECRET-extra'];
   const answers: string[] = [];
   const pageSecrets: string[] = [];
