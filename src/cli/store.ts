@@ -66,7 +66,7 @@ const gcCmd: Command = async (args, env) => {
     }
     bar.end();
     if (values.json) env.out.write(`${JSON.stringify(r)}\n`);
-    else env.out.write(`removed ${count(r.chunksRemoved, 'chunk')} (${(r.bytesRemoved / 1024 / 1024).toFixed(1)} MiB), ${count(r.blobsRemoved, 'blob')}, ${count(r.indexesRemoved, 'index', 'indexes')}, ${count(r.tmpRemoved, 'temp file')}; kept ${r.chunksKept}; spared ${r.chunksSpared} younger than ${graceHours} h; ${count(r.staleImportsFailed, 'interrupted import')} marked failed\n`);
+    else env.out.write(`removed ${count(r.chunksRemoved, 'chunk')} (${(r.bytesRemoved / 1024 / 1024).toFixed(1)} MiB), ${count(r.blobsRemoved, 'blob')}, ${count(r.indexesRemoved, 'index', 'indexes')}, ${count(r.tmpRemoved, 'temp file')}; kept ${r.chunksKept}; spared ${r.chunksSpared} younger than ${graceHours} h; ${count(r.staleImportsFailed, 'interrupted import')} marked failed${r.asidesRestored ? `; put back ${count(r.asidesRestored, 'file')} a killed gc had left aside` : ''}\n`);
     return 0;
   } finally {
     bar.end();
