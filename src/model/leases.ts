@@ -1,5 +1,6 @@
 // Leases: the addresses DHCP has bound. Written in batches (one transaction for many clients,
 // see dhcp/committer.ts); a row is the promise an ACK made, so it must be committed first.
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../db/index.ts';
 import type { Lease, LeaseState } from '../db/schema.ts';
 
@@ -25,12 +26,25 @@ export function listLeases(db: Db, subnetIds?: number[]): Promise<Lease[]> {
 }
 
 /**
- * Leases whose subnet was deleted (migration 0006) that their clients may still use: bound or
- * quarantined, unexpired. DHCP's lease book adopts them into a subnet that contains them.
+ * The one rule for an orphan lease its client may still use (a row of a deleted subnet, migration
+ * 0006): bound or quarantined, unexpired, and not adopted yet (no subnet's row for the same
+ * address and MAC lasting as long or longer). DHCP adopts these; the API and console list them;
+ * pruneOrphanLeases deletes every other orphan row. `alias` names the leases row being tested.
+ * The adoption check walks subnets (CROSS JOIN keeps SQLite from choosing leases as the outer
+ * loop) so each step is a lookup in UNIQUE (subnet_id, ip): there is no index on ip alone, and a
+ * scan of every lease per orphan row was a second per page at 60,000 leases.
  */
+export function heldOrphan(alias: 'leases' | 'l', now: number): RawBuilder<SqlBool> {
+  const c = (col: string) => sql.ref(`${alias}.${col}`);
+  return sql<SqlBool>`(${c('subnet_id')} IS NULL AND ${c('state')} IN ('bound', 'declined') AND ${c('expires_at')} > ${now}
+    AND NOT EXISTS (SELECT 1 FROM subnets adopter_s CROSS JOIN leases adopter_l
+      WHERE adopter_l.subnet_id = adopter_s.id AND adopter_l.ip = ${c('ip')} AND adopter_l.mac = ${c('mac')} AND adopter_l.expires_at >= ${c('expires_at')}))`;
+}
+
+/** Orphan leases their clients may still use (heldOrphan). DHCP's lease book adopts them into a subnet that contains them. */
 export function listOrphanLeases(db: Db, now: number): Promise<Lease[]> {
   return db.selectFrom('leases').selectAll().where('subnet_id', 'is', null)
-    .where('state', 'in', ['bound', 'declined']).where('expires_at', '>', now).orderBy('updated_at').execute();
+    .where(heldOrphan('leases', now)).orderBy('updated_at').execute();
 }
 
 /**
@@ -38,12 +52,8 @@ export function listOrphanLeases(db: Db, now: number): Promise<Lease[]> {
  * adopted (a subnet's row for the same address and MAC lasts as long or longer). Returns how many.
  */
 export async function pruneOrphanLeases(db: Db, now: number): Promise<number> {
-  const r = await db.deleteFrom('leases').where('subnet_id', 'is', null).where((eb) => eb.or([
-    eb('expires_at', '<=', now),
-    eb('state', 'not in', ['bound', 'declined']),
-    eb.exists(eb.selectFrom('leases as l').select('l.id').where('l.subnet_id', 'is not', null)
-      .whereRef('l.ip', '=', 'leases.ip').whereRef('l.mac', '=', 'leases.mac').whereRef('l.expires_at', '>=', 'leases.expires_at')),
-  ])).executeTakeFirst();
+  const r = await db.deleteFrom('leases').where('subnet_id', 'is', null)
+    .where((eb) => eb.not(heldOrphan('leases', now))).executeTakeFirst();
   return Number(r.numDeletedRows);
 }
 

@@ -1,4 +1,7 @@
-// /v1/leases: DHCP leases, newest first, within the caller's branches.
+// /v1/leases: DHCP leases, newest first, within the caller's branches. Orphan leases (their
+// subnet deleted, still held by their clients) come with subnet and branchId null, orphan true
+// and machineBranchId; a branch-limited caller sees one only when the machine with its MAC is in
+// its branches (the README, "Console and REST API").
 import { Type, type Static } from '@sinclair/typebox';
 import { queryLeases } from '../../model/leases-query.ts';
 import { decodeIdCursor, encodeIdCursor } from '../../model/pagination.ts';
@@ -12,6 +15,7 @@ import type { ApiModule } from './types.ts';
 const Query = Type.Object({
   branch: Type.Optional(Id), mac: Type.Optional(Mac),
   state: Type.Optional(StrEnum(['offered', 'bound', 'released', 'declined', 'expired'] as const)),
+  orphan: Type.Optional(Type.Boolean({ description: 'true: only leases of deleted subnets that their clients still hold; false: none of them' })),
   cursor: Type.Optional(Cursor), limit: Type.Optional(Limit),
 }, { additionalProperties: false });
 
@@ -30,7 +34,7 @@ export const leaseRoutes: ApiModule = (app, ctx) => {
     if (q.branch !== undefined) needBranch(p, q.branch);
     const mac = q.mac === undefined ? undefined : normalizeMac(q.mac) ?? (() => { throw invalid('mac', 'not a MAC address'); })();
     const limit = q.limit ?? 50;
-    const items = await queryLeases(ctx.db, p.branches, { branchId: q.branch, mac, state: q.state, beforeId: idCursor(q.cursor), limit: limit + 1 });
+    const items = await queryLeases(ctx.db, p.branches, { branchId: q.branch, mac, state: q.state, orphan: q.orphan, beforeId: idCursor(q.cursor), limit: limit + 1 });
     const more = items.length > limit;
     const pageItems = items.slice(0, limit);
     return { items: pageItems, nextCursor: more ? encodeIdCursor(pageItems.at(-1)!.id) : null };

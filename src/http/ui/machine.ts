@@ -1,6 +1,8 @@
 // GET /machines/:mac: the machine, its boot plan and rendered script, its boot timeline (live
 // over SSE when JavaScript runs), its leases; POST edits it, guarded by the version the form
-// was rendered from (a concurrent change gives 412, not a silent overwrite).
+// was rendered from (a concurrent change gives 412, not a silent overwrite). Its leases include
+// orphans (their subnet deleted, the address still held): the page is only for callers who may
+// see the machine, which is the rule for seeing its orphan leases.
 import type { FastifyInstance } from 'fastify';
 import { BOOT_ACTIONS } from '../../db/schema.ts';
 import { HOSTNAME_RE, getMachineView, updateMachine, type MachineView } from '../../model/machine-admin.ts';
@@ -34,7 +36,7 @@ export function machineRoutes(app: FastifyInstance, { ctx, views }: UiDeps): voi
       listImageChoices(ctx.db),
     ]);
     return send(reply, views.render('machine', pageCtx(req, `Machine ${m.hostname ?? m.mac}`, {
-      m, plan, events, leases, etag: etagOf(m), actions: BOOT_ACTIONS, images: images.map((i) => i.name),
+      m, plan, events, leases, hasOrphanLease: leases.some((l) => l.orphan), etag: etagOf(m), actions: BOOT_ACTIONS, images: images.map((i) => i.name),
     })));
   });
 
