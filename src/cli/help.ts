@@ -36,7 +36,7 @@ function groupHelp(group: string): string {
     '', `branchboot ${group} SUBCOMMAND --help: its options`].join('\n');
 }
 
-const TOP = ['serve', 'migrate', 'apply', 'export', 'admin', 'token', 'image', 'store', 'plan'];
+const TOP = ['serve', 'migrate', 'apply', 'export', 'admin', 'token', 'image', 'store', 'plan', 'backup', 'restore'];
 
 export function topHelp(): string {
   const lines = ['usage: branchboot COMMAND [--config FILE] …'];

@@ -22,6 +22,8 @@ const lazy: Record<string, () => Promise<Command>> = {
   image: async () => (await import('./image.ts')).imageCommand,
   store: async () => (await import('./store.ts')).storeCommand,
   plan: async () => (await import('./plan.ts')).planCommand,
+  backup: async () => (await import('./backup.ts')).backupCommand,
+  restore: async () => (await import('./backup.ts')).restoreCommand,
 };
 
 /**

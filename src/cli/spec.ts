@@ -40,6 +40,20 @@ export const COMMANDS = {
     usage: '', summary: 'print the inventory in the format apply reads',
     options: { output: { type: 'string', short: 'o', arg: 'FILE', help: 'write to FILE (replaced whole) instead of stdout' } },
   },
+  backup: {
+    usage: '--output FILE', summary: 'write a consistent copy of the database to FILE while serve runs (accounts, tokens, inventory, leases, image versions, events; not the store)',
+    options: {
+      output: { type: 'string', short: 'o', arg: 'FILE', help: 'where to write it (replaced whole, mode 0600); - writes it to stdout (required)' },
+      json,
+    },
+  },
+  restore: {
+    usage: 'FILE', summary: 'put a backup in place of the database (serve stopped): checked, migrated, the store checked for every version it names',
+    options: {
+      'allow-missing': { type: 'boolean', default: false, help: 'restore even when the store lacks indexes, blobs or chunks of some versions (they cannot boot until imported again or removed)' },
+      json,
+    },
+  },
   'admin create': {
     usage: 'USER', summary: 'create a console account; without --password-stdin a password is generated and printed once',
     options: {

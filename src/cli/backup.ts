@@ -1,0 +1,100 @@
+// `branchboot backup` and `branchboot restore`: the database's copy taken while serve runs, and
+// put back (serve stopped) after a disk died. The store is not in it: its chunks and blobs are
+// content-addressed and never rewritten, so `rsync -a` of the store folder is the right copy.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { UserError, errnoCode, errorMessage } from '../util/errors.ts';
+import { count } from '../util/words.ts';
+import { snapshotDatabase } from '../backup/snapshot.ts';
+import { restoreDatabase } from '../backup/restore.ts';
+import { describeFacts } from '../backup/facts.ts';
+import { fsyncDir, tempBeside } from '../backup/durable.ts';
+import type { Command } from './types.ts';
+import { missingFlag, needPositional, parse } from './args.ts';
+import { onInterrupt } from './main.ts';
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+export const backupCommand: Command = async (args, env) => {
+  const { values, positionals } = parse('backup', args);
+  needPositional('backup', positionals, 0);
+  const output = values.output;
+  if (output === undefined || output === '') throw missingFlag('backup', '--output FILE');
+  const { database } = env.config;
+  const toStdout = output === '-';
+  if (toStdout && (process.stdout.isTTY ?? false)) throw new UserError('backup: stdout is a terminal; give --output FILE or pipe it (branchboot backup -o - | gzip > FILE.gz)');
+  if (!toStdout) refuseOutput(output, database);
+  // For stdout the copy is made in the temp folder first: VACUUM INTO writes a file, and the
+  // checks below must pass before a byte leaves.
+  const tmp = toStdout ? path.join(os.tmpdir(), `.branchboot-backup-${process.pid}-${Date.now().toString(36)}.tmp`) : tempBeside(path.resolve(output), 'backup');
+  const forget = onInterrupt(() => { removeTemp(tmp); return 'no backup written'; });
+  try {
+    const snap = snapshotDatabase(database, tmp);
+    fs.chmodSync(tmp, 0o600);
+    if (toStdout) {
+      await pipeline(fs.createReadStream(tmp), env.out, { end: false });
+    } else {
+      fs.renameSync(tmp, output);
+      fsyncDir(path.dirname(path.resolve(output)));
+    }
+    const where = toStdout ? 'stdout' : output;
+    if (values.json) (toStdout ? env.err : env.out).write(`${JSON.stringify({ database, output: where, ...snap, readMs: Math.round(snap.readMs) })}\n`);
+    else {
+      (toStdout ? env.err : env.out).write(`backup of ${database} written to ${where}: ${mib(snap.bytes)}, ${describeFacts(snap)}; read in ${Math.round(snap.readMs)} ms\n`
+        + `not in it: the store ${env.config.store.path} (copy it with rsync -a; it changes only on import), the config file\n`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = errnoCode(err);
+    if (code === 'EPIPE') throw new UserError('backup: stdout was closed before the whole backup was written');
+    throw new UserError(`backup: cannot write ${output}: ${errorMessage(err)}`);
+  } finally {
+    forget();
+    removeTemp(tmp);
+  }
+};
+
+/** Where the backup may not go: a folder, a missing folder, the live database itself. */
+function refuseOutput(output: string, database: string): void {
+  const abs = path.resolve(output);
+  const dir = path.dirname(abs);
+  if (!fs.existsSync(dir)) throw new UserError(`backup: cannot write ${output}: no such folder ${dir}`);
+  let st: fs.Stats | undefined;
+  try { st = fs.statSync(abs); } catch { /* a new file */ }
+  if (st?.isDirectory()) throw new UserError(`backup: cannot write ${output}: it is a folder`);
+  const same = (a: string, b: string) => { try { return fs.realpathSync(a) === fs.realpathSync(b); } catch { return false; } };
+  const base = path.resolve(database);
+  if (same(abs, base) || ['-wal', '-shm', '-journal'].some((s) => same(abs, `${base}${s}`))) throw new UserError(`backup: ${output} is the live database (or its WAL); write the backup elsewhere`);
+}
+
+function removeTemp(tmp: string): void {
+  for (const f of [tmp, `${tmp}-journal`, `${tmp}-wal`, `${tmp}-shm`]) fs.rmSync(f, { force: true });
+}
+
+export const restoreCommand: Command = async (args, env) => {
+  const { values, positionals } = parse('restore', args);
+  needPositional('restore', positionals, 1);
+  const file = positionals[0]!;
+  const { database, dataDir, store } = env.config;
+  const r = await restoreDatabase({
+    file, database, dataDir, storePath: store.path, allowMissing: values['allow-missing'],
+    onTemp: (tmp) => onInterrupt(() => { removeTemp(tmp); return `${database} left as it was`; }),
+  });
+  if (values.json) {
+    env.out.write(`${JSON.stringify({ file, database, ...r })}\n`);
+    return 0;
+  }
+  const migrated = r.fromVersion !== r.facts.schemaVersion ? ` (migrated from ${r.fromVersion})` : '';
+  env.out.write(`restored ${file} to ${database}: ${describeFacts(r.facts)}${migrated}\n`);
+  if (r.importsFailed) env.out.write(`${count(r.importsFailed, 'import')} in flight when the backup was taken marked failed (import again)\n`);
+  if (r.store.gaps.length) {
+    for (const g of r.store.gaps) env.out.write(`missing in the store: ${g.version}: ${g.problem}\n`);
+  }
+  env.out.write(`store ${store.path}: ${r.store.versions - r.store.gaps.length} of ${count(r.store.versions, 'ready version')} have their index, blobs and ${count(r.store.chunks, 'chunk')} present (\`branchboot store verify\` reads and checks them)\n`);
+  if (r.aside) env.out.write(`the database that was there is kept as ${r.aside}\n`);
+  if (r.staleWal) env.out.write(`a stale ${database}-wal with no database beside it was moved to ${r.staleWal}\n`);
+  return 0;
+};
