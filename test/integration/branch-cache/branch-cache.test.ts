@@ -1,0 +1,153 @@
+// contrib/branch-cache/nginx.conf, as an admin drops it in, in front of a real `branchboot serve`
+// across a veth "uplink": casync through it is byte-identical and a second extract never crosses
+// the uplink; Range reads through its slices return the right bytes; what is mutable (the
+// "current" aliases, the boot script) is the new version right after an import, never a stale copy.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { makeSquashfs, makeTree } from '../store/harness.ts';
+import { tempDir } from '../../helpers/cli.ts';
+import {
+  CACHE_URL, CENTRAL_URL, canRunLab, createLabNet, startBranchCache, startCentral,
+  type BranchCache, type Central, type LabNet,
+} from './lab.ts';
+
+const MAC = '52:54:00:b0:00:01';
+const SLICE = 1024 * 1024;
+
+describe('branch cache (nginx, contrib/branch-cache/nginx.conf) in front of serve', { skip: canRunLab() ?? false, timeout: 300_000 }, () => {
+  let net: LabNet;
+  let central: Central;
+  let cache: BranchCache;
+  let dir: string;
+  let v1: Buffer;
+  let v2: Buffer;
+
+  const curl = (args: string[]) => net.run(net.branch, ['curl', '-sS', '--fail', ...args]);
+  /** Bytes of a Range read through the cache, and the cache status nginx reported. */
+  async function range(url: string, spec: string): Promise<{ body: Buffer; status: string; code: string }> {
+    const out = path.join(dir, 'range.out');
+    const r = await curl(['-r', spec, '-D', path.join(dir, 'range.h'), '-o', out, '-w', '%{http_code}', url]);
+    assert.equal(r.code, 0, r.stderr);
+    const headers = fs.readFileSync(path.join(dir, 'range.h'), 'utf8');
+    return { body: fs.readFileSync(out), status: /^x-cache-status: *(\S+)/im.exec(headers)?.[1] ?? '', code: r.stdout };
+  }
+  const chunkLines = () => cache.lines().filter((l) => l.includes('.cacnk'));
+
+  before(async () => {
+    dir = tempDir('bb-branch-cache-');
+    makeTree(path.join(dir, 'tree'), 6, 7);
+    makeSquashfs(path.join(dir, 'filesystem.squashfs'), path.join(dir, 'tree'));
+    v1 = fs.readFileSync(path.join(dir, 'filesystem.squashfs'));
+    fs.writeFileSync(path.join(dir, 'vmlinuz'), Buffer.alloc(300_000, 1));
+    fs.writeFileSync(path.join(dir, 'initrd.img'), Buffer.alloc(200_000, 2));
+    net = createLabNet();
+    central = await startCentral(net, path.join(dir, 'central'));
+    await central.importImage(path.join(dir, 'filesystem.squashfs'), ['--name', 'lab', '--flavor', 'live-boot', '--kernel', path.join(dir, 'vmlinuz'), '--initrd', path.join(dir, 'initrd.img')]);
+    await central.apply([
+      'branches:', '  - name: far', '    servers:', `      http: ${CACHE_URL}`, '    defaultImage: lab',
+      'images:', '  - name: lab', '    flavor: live-boot', '    transport: http',
+      'machines:', `  - mac: ${MAC}`, '    hostname: far-01', '    branch: far', '',
+    ].join('\n'));
+    cache = await startBranchCache(net, path.join(dir, 'nginx'));
+  });
+  after(async () => {
+    await cache?.stop();
+    await net?.destroy();
+  });
+
+  test('casync extract through the cache is byte-identical; the second one is all cache hits and crosses no uplink', async () => {
+    const a = path.join(dir, 'x1.img');
+    let r = await net.run(net.branch, ['casync', 'extract', `${CACHE_URL}/images/lab/1.caibx`, a], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.readFileSync(a).equals(v1));
+    const first = chunkLines();
+    assert.ok(first.length > 10, `${first.length} chunk requests`);
+    assert.ok(first.every((l) => / cache=MISS /.test(l)), first.find((l) => !/ cache=MISS /.test(l)));
+    const before = net.uplinkBytes();
+    const b = path.join(dir, 'x2.img');
+    r = await net.run(net.branch, ['casync', 'extract', `${CACHE_URL}/images/lab/1.caibx`, b], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.readFileSync(b).equals(v1));
+    const second = chunkLines().slice(first.length);
+    assert.equal(second.length, first.length);
+    assert.ok(second.every((l) => / cache=HIT /.test(l)), second.find((l) => !/ cache=HIT /.test(l)));
+    const index = cache.lines().filter((l) => l.includes('/images/lab/1.caibx')).at(-1);
+    assert.match(index ?? '', / cache=HIT /);
+    // Nothing but ARP and TCP noise: well under one chunk.
+    const after = net.uplinkBytes();
+    assert.ok(after.down - before.down < 16_384, `${after.down - before.down} bytes came down the uplink`);
+  });
+
+  test('Range reads of the assembled image through the slices return the right bytes, then hit', async () => {
+    const url = `${CACHE_URL}/images/lab/1/filesystem.squashfs`;
+    const n = v1.length;
+    assert.ok(n > 3 * SLICE, `image of ${n} bytes spans several slices`);
+    const cases: [string, number, number][] = [
+      ['0-0', 0, 0],
+      [`${n - 1}-${n - 1}`, n - 1, n - 1],
+      [`${Math.floor(n / 2)}-${Math.floor(n / 2) + 4095}`, Math.floor(n / 2), Math.floor(n / 2) + 4095],
+      [`${SLICE - 100}-${SLICE + 99}`, SLICE - 100, SLICE + 99],
+      [`${2 * SLICE - 1}-${3 * SLICE}`, 2 * SLICE - 1, 3 * SLICE],
+      ['-100', n - 100, n - 1],
+    ];
+    for (const [spec, s, e] of cases) {
+      const got = await range(url, spec);
+      assert.equal(got.code, '206', spec);
+      assert.ok(got.body.equals(v1.subarray(s, e + 1)), `bytes of ${spec}`);
+    }
+    for (const [spec, s, e] of cases) {
+      const got = await range(url, spec);
+      assert.equal(got.status, 'HIT', spec);
+      assert.ok(got.body.equals(v1.subarray(s, e + 1)), `cached bytes of ${spec}`);
+    }
+    // A whole-file GET (live-boot fetch=, iPXE) is assembled from the same slices.
+    const whole = path.join(dir, 'whole.img');
+    const r = await curl(['-o', whole, url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.readFileSync(whole).equals(v1));
+    const kernel = path.join(dir, 'k');
+    assert.equal((await curl(['-o', kernel, `${CACHE_URL}/images/lab/1/vmlinuz`])).code, 0);
+    assert.ok(fs.readFileSync(kernel).equals(fs.readFileSync(path.join(dir, 'vmlinuz'))));
+  });
+
+  test('after a new version is imported, the current index, current image and boot plan through the cache are the new one', async () => {
+    const cur = path.join(dir, 'cur.caibx');
+    const script = async () => {
+      const r = await curl([`${CACHE_URL}/boot/${MAC.replaceAll(':', '-')}.ipxe`]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    // Everything mutable asked for once (and twice) before the update, so a cache that kept it would serve it.
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await curl(['-o', cur, `${CACHE_URL}/images/lab/current.caibx`])).code, 0);
+      assert.match(await script(), new RegExp(`${CACHE_URL}/images/lab/1/vmlinuz`));
+      assert.ok((await range(`${CACHE_URL}/images/lab/current/filesystem.squashfs`, '0-65535')).body.equals(v1.subarray(0, 65536)));
+    }
+    const old = fs.readFileSync(cur);
+
+    makeTree(path.join(dir, 'tree', 'new'), 2, 99);
+    makeSquashfs(path.join(dir, 'filesystem.squashfs'), path.join(dir, 'tree'));
+    v2 = fs.readFileSync(path.join(dir, 'filesystem.squashfs'));
+    assert.ok(!v2.subarray(0, 65536).equals(v1.subarray(0, 65536)), 'the new squashfs differs in its first 64 KiB (superblock)');
+    await central.importImage(path.join(dir, 'filesystem.squashfs'), ['--name', 'lab', '--flavor', 'live-boot', '--kernel', path.join(dir, 'vmlinuz'), '--initrd', path.join(dir, 'initrd.img')]);
+
+    assert.equal((await curl(['-o', cur, `${CACHE_URL}/images/lab/current.caibx`])).code, 0);
+    const direct = await net.run(net.branch, ['curl', '-sS', '--fail', `${CENTRAL_URL}/images/lab/2.caibx`]);
+    assert.equal(direct.code, 0);
+    assert.ok(!fs.readFileSync(cur).equals(old), 'current.caibx through the cache is not the old index');
+    assert.ok(fs.readFileSync(cur).equals(Buffer.from(direct.stdout, 'latin1')), 'current.caibx is version 2\'s');
+    const s = await script();
+    assert.match(s, new RegExp(`${CACHE_URL}/images/lab/2/vmlinuz`));
+    assert.doesNotMatch(s, /\/images\/lab\/1\//);
+    const head = await range(`${CACHE_URL}/images/lab/current/filesystem.squashfs`, '0-65535');
+    assert.ok(head.body.equals(v2.subarray(0, 65536)), 'current image through the cache is version 2');
+    const out = path.join(dir, 'x-cur.img');
+    const r = await net.run(net.branch, ['casync', 'extract', `--seed=${path.join(dir, 'x1.img')}`, `${CACHE_URL}/images/lab/current.caibx`, out], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.readFileSync(out).equals(v2));
+    // The mutable URLs were never stored: nginx reported no cache status for them.
+    for (const l of cache.lines().filter((x) => /\/current[./]|\/boot\//.test(x))) assert.match(l, / cache=- /, l);
+  });
+});
