@@ -36,6 +36,9 @@ export interface TestNet {
   destroy(): Promise<void>;
 }
 
+// BB_NETNS_PREFIX: helpers working side by side on one machine each get their own names.
+const PREFIX = /^[a-z]{2,8}$/.test(process.env.BB_NETNS_PREFIX ?? '') ? process.env.BB_NETNS_PREFIX! : 'bbt';
+
 const live = new Set<() => void>();
 let exitHookInstalled = false;
 
@@ -53,7 +56,7 @@ export function canUseNetns(): boolean {
 export function sweepStaleNamespaces(): void {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   for (const line of (r.stdout ?? '').split('\n')) {
-    const m = /^(bbt(\d+)-\S+)/.exec(line);
+    const m = new RegExp(`^(${PREFIX}(\\d+)-\\S+)`).exec(line);
     if (!m) continue;
     const pid = Number(m[2]);
     let alive = true;
@@ -70,7 +73,7 @@ export async function createTestNet(spec: NetSpec): Promise<TestNet> {
   // The random part: a run killed outright (SIGKILL, runner timeout) leaves its namespaces behind,
   // and with pid_max 32768 a later test process can get the same pid; the sweep spares those
   // (that pid is alive again) and `ip netns add` would then fail with "File exists".
-  const id = `bbt${process.pid}-${counter++}${randomBytes(2).toString('hex')}`;
+  const id = `${PREFIX}${process.pid}-${counter++}${randomBytes(2).toString('hex')}`;
   const sw = `${id}-sw`;
   const namespaces: string[] = [];
   const procs = new Set<ChildProcess>();
