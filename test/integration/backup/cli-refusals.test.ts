@@ -1,0 +1,37 @@
+// The real command on bad input: one line on stderr naming the file, exit 1, nothing written.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { runCli, tempDir } from '../../helpers/cli.ts';
+
+test('restore refuses a truncated backup and a file that is not a database; backup refuses the live database and a missing folder', { timeout: 120_000 }, async () => {
+  const dir = tempDir('bb-backup-cli-');
+  const cfg = path.join(dir, 'bb.yaml');
+  fs.writeFileSync(cfg, 'dataDir: var\nlog:\n  level: warn\n');
+  assert.equal((await runCli(['token', 'create', 'x', '--config', cfg])).code, 0);
+  const bk = path.join(dir, 'bk.db');
+  const made = await runCli(['backup', '-o', bk, '--config', cfg]);
+  assert.equal(made.code, 0, made.stderr);
+  const cut = path.join(dir, 'cut.db');
+  fs.writeFileSync(cut, fs.readFileSync(bk).subarray(0, fs.statSync(bk).size - 5000));
+  const junk = path.join(dir, 'junk.db');
+  fs.writeFileSync(junk, 'not a database at all\n');
+  const db = path.join(dir, 'var', 'branchboot.db');
+  const before = fs.readFileSync(db);
+  for (const [file, why] of [[cut, /is truncated: \d+ bytes of the \d+ its header announces/], [junk, /is not a branchboot backup \(not an SQLite database\)/]] as const) {
+    const r = await runCli(['restore', file, '--config', cfg]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+    assert.ok(r.stderr.includes(file), r.stderr);
+    assert.match(r.stderr, why);
+  }
+  assert.deepEqual(fs.readFileSync(db), before, 'the database in place was not touched');
+  const live = await runCli(['backup', '-o', db, '--config', cfg]);
+  assert.match(live.stderr, /^branchboot: backup: \S+ is the live database \(or its WAL\); write the backup elsewhere\n$/);
+  const nowhere = await runCli(['backup', '-o', path.join(dir, 'no', 'x.db'), '--config', cfg]);
+  assert.match(nowhere.stderr, /^branchboot: backup: cannot write \S+: no such folder \S+\n$/);
+  const none = await runCli(['backup', '--config', cfg]);
+  assert.equal(none.code, 2);
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+});
