@@ -6,7 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeSquashfs, makeTree } from '../store/harness.ts';
+import { have, makeSquashfs, makeTree } from '../store/harness.ts';
 import { tempDir } from '../../helpers/cli.ts';
 import {
   CACHE_URL, CENTRAL_URL, canRunLab, createLabNet, startBranchCache, startCentral,
@@ -110,6 +110,22 @@ describe('branch cache (nginx, contrib/branch-cache/nginx.conf) in front of serv
     const kernel = path.join(dir, 'k');
     assert.equal((await curl(['-o', kernel, `${CACHE_URL}/images/lab/1/vmlinuz`])).code, 0);
     assert.ok(fs.readFileSync(kernel).equals(fs.readFileSync(path.join(dir, 'vmlinuz'))));
+  });
+
+  test('httpfs2 (live-boot httpfs=) mounts the image through the cache and reads it byte-identical', { skip: fs.existsSync('/dev/fuse') && have('httpfs2') ? false : 'no FUSE or httpfs2' }, async () => {
+    const v1File = path.join(dir, 'v1.squashfs');
+    fs.writeFileSync(v1File, v1);
+    const mnt = path.join(dir, 'mnt');
+    fs.mkdirSync(mnt, { recursive: true });
+    // One shell: `ip netns exec` gives every command its own mount namespace.
+    const r = await net.run(net.branch, ['sh', '-c', [
+      `httpfs2 -c -f -t 30 ${CACHE_URL}/images/lab/1/filesystem.squashfs ${mnt} -o ro 2>${dir}/httpfs2.err &`,
+      'i=0; until [ -f "$M/filesystem.squashfs" ]; do sleep 0.1; i=$((i + 1)); [ $i -lt 300 ] || exit 9; done',
+      'cmp "$M/filesystem.squashfs" "$V"; rc=$?', 'umount -l "$M"', 'wait', 'exit $rc',
+    ].join('\n')], { env: { M: mnt, V: v1File }, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}${fs.readFileSync(path.join(dir, 'httpfs2.err'), 'utf8').slice(-1500)}`);
+    const reads = cache.lines().filter((l) => l.includes('"GET /images/lab/1/filesystem.squashfs') && l.includes('" 206 '));
+    assert.ok(reads.length > 10, `${reads.length} Range GETs through the cache`);
   });
 
   test('after a new version is imported, the current index, current image and boot plan through the cache are the new one', async () => {

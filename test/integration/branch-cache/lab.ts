@@ -24,7 +24,7 @@ export interface LabNet {
   central: string;
   branch: string;
   /** Runs a command in a namespace; resolves when it exits (killed after timeoutMs). */
-  run(ns: string, argv: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  run(ns: string, argv: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
   /** A long-running process in a namespace, killed (its process group, by PID) on destroy(). */
   spawn(ns: string, argv: string[]): ChildProcess;
   /** tbf on both ends of the uplink (e.g. '100mbit'); undefined removes it. */
@@ -96,7 +96,7 @@ export function createLabNet(): LabNet {
     central, branch,
     run(ns, argv, opts = {}) {
       return new Promise((resolve) => {
-        const p = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        const p = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...opts.env } });
         procs.add(p);
         let stdout = '';
         let stderr = '';
