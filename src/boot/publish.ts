@@ -10,7 +10,7 @@ import type { ImageReader } from '../store/types.ts';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
 import { publicationCandidates } from '../model/boot-queries.ts';
-import { isoFolderFiles, type IsoEntry } from './iso-files.ts';
+import { checkExtents, isoFolderFiles, isoTreeFiles, type IsoEntry } from './iso-files.ts';
 import { flavorLayout, publishedVersionDir } from './layout.ts';
 
 export interface PublishInput {
@@ -20,7 +20,7 @@ export interface PublishInput {
   flavor: Flavor;
   /** The assembled root (squashfs …) of the version. */
   reader: ImageReader;
-  /** image_versions.root_kind: 'iso' is a whole layered casper ISO, whose casper/ files are published. */
+  /** image_versions.root_kind: 'iso' is a whole layered casper ISO, whose casper/ files and package pool are published. */
   rootKind?: string | null | undefined;
   /** Kernel and initrd blob files, copied beside the root: casper's and live-boot's own media layout, handy for other loaders. */
   kernelFile?: string | null | undefined;
@@ -90,35 +90,62 @@ async function copyExtents(reader: ImageReader, f: IsoEntry, dest: string, signa
 }
 
 /**
+ * The folders of a layered ISO published beside casper/, in this order: casper mounts the share
+ * on /cdrom and moves it to /cdrom in the live system, where the installer finds its package
+ * pool. Subiquity (server/apt.py configure_for_install) writes `deb [check-date=no] file:///cdrom
+ * CODENAME main restricted` and runs apt-get update, which reads dists/CODENAME/ (a missing
+ * Release file is an error, online or not) and then installs .debs from pool/ (shim, grub,
+ * drivers: what the target needs that the layers lack). .disk/info names the release for casper
+ * (its default user and host name), the desktop installer, apt-cdrom and fwupd's live-media
+ * check. pool/ before dists/: a client reading the index mid-publish must find what it lists.
+ * Not published: boot/ and EFI/ (firmware boot; branchboot serves its own loaders), md5sum.txt
+ * (casper's integrity check would then miss those), and symbolic links (ubuntu -> ., dists/stable).
+ */
+export const ISO_MEDIA_FOLDERS = ['pool', 'dists', '.disk'];
+
+/**
  * A layered casper ISO (Ubuntu 23.10+): casper mounts the share and scans casper/ for the layer
  * chain its initrd names (every prefix of LAYERFS_PATH), and the installer in the live session
  * reads casper/install-sources.yaml and the other layers (languages, enhanced secure boot). So
- * every file of the ISO's casper/ folder is published, byte for byte from the ISO's extents.
+ * every file of the ISO's casper/ folder is published, and then ISO_MEDIA_FOLDERS beside it,
+ * byte for byte from the ISO's extents.
  */
-async function publishCasperFolder(reader: ImageReader, mediaDir: string, signal: AbortSignal | undefined): Promise<{ path: string; bytes: number; unchanged: boolean }> {
-  const files = (await isoFolderFiles(reader, 'casper')).filter(publishableName);
+async function publishLayeredIso(reader: ImageReader, dir: string, mediaDir: string, signal: AbortSignal | undefined): Promise<{ path: string; bytes: number; unchanged: boolean }> {
+  const casper = (await isoFolderFiles(reader, 'casper')).filter(publishableName);
+  const media = (await isoTreeFiles(reader, ISO_MEDIA_FOLDERS, signal)).filter((f) => f.segments.every(publishableSegment));
+  // Each list is checked on its own; together they must fit the image too (extents shared between them).
+  checkExtents(reader, [...casper, ...media], ['casper', ...ISO_MEDIA_FOLDERS].join(', '));
   let unchanged = true;
   let bytes = 0;
-  for (const f of files) {
-    const dest = path.join(mediaDir, f.name);
+  const made = new Set<string>();
+  const put = async (f: IsoEntry, dest: string) => {
     bytes += f.size;
-    if ((await sizeOf(dest)) === f.size) continue;
+    if ((await sizeOf(dest)) === f.size) return;
     unchanged = false;
+    const parent = path.dirname(dest);
+    if (!made.has(parent)) { await makeDirs(parent, 0o755); made.add(parent); }
     await copyExtents(reader, f, dest, signal);
-  }
+  };
+  for (const f of casper) await put(f, path.join(mediaDir, f.name));
+  for (const f of media) await put(f, path.join(dir, ...f.segments));
   return { path: mediaDir, bytes, unchanged };
 }
 
 const MAX_NAME_BYTES = 255 - '.'.length - '.partial-4194304'.length;
 
-/**
- * One file name inside the version's folder: no separator, NUL, "." or "..". Rock Ridge names
- * can be any length (NM entries continued through CE areas), a Linux file name 255 bytes, less
- * the temp name's ".NAME.partial-PID": one such name in a crafted ISO failed the whole publish.
- * Casper can never ask for a file that could not exist on its own media, so it is left out.
- */
 function publishableName(f: IsoEntry): boolean {
-  return /^[^/\\\0]+$/.test(f.name) && f.name !== '.' && f.name !== '..' && Buffer.byteLength(f.name) <= MAX_NAME_BYTES;
+  return publishableSegment(f.name);
+}
+
+/**
+ * One file or folder name inside the version's folder: no separator, NUL, "." or "..". Rock
+ * Ridge names can be any length (NM entries continued through CE areas), a Linux file name 255
+ * bytes, less the temp name's ".NAME.partial-PID": one such name in a crafted ISO failed the
+ * whole publish. Casper and apt can never ask for a file that could not exist on their own
+ * media, so it is left out (below a folder so named, everything is).
+ */
+function publishableSegment(name: string): boolean {
+  return /^[^/\\\0]+$/.test(name) && name !== '.' && name !== '..' && Buffer.byteLength(name) <= MAX_NAME_BYTES;
 }
 
 async function copyFileAtomic(src: string, dest: string): Promise<void> {
@@ -137,7 +164,7 @@ export async function publishVersion(p: PublishInput): Promise<PublishResult> {
   const mediaDir = l.dir ? path.join(dir, l.dir) : dir;
   await makeDirs(mediaDir, 0o755);
   if (p.rootKind === 'iso') {
-    const r = await publishCasperFolder(p.reader, mediaDir, p.signal);
+    const r = await publishLayeredIso(p.reader, dir, mediaDir, p.signal);
     if (p.kernelFile) await copyFileAtomic(p.kernelFile, path.join(mediaDir, l.kernelName));
     if (p.initrdFile) await copyFileAtomic(p.initrdFile, path.join(mediaDir, l.initrdName));
     return { dir, rootPath: r.path, bytes: r.bytes, unchanged: r.unchanged };

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { compress } from 'zstd-napi';
 import { importImage } from '../../../src/store/importer.ts';
 import { sharedStore } from '../../../src/store/store.ts';
@@ -32,13 +33,17 @@ let h: StoreHarness;
 let base: string;
 /** casper/ files of the layered ISO: name → the file it was built from. */
 const casperFiles = new Map<string, string>();
+/** Files of the ISO published beside casper/ (pool/, dists/, .disk/): ISO path → the file it was built from. */
+const mediaFiles = new Map<string, string>();
 let iso: string;
 
-function makeIso(file: string, dir: string, files: Record<string, string | Buffer>): void {
+/** ISO paths → a file to copy, bytes, or { link } (a symbolic link, as Ubuntu's `ubuntu -> .` and `dists/stable -> noble`). */
+function makeIso(file: string, dir: string, files: Record<string, string | Buffer | { link: string }>): void {
   for (const [p, content] of Object.entries(files)) {
     fs.mkdirSync(path.join(dir, path.dirname(p)), { recursive: true });
     if (typeof content === 'string') fs.copyFileSync(content, path.join(dir, p));
-    else fs.writeFileSync(path.join(dir, p), content);
+    else if (Buffer.isBuffer(content)) fs.writeFileSync(path.join(dir, p), content);
+    else fs.symlinkSync(content.link, path.join(dir, p));
   }
   execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-J', '-V', 'Ubuntu 24.04.1 LTS amd64', '-o', file, dir], { stdio: 'pipe' });
 }
@@ -65,6 +70,32 @@ function layer(dir: string, name: string): string {
   return out;
 }
 
+/**
+ * The ISO's package pool as Ubuntu lays it out (pool/main/…/*.deb, dists/noble/main/binary-amd64/
+ * Packages(.gz), dists/noble/Release): one real .deb from dpkg-deb, its index from
+ * dpkg-scanpackages, a Release with the indexes' SHA256 (what apt checks), written by hand as
+ * apt-ftparchive is not installed here. Returns ISO path → file.
+ */
+function aptPool(dir: string): Record<string, string> {
+  const pkg = path.join(dir, 'pkg');
+  fs.mkdirSync(path.join(pkg, 'DEBIAN'), { recursive: true });
+  fs.mkdirSync(path.join(pkg, 'usr/share/bb-offline-probe'), { recursive: true });
+  fs.writeFileSync(path.join(pkg, 'DEBIAN/control'), 'Package: bb-offline-probe\nVersion: 1.0\nArchitecture: all\nMaintainer: branchboot tests <t@example.invalid>\nDescription: a package the offline pool must hold\n');
+  fs.writeFileSync(path.join(pkg, 'usr/share/bb-offline-probe/marker'), crypto.randomBytes(30_000));
+  const repo = path.join(dir, 'repo');
+  const debRel = 'pool/main/b/bb-offline-probe/bb-offline-probe_1.0_all.deb';
+  fs.mkdirSync(path.join(repo, path.dirname(debRel)), { recursive: true });
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', pkg, path.join(repo, debRel)], { stdio: 'pipe' });
+  const packages = execFileSync('dpkg-scanpackages', ['--multiversion', 'pool', '/dev/null'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const bin = 'dists/noble/main/binary-amd64';
+  fs.mkdirSync(path.join(repo, bin), { recursive: true });
+  fs.writeFileSync(path.join(repo, bin, 'Packages'), packages);
+  fs.writeFileSync(path.join(repo, bin, 'Packages.gz'), zlib.gzipSync(packages));
+  const sums = ['Packages', 'Packages.gz'].map((n) => { const b = fs.readFileSync(path.join(repo, bin, n)); return ` ${sha(b)} ${b.length} main/binary-amd64/${n}`; });
+  fs.writeFileSync(path.join(repo, 'dists/noble/Release'), `Origin: Ubuntu\nLabel: Ubuntu\nSuite: noble\nCodename: noble\nDate: ${new Date().toUTCString()}\nArchitectures: amd64\nComponents: main\nSHA256:\n${sums.join('\n')}\n`);
+  return Object.fromEntries([debRel, `${bin}/Packages`, `${bin}/Packages.gz`, 'dists/noble/Release'].map((rel) => [rel, path.join(repo, rel)]));
+}
+
 /** curl in a child process, awaited: the server under test runs in this one. */
 const curl = async (...args: string[]): Promise<Buffer> => (await promisify(execFile)('curl', args, { encoding: 'buffer', maxBuffer: 64 << 20 })).stdout;
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
@@ -88,10 +119,18 @@ before(async () => {
     fs.writeFileSync(f, b);
     casperFiles.set(n, f);
   }
+  for (const [rel, f] of Object.entries(aptPool(dir))) mediaFiles.set(rel, f);
+  for (const [rel, text] of [['.disk/info', 'Ubuntu 24.04.1 LTS "Noble Numbat" - Release amd64 (20240827)\n'], ['.disk/casper-uuid-generic', `${crypto.randomUUID()}\n`], ['.disk/base_installable', ''], ['.disk/cd_type', 'full_cd/single\n']] as const) {
+    const f = path.join(dir, rel.replace('/', '_'));
+    fs.writeFileSync(f, text);
+    mediaFiles.set(rel, f);
+  }
   iso = path.join(h.dir, ISO_NAME);
   makeIso(iso, path.join(h.dir, 'iso'), {
     ...Object.fromEntries([...casperFiles].map(([n, f]) => [`casper/${n}`, f])),
-    '.disk/info': Buffer.from('Ubuntu 24.04.1 LTS "Noble Numbat" - Release amd64\n'), 'boot/grub/grub.cfg': Buffer.from('menuentry "Try or Install Ubuntu" {}\n'),
+    ...Object.fromEntries(mediaFiles),
+    'boot/grub/grub.cfg': Buffer.from('menuentry "Try or Install Ubuntu" {}\n'), 'md5sum.txt': Buffer.from('0  ./boot/grub/grub.cfg\n'),
+    'EFI/boot/bootx64.efi': crypto.randomBytes(4000), ubuntu: { link: '.' }, 'dists/stable': { link: 'noble' },
   });
   base = await h.serve();
 });
@@ -169,18 +208,59 @@ test('plans: http is casper url=…iso; nfs and cifs point at the published vers
   assert.equal(await imagePairProblem(db, 'noble'), undefined);
 });
 
-test('publication for nfs/cifs writes the ISO\'s casper/ folder byte for byte: every layer, install-sources.yaml, kernel, initrd', { timeout: 60_000 }, async (t) => {
+/** Every file and symbolic link below `dir`, relative, '/'-joined. */
+function tree(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => !e.isDirectory())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/')).sort();
+}
+
+test('publication for nfs/cifs writes the ISO\'s casper/ folder and its package pool (pool/, dists/, .disk/) byte for byte; not boot/, EFI/, md5sum.txt or links', { timeout: 60_000 }, async (t) => {
   if (missing.length) return t.skip(`needs ${missing.join(', ')}`);
   const exportDir = path.join(h.dir, 'export');
   const store = sharedStore(env());
   const r = await publishFromStore(store, exportDir, 'noble', 1);
   assert.equal(r.unchanged, false);
-  const casperDir = path.join(exportDir, 'noble', '1', 'casper');
-  assert.deepEqual(fs.readdirSync(casperDir).sort(), [...casperFiles.keys()].sort());
-  for (const [name, src] of casperFiles) {
-    assert.equal(sha(fs.readFileSync(path.join(casperDir, name))), sha(fs.readFileSync(src)), name);
-  }
+  const versionDir = path.join(exportDir, 'noble', '1');
+  assert.deepEqual(tree(versionDir), [...[...casperFiles.keys()].map((n) => `casper/${n}`), ...mediaFiles.keys()].sort());
+  for (const [name, src] of casperFiles) assert.equal(sha(fs.readFileSync(path.join(versionDir, 'casper', name))), sha(fs.readFileSync(src)), name);
+  for (const [rel, src] of mediaFiles) assert.equal(sha(fs.readFileSync(path.join(versionDir, rel))), sha(fs.readFileSync(src)), rel);
+  const all = [...casperFiles.values(), ...mediaFiles.values()].reduce((n, f) => n + fs.statSync(f).size, 0);
+  assert.equal(r.bytes, all);
   assert.equal((await publishFromStore(store, exportDir, 'noble', 1)).unchanged, true, 'a second pass changes nothing');
+  // A pool file lost from the share (a cleanup, a full disk) comes back on the next pass.
+  const deb = [...mediaFiles.keys()].find((k) => k.endsWith('.deb'))!;
+  fs.rmSync(path.join(versionDir, deb));
+  assert.equal((await publishFromStore(store, exportDir, 'noble', 1)).unchanged, false);
+  assert.equal(sha(fs.readFileSync(path.join(versionDir, deb))), sha(fs.readFileSync(mediaFiles.get(deb)!)));
+});
+
+test('the published share is an apt source: the line subiquity writes for /cdrom, apt-get update and download of a pool package (real apt, no network)', { timeout: 60_000 }, async (t) => {
+  if (missing.length) return t.skip(`needs ${missing.join(', ')}`);
+  if (!have('apt-get')) return t.skip('needs apt-get');
+  const share = path.join(h.dir, 'export', 'noble', '1');
+  assert.ok(fs.existsSync(path.join(share, 'casper')), 'runs after the publication test');
+  const work = path.join(h.dir, 'apt');
+  for (const d of ['etc/sources.list.d', 'etc/preferences.d', 'state/lists/partial', 'cache/archives/partial', 'out']) fs.mkdirSync(path.join(work, d), { recursive: true });
+  fs.writeFileSync(path.join(work, 'status'), '');
+  // subiquity (server/apt.py configure_for_install): `deb [check-date=no] file:///cdrom CODENAME main restricted`;
+  // trusted=yes as this Release is unsigned (Ubuntu's is signed with the CD key the live system trusts).
+  fs.writeFileSync(path.join(work, 'etc/sources.list'), `deb [check-date=no trusted=yes] file://${share} noble main\n`);
+  const opts = [
+    `-oDir::Etc::SourceList=${work}/etc/sources.list`, `-oDir::Etc::SourceParts=${work}/etc/sources.list.d`, `-oDir::Etc::PreferencesParts=${work}/etc/preferences.d`,
+    `-oDir::State=${work}/state`, `-oDir::State::status=${work}/status`, `-oDir::Cache=${work}/cache`,
+    '-oAPT::Architecture=amd64', '-oAPT::Architectures::=amd64', '-oAPT::Sandbox::User=root', '-oDebug::NoLocking=1',
+  ];
+  const run = (args: string[]) => promisify(execFile)('apt-get', [...opts, ...args], { cwd: path.join(work, 'out'), encoding: 'utf8' });
+  await run(['update']);
+  await run(['download', 'bb-offline-probe']);
+  const deb = [...mediaFiles.keys()].find((k) => k.endsWith('.deb'))!;
+  assert.equal(sha(fs.readFileSync(path.join(work, 'out', path.basename(deb)))), sha(fs.readFileSync(mediaFiles.get(deb)!)));
+  // Without dists/ (what publication gave before): subiquity's own line and apt-get update (as
+  // it runs it in the target) fail, so its install does too, network or not.
+  const bare = path.join(h.dir, 'share-without-pool');
+  fs.cpSync(path.join(share, 'casper'), path.join(bare, 'casper'), { recursive: true });
+  fs.writeFileSync(path.join(work, 'etc/sources.list'), `deb [check-date=no] file://${bare} noble main restricted\n`);
+  await assert.rejects(run(['update']), /does not have a Release file/);
 });
 
 test('a layered ISO casper cannot boot is refused in one line; old single-squashfs ISOs import as before', { timeout: 120_000 }, async (t) => {
