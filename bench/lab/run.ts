@@ -7,7 +7,8 @@
 // after an import) and warm (every boot after).
 // Environment: BENCH_LAB_RATES (100mbit,1gbit), BENCH_LAB_CLIENTS (16), BENCH_LAB_TREE (/usr/bin:
 // the image's files), BENCH_LAB_SCENARIOS (whole,lazy,casync,update), BENCH_DIR (work folder;
-// the built image is kept there between runs).
+// the built image is kept there between runs), BENCH_LAB_SLICE (the cache's slice size instead of
+// the file's 1m).
 // Run it under the shared lock: flock /tmp/branchboot-bench.lock npm run bench:lab
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -26,6 +27,8 @@ const RATES = (process.env.BENCH_LAB_RATES ?? '100mbit,1gbit').split(',').filter
 const CLIENTS = Number(process.env.BENCH_LAB_CLIENTS ?? 16);
 const TREE = process.env.BENCH_LAB_TREE ?? '/usr/bin';
 const SCENARIOS = (process.env.BENCH_LAB_SCENARIOS ?? 'whole,lazy,casync,update').split(',') as Scenario[];
+/** Another slice size for the cache than contrib/branch-cache/nginx.conf's 1m (e.g. 256k), for an A/B. */
+const SLICE = process.env.BENCH_LAB_SLICE;
 const work = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'branchboot-bench-lab');
 
 const why = canRunLab() ?? (await exec('sh', ['-c', 'command -v httpfs2 unsquashfs']).then(() => undefined, () => 'missing httpfs2 or unsquashfs'));
@@ -133,6 +136,7 @@ try {
   await central.importImage(img.v2, ['--name', 'lab', ...side]);
   await central.apply(inventory());
   notes.push(`image v1 ${await mb(img.v1)} MB squashfs (zstd) of ${TREE} (${img.files} files), v2 ${await mb(img.v2)} MB (one file changed, 5 MB added); kernel ${await mb(img.kernel)} MB, initrd ${await mb(img.initrd)} MB`);
+  if (SLICE) notes.push(`the cache's slice size: ${SLICE} (BENCH_LAB_SLICE) instead of contrib/branch-cache/nginx.conf's 1m`);
   notes.push(`block-level working set: ${img.workingSetFiles} of ${img.files} files (every 4th) read through httpfs2 with unsquashfs`);
   for (const rate of RATES) {
     net.shape(rate);
@@ -146,7 +150,7 @@ try {
       // The update's cache already holds version 1 (the casync rows before it filled it): the morning after an import.
       if (!(s === 'update' && cache)) {
         await cache?.stop();
-        cache = await startBranchCache(net, path.join(work, 'nginx'));
+        cache = await startBranchCache(net, path.join(work, 'nginx'), { slice: SLICE });
       }
       const cold = await wave(net, img, s, true);
       rows.push({ rate, scenario: s, mode: s === 'update' ? 'cache (holds v1)' : 'cache, cold', ...cold, direct });

@@ -185,9 +185,10 @@ export async function startCentral(net: LabNet, dir: string): Promise<Central> {
 
 /**
  * contrib/branch-cache/nginx.conf with only its three CHANGE lines and its log path replaced
+ * (and the slice size, when a benchmark compares another)
  * (each must occur once, so the file a test runs is the file an admin drops in).
  */
-export function siteConfig(dir: string): string {
+export function siteConfig(dir: string, opts: { slice?: string | undefined } = {}): string {
   let text = fs.readFileSync(SITE_CONF, 'utf8');
   const swap = (re: RegExp, to: string) => {
     const hits = text.match(new RegExp(re.source, 'gm'))?.length ?? 0;
@@ -198,6 +199,8 @@ export function siteConfig(dir: string): string {
   swap(/^ {4}server 192\.0\.2\.10:8080;/m, `    server ${CENTRAL_ADDR}:${CENTRAL_PORT};`);
   swap(/^ {4}listen 8080;/m, `    listen ${CACHE_PORT};`);
   swap(/access_log \/var\/log\/nginx\/branchboot-cache\.log /m, `access_log ${path.join(dir, 'access.log')} `);
+  // bench:lab's A/B of the slice size (BENCH_LAB_SLICE); tests run the file's own.
+  if (opts.slice) swap(/^ {8}slice 1m;/m, `        slice ${opts.slice};`);
   return text;
 }
 
@@ -209,12 +212,12 @@ export interface BranchCache {
 }
 
 /** nginx in the branch namespace with the drop-in site config under a minimal main config. */
-export async function startBranchCache(net: LabNet, dir: string): Promise<BranchCache> {
+export async function startBranchCache(net: LabNet, dir: string, opts: { slice?: string | undefined } = {}): Promise<BranchCache> {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'cache'), { recursive: true });
   // nginx's workers run as www-data (nginx chowns the cache folder to them): a mkdtemp parent (0700) would shut them out.
   for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) if ((fs.statSync(d).mode & 0o001) === 0) fs.chmodSync(d, fs.statSync(d).mode | 0o011);
-  fs.writeFileSync(path.join(dir, 'site.conf'), siteConfig(dir));
+  fs.writeFileSync(path.join(dir, 'site.conf'), siteConfig(dir, opts));
   const main = path.join(dir, 'nginx.conf');
   const tmp = (n: string) => `${n}_temp_path ${path.join(dir, `${n}-tmp`)};`;
   fs.writeFileSync(main, [
