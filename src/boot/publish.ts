@@ -10,6 +10,7 @@ import type { ImageReader } from '../store/types.ts';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../log.ts';
 import { publicationCandidates } from '../model/boot-queries.ts';
+import { openStoreSync } from '../store/store-sync.ts';
 import { checkExtents, isoFolderFiles, isoTreeFiles, type IsoEntry } from './iso-files.ts';
 import { flavorLayout, publishedVersionDir } from './layout.ts';
 
@@ -75,18 +76,62 @@ async function copyReader(reader: ImageReader, dest: string, signal: AbortSignal
   });
 }
 
-async function copyExtents(reader: ImageReader, f: IsoEntry, dest: string, signal: AbortSignal | undefined): Promise<void> {
-  await atomicWrite(dest, async (fh) => {
-    let at = 0;
-    for (const e of f.extents) {
-      for (let off = 0; off < e.length; off += STEP) {
-        signal?.throwIfAborted();
-        const buf = await reader.read(e.start + off, Math.min(STEP, e.length - off));
-        await fh.write(buf, 0, buf.length, at);
-        at += buf.length;
-      }
+async function fillExtents(reader: ImageReader, f: IsoEntry, fh: fs.FileHandle, signal: AbortSignal | undefined): Promise<void> {
+  let at = 0;
+  for (const e of f.extents) {
+    for (let off = 0; off < e.length; off += STEP) {
+      signal?.throwIfAborted();
+      const buf = await reader.read(e.start + off, Math.min(STEP, e.length - off));
+      await fh.write(buf, 0, buf.length, at);
+      at += buf.length;
     }
-  });
+  }
+}
+
+async function copyExtents(reader: ImageReader, f: IsoEntry, dest: string, signal: AbortSignal | undefined): Promise<void> {
+  await atomicWrite(dest, (fh) => fillExtents(reader, f, fh, signal));
+}
+
+/** Pool files written between two syncs of the export: bounds the temp files a stop leaves for the next pass to redo. */
+const BATCH_FILES = 512;
+const BATCH_BYTES = 256 << 20;
+
+/**
+ * Many small files, each appearing whole (temp file, then rename) like copyExtents, but with one
+ * syncfs(2) of the export per batch instead of an fsync per file: Ubuntu's pool is a few thousand
+ * .debs, and an fsync each was most of its publish time (bench/store/publish-pool.ts). Renames
+ * follow the sync in list order, so a file never appears before one listed ahead of it.
+ */
+async function copyManyExtents(reader: ImageReader, items: { f: IsoEntry; dest: string }[], syncRoot: string, signal: AbortSignal | undefined): Promise<void> {
+  if (items.length === 0) return;
+  const sync = await openStoreSync(syncRoot);
+  let pending: { tmp: string; dest: string }[] = [];
+  let batchBytes = 0;
+  let written = 0;
+  const settle = async () => {
+    await sync.flush().catch((err: NodeJS.ErrnoException) => { throw Object.assign(new Error(`${err.code ?? 'EIO'}: the export ${syncRoot} could not be synced to disk`), { code: err.code }); });
+    for (const p of pending) await fs.rename(p.tmp, p.dest);
+    pending = [];
+    batchBytes = 0;
+  };
+  try {
+    for (const { f, dest } of items) {
+      const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.partial-${process.pid}`);
+      pending.push({ tmp, dest });
+      const fh = await fs.open(tmp, 'w', 0o644);
+      try { await fillExtents(reader, f, fh, signal); } finally { await fh.close(); }
+      batchBytes += f.size;
+      written += f.size;
+      sync.wrote(written);
+      if (pending.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await settle();
+    }
+    await settle();
+  } catch (err) {
+    await Promise.all(pending.map((p) => fs.rm(p.tmp, { force: true })));
+    throw err;
+  } finally {
+    await sync.close();
+  }
 }
 
 /**
@@ -115,20 +160,28 @@ async function publishLayeredIso(reader: ImageReader, dir: string, mediaDir: str
   const media = (await isoTreeFiles(reader, ISO_MEDIA_FOLDERS, signal)).filter((f) => f.segments.every(publishableSegment));
   // Each list is checked on its own; together they must fit the image too (extents shared between them).
   checkExtents(reader, [...casper, ...media], ['casper', ...ISO_MEDIA_FOLDERS].join(', '));
-  let unchanged = true;
   let bytes = 0;
   const made = new Set<string>();
-  const put = async (f: IsoEntry, dest: string) => {
-    bytes += f.size;
-    if ((await sizeOf(dest)) === f.size) return;
-    unchanged = false;
-    const parent = path.dirname(dest);
-    if (!made.has(parent)) { await makeDirs(parent, 0o755); made.add(parent); }
-    await copyExtents(reader, f, dest, signal);
+  const seen = new Set<string>();
+  /** The files not there yet with their size, their folders made; a name listed twice (a damaged ISO) only once. */
+  const missing = async (list: { f: IsoEntry; dest: string }[]) => {
+    const out: typeof list = [];
+    for (const x of list) {
+      if (seen.has(x.dest)) continue;
+      seen.add(x.dest);
+      bytes += x.f.size;
+      if ((await sizeOf(x.dest)) === x.f.size) continue;
+      const parent = path.dirname(x.dest);
+      if (!made.has(parent)) { await makeDirs(parent, 0o755); made.add(parent); }
+      out.push(x);
+    }
+    return out;
   };
-  for (const f of casper) await put(f, path.join(mediaDir, f.name));
-  for (const f of media) await put(f, path.join(dir, ...f.segments));
-  return { path: mediaDir, bytes, unchanged };
+  const layers = await missing(casper.map((f) => ({ f, dest: path.join(mediaDir, f.name) })));
+  for (const { f, dest } of layers) await copyExtents(reader, f, dest, signal);
+  const pool = await missing(media.map((f) => ({ f, dest: path.join(dir, ...f.segments) })));
+  await copyManyExtents(reader, pool, dir, signal);
+  return { path: mediaDir, bytes, unchanged: layers.length === 0 && pool.length === 0 };
 }
 
 const MAX_NAME_BYTES = 255 - '.'.length - '.partial-4194304'.length;

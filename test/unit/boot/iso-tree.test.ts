@@ -167,6 +167,32 @@ test('publish: pool/, dists/, .disk/ land beside casper/, names that cannot be o
   assert.equal(fs.readFileSync(path.join(exportDir, 'noble/1/pool/restricted/n/nvidia/nvidia_550_amd64.deb')).equals(Buffer.alloc(9000, 4)), true);
 });
 
+test('publish stopped at any read: no temp file left, every pool file there is whole, the next pass completes it', { timeout: 60_000 }, async (t) => {
+  if (!haveXorriso) return t.skip('needs xorriso');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-isotree-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const many: Record<string, Buffer> = { 'casper/minimal.squashfs': Buffer.alloc(5000, 1) };
+  for (let i = 0; i < 40; i++) many[`pool/main/p/p${i}/p${i}_1_all.deb`] = Buffer.alloc(1000 + i * 97, i);
+  many['dists/noble/Release'] = Buffer.from('Codename: noble\n');
+  const iso = makeIso(dir, many);
+  const exportDir = path.join(dir, 'export');
+  for (const stopAt of [3, 10, 25, 44, 60]) {
+    fs.rmSync(exportDir, { recursive: true, force: true });
+    const ac = new AbortController();
+    let reads = 0;
+    const base = reader(iso);
+    const r: ImageReader = { size: base.size, read: async (o, l) => { if (++reads === stopAt) ac.abort(new Error('stop')); return base.read(o, l); } };
+    await publishVersion({ exportDir, image: 'noble', version: 1, flavor: 'casper', reader: r, rootKind: 'iso', signal: ac.signal }).then(() => {}, (err: Error) => assert.equal(err.message, 'stop'));
+    for (const f of walk(exportDir)) {
+      assert.ok(!f.includes('.partial-'), `stop at ${stopAt}: left ${f}`);
+      assert.equal(fs.readFileSync(path.join(exportDir, f)).equals(many[f.split('/').slice(2).join('/')]!), true, `stop at ${stopAt}: ${f} not whole`);
+    }
+    const again = await publishVersion({ exportDir, image: 'noble', version: 1, flavor: 'casper', reader: reader(iso), rootKind: 'iso' });
+    assert.deepEqual(walk(exportDir), Object.keys(many).map((k) => `noble/1/${k}`).sort());
+    assert.equal(again.bytes, Object.values(many).reduce((n, b) => n + b.length, 0));
+  }
+});
+
 test('publish fuzz: 1,000 mutated ISOs with a pool write only inside the version\'s casper/, pool/, dists/, .disk/', { timeout: 300_000 * fuzzScale() }, async (t) => {
   if (!haveXorriso) return t.skip('needs xorriso');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-isotree-'));
