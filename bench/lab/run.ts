@@ -8,7 +8,7 @@
 // Environment: BENCH_LAB_RATES (100mbit,1gbit), BENCH_LAB_CLIENTS (16), BENCH_LAB_TREE (/usr/bin:
 // the image's files), BENCH_LAB_SCENARIOS (whole,lazy,casync,update), BENCH_DIR (work folder;
 // the built image is kept there between runs), BENCH_LAB_SLICE (the cache's slice size instead of
-// the file's 1m).
+// the file's 1m), BENCH_LAB_CACHE_ONLY=1 (no direct rows).
 // Run it under the shared lock: flock /tmp/branchboot-bench.lock npm run bench:lab
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -29,6 +29,8 @@ const TREE = process.env.BENCH_LAB_TREE ?? '/usr/bin';
 const SCENARIOS = (process.env.BENCH_LAB_SCENARIOS ?? 'whole,lazy,casync,update').split(',') as Scenario[];
 /** Another slice size for the cache than contrib/branch-cache/nginx.conf's 1m (e.g. 256k), for an A/B. */
 const SLICE = process.env.BENCH_LAB_SLICE;
+/** Only the cache rows (an A/B of the cache's own settings; the ratio columns stay empty). */
+const CACHE_ONLY = process.env.BENCH_LAB_CACHE_ONLY === '1';
 const work = process.env.BENCH_DIR ?? path.join(os.tmpdir(), 'branchboot-bench-lab');
 
 const why = canRunLab() ?? (await exec('sh', ['-c', 'command -v httpfs2 unsquashfs']).then(() => undefined, () => 'missing httpfs2 or unsquashfs'));
@@ -144,8 +146,8 @@ try {
     notes.push(`${rate}: one curl of the initrd straight from central: ${mbit.toFixed(1)} Mbit/s`);
     console.error(`${rate}: calibrated ${mbit.toFixed(1)} Mbit/s`);
     for (const s of SCENARIOS) {
-      const direct = await wave(net, img, s, false);
-      rows.push({ rate, scenario: s, mode: 'direct', ...direct, direct });
+      const direct = CACHE_ONLY ? { downBytes: 0, upBytes: 0, lastS: 0, medianS: 0 } : await wave(net, img, s, false);
+      if (!CACHE_ONLY) rows.push({ rate, scenario: s, mode: 'direct', ...direct, direct });
       console.error(`${rate} ${s} direct: ${(direct.downBytes / 1e6).toFixed(1)} MB down, last ${direct.lastS.toFixed(1)} s`);
       // The update's cache already holds version 1 (the casync rows before it filled it): the morning after an import.
       if (!(s === 'update' && cache)) {
