@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, tempDir } from '../../helpers/cli.ts';
+import { spawn } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { ROOT, cliArgv, runCli, tempDir } from '../../helpers/cli.ts';
+import { until } from '../../helpers/until.ts';
 
 test('restore refuses a truncated backup and a file that is not a database; backup refuses the live database and a missing folder', { timeout: 120_000 }, async () => {
   const dir = tempDir('bb-backup-cli-');
@@ -34,4 +37,39 @@ test('restore refuses a truncated backup and a file that is not a database; back
   const none = await runCli(['backup', '--config', cfg]);
   assert.equal(none.code, 2);
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+});
+
+test('a backup interrupted by SIGINT leaves neither the file nor its temp; a killed one\'s temp is removed by the next', { timeout: 120_000 }, async () => {
+  const dir = tempDir('bb-backup-int-');
+  const cfg = path.join(dir, 'bb.yaml');
+  fs.writeFileSync(cfg, 'dataDir: var\nlog:\n  level: warn\n');
+  assert.equal((await runCli(['token', 'create', 'x', '--config', cfg])).code, 0);
+  // Big enough (~80 MB) that the copy takes a while to write and check.
+  const db = new Database(path.join(dir, 'var', 'branchboot.db'));
+  db.transaction(() => {
+    const ins = db.prepare("INSERT INTO boot_events (at, mac, stage, detail) VALUES (?, '52:54:00:00:00:01', 'dhcp.ack', ?)");
+    for (let i = 0; i < 300_000; i++) ins.run(i, 'x'.repeat(200));
+  })();
+  db.close();
+  const out = path.join(dir, 'bk.db');
+  const [cmd, ...rest] = cliArgv('backup', '-o', out, '--config', cfg);
+  const p = spawn(cmd!, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((res) => p.once('exit', (code) => res(code)));
+  const temps = () => fs.readdirSync(dir).filter((f) => f.startsWith('.bk.db.backup-'));
+  await until(() => temps().length > 0, 'the backup\'s temp file', { everyMs: 2, timeoutMs: 60_000 });
+  p.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /backup interrupted by SIGINT: no backup written/);
+  assert.deepEqual(temps(), []);
+  assert.equal(fs.existsSync(out), false);
+
+  // What SIGKILL leaves (no hook runs): a temp of a process that is gone.
+  const stale = path.join(dir, '.bk.db.backup-4194305-abc.tmp');
+  fs.writeFileSync(stale, 'half');
+  const r = await runCli(['backup', '-o', out, '--config', cfg], { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(temps(), []);
+  assert.ok(fs.existsSync(out));
 });
