@@ -11,8 +11,11 @@ import { UserError, errnoCode, errorMessage } from './util/errors.ts';
 
 export interface DataDirLock { file: string; release(): void }
 
-/** Who takes the lock: `serve`, or `migrate`, which must not change the schema under a running serve (an older one, mid-upgrade). */
-export type LockHolder = 'serve' | 'migrate';
+/**
+ * Who takes the lock: `serve`; `migrate`, which must not change the schema under a running serve
+ * (an older one, mid-upgrade); `restore`, which must not replace the database under one.
+ */
+export type LockHolder = 'serve' | 'migrate' | 'restore';
 
 export function lockDataDir(dataDir: string, holder: LockHolder = 'serve'): DataDirLock {
   try { makeDirsSync(dataDir); } catch (err) { throw new UserError(`dataDir ${dataDir}: ${errorMessage(err)}`); }
@@ -34,7 +37,7 @@ export function lockDataDir(dataDir: string, holder: LockHolder = 'serve'): Data
     const code = errnoCode(err) ?? '';
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
       const other = holderOf(pidFile);
-      const unchanged = holder === 'migrate' ? ', the database was not changed' : '';
+      const unchanged = holder !== 'serve' ? ', the database was not changed' : '';
       throw new UserError(`dataDir ${dataDir} is in use by another branchboot ${other.command}${other.pid}; stop it first${unchanged}`);
     }
     throw new UserError(`dataDir ${dataDir}: cannot lock ${file}: ${errorMessage(err)}`);
@@ -58,7 +61,7 @@ function holderOf(pidFile: string): { command: string; pid: string } {
   try {
     const [first, second] = fs.readFileSync(pidFile, 'utf8').trim().split(/\s+/);
     const pid = Number(first);
-    return { command: second === 'migrate' ? 'migrate' : 'serve', pid: Number.isInteger(pid) && pid > 0 ? ` (pid ${pid})` : '' };
+    return { command: second === 'migrate' || second === 'restore' ? second : 'serve', pid: Number.isInteger(pid) && pid > 0 ? ` (pid ${pid})` : '' };
   } catch {
     return { command: 'serve', pid: '' };
   }

@@ -55,7 +55,7 @@ export async function restoreDatabase(o: RestoreOptions): Promise<RestoreResult>
   }
   if (path.resolve(o.file) === path.resolve(o.database)) throw new UserError(`restore: ${o.file} is the database itself`);
   // serve's lock, held to the end: a serve started during the restore is refused, as one running now refuses this.
-  const lock = lockDataDir(o.dataDir, 'migrate');
+  const lock = lockDataDir(o.dataDir, 'restore');
   let tmp: string | undefined;
   let forget = () => {};
   try {
