@@ -25,14 +25,13 @@ export interface Snapshot extends DbFacts {
  * Throws UserError; the caller removes `tmp` on failure and renames it into place on success.
  */
 export function snapshotDatabase(database: string, tmp: string): Snapshot {
+  if (!fs.existsSync(database)) throw new UserError(`backup: database ${database} does not exist (are dataDir and database in the config right?)`);
   let src: Database.Database;
   try {
     // Read-only: the backup changes nothing, not even the schema (an older serve may be running
     // against it mid-upgrade; the copy is of what is there).
     src = new Database(database, { readonly: true, fileMustExist: true, timeout: 5000 });
   } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'SQLITE_CANTOPEN' && !fs.existsSync(database)) throw new UserError(`backup: database ${database} does not exist (are dataDir and database in the config right?)`);
     throw new UserError(`backup: cannot open database ${database}: ${errorMessage(err)}`);
   }
   let readMs: number;

@@ -34,6 +34,10 @@ test('restore refuses a truncated backup and a file that is not a database; back
   assert.match(live.stderr, /^branchboot: backup: \S+ is the live database \(or its WAL\); write the backup elsewhere\n$/);
   const nowhere = await runCli(['backup', '-o', path.join(dir, 'no', 'x.db'), '--config', cfg]);
   assert.match(nowhere.stderr, /^branchboot: backup: cannot write \S+: no such folder \S+\n$/);
+  const elsewhere = path.join(dir, 'elsewhere.yaml');
+  fs.writeFileSync(elsewhere, 'dataDir: nothing-here\n');
+  const missing = await runCli(['backup', '-o', path.join(dir, 'm.db'), '--config', elsewhere]);
+  assert.match(missing.stderr, /^branchboot: backup: database \S+nothing-here\/branchboot\.db does not exist \(are dataDir and database in the config right\?\)\n$/);
   const none = await runCli(['backup', '--config', cfg]);
   assert.equal(none.code, 2);
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
