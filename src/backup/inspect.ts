@@ -9,27 +9,27 @@ import { missingTables, schemaVersionOf } from './facts.ts';
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
 /** The header checks: a regular file, SQLite's magic, at least as long as its header says (SQLite file format §1.3). */
-export function checkBackupHeader(file: string): void {
+export function checkBackupHeader(file: string, name = file): void {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
   } catch (err) {
-    throw new UserError(`restore: cannot read ${file}: ${errnoCode(err) === 'ENOENT' ? 'no such file' : errorMessage(err)}`);
+    throw new UserError(`restore: cannot read ${name}: ${errnoCode(err) === 'ENOENT' ? 'no such file' : errorMessage(err)}`);
   }
-  if (!st.isFile()) throw new UserError(`restore: ${file} is not a file`);
-  if (st.size === 0) throw new UserError(`restore: ${file} is empty, not a branchboot backup`);
+  if (!st.isFile()) throw new UserError(`restore: ${name} is not a file`);
+  if (st.size === 0) throw new UserError(`restore: ${name} is empty, not a branchboot backup`);
   const head = Buffer.alloc(100);
   const fd = fs.openSync(file, 'r');
   let got: number;
   try { got = fs.readSync(fd, head, 0, 100, 0); } finally { fs.closeSync(fd); }
-  if (got < 100 || !head.subarray(0, 16).equals(MAGIC)) throw new UserError(`restore: ${file} is not a branchboot backup (not an SQLite database)`);
+  if (got < 100 || !head.subarray(0, 16).equals(MAGIC)) throw new UserError(`restore: ${name} is not a branchboot backup (not an SQLite database)`);
   const raw = head.readUInt16BE(16);
   const pageSize = raw === 1 ? 65536 : raw;
   // The in-header page count is valid only when "version-valid-for" matches the change counter.
   const pages = head.readUInt32BE(92) === head.readUInt32BE(24) ? head.readUInt32BE(28) : 0;
   const want = pages * pageSize;
   if (want > st.size || (pageSize > 0 && st.size % pageSize !== 0)) {
-    throw new UserError(`restore: ${file} is truncated: ${st.size} bytes of the ${want || `multiple of ${pageSize}`} its header announces (an interrupted copy or download?)`);
+    throw new UserError(`restore: ${name} is truncated: ${st.size} bytes of the ${want || `multiple of ${pageSize}`} its header announces (an interrupted copy or download?)`);
   }
 }
 

@@ -9,6 +9,7 @@
 // there; the old database (with its WAL, if a crash left one) is renamed aside, not deleted.
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from '../db/kysely.ts';
 import type { DB } from '../db/schema.ts';
@@ -22,12 +23,15 @@ import { checkStoreHolds, type StoreCheck } from './store-check.ts';
 import { fsyncDir, fsyncFile, tempBeside } from './durable.ts';
 
 export interface RestoreOptions {
+  /** The backup file, or - for stdin (a backup kept compressed: zstd -dc FILE | branchboot restore -). */
   file: string;
   database: string;
   dataDir: string;
   storePath: string;
   /** Restore even when the store lacks what some versions need. */
   allowMissing: boolean;
+  /** Where FILE `-` is read from (default: process.stdin). */
+  stdin?: NodeJS.ReadableStream;
   /** Told the temp file's name; the returned function forgets it (an interrupt hook removes it meanwhile). */
   onTemp?: (tmp: string) => () => void;
 }
@@ -48,12 +52,16 @@ export interface RestoreResult {
 const SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
 export async function restoreDatabase(o: RestoreOptions): Promise<RestoreResult> {
-  checkBackupHeader(o.file);
-  for (const s of ['-wal', '-journal']) {
-    // A live database's file copied alone: its last commits may be in the WAL beside it.
-    if (fs.existsSync(`${o.file}${s}`)) throw new UserError(`restore: ${o.file}${s} exists beside ${o.file}: that is a database in use or left by a crash, not a backup; take one with \`branchboot backup\` (or open it once with serve so SQLite folds it in)`);
+  const fromStdin = o.file === '-';
+  const name = fromStdin ? 'stdin' : o.file;
+  if (!fromStdin) {
+    checkBackupHeader(o.file);
+    for (const s of ['-wal', '-journal']) {
+      // A live database's file copied alone: its last commits may be in the WAL beside it.
+      if (fs.existsSync(`${o.file}${s}`)) throw new UserError(`restore: ${o.file}${s} exists beside ${o.file}: that is a database in use or left by a crash, not a backup; take one with \`branchboot backup\` (or open it once with serve so SQLite folds it in)`);
+    }
+    if (path.resolve(o.file) === path.resolve(o.database)) throw new UserError(`restore: ${o.file} is the database itself`);
   }
-  if (path.resolve(o.file) === path.resolve(o.database)) throw new UserError(`restore: ${o.file} is the database itself`);
   // serve's lock, held to the end: a serve started during the restore is refused, as one running now refuses this.
   const lock = lockDataDir(o.dataDir, 'restore');
   let tmp: string | undefined;
@@ -63,11 +71,13 @@ export async function restoreDatabase(o: RestoreOptions): Promise<RestoreResult>
     tmp = tempBeside(o.database, 'restore');
     forget = o.onTemp?.(tmp) ?? forget;
     try {
-      fs.copyFileSync(o.file, tmp, fs.constants.COPYFILE_EXCL);
+      if (fromStdin) await pipeline(o.stdin ?? process.stdin, fs.createWriteStream(tmp, { flags: 'wx' }));
+      else fs.copyFileSync(o.file, tmp, fs.constants.COPYFILE_EXCL);
     } catch (err) {
-      throw new UserError(`restore: cannot copy ${o.file} beside ${o.database}: ${errorMessage(err)}`);
+      throw new UserError(`restore: cannot copy ${name} beside ${o.database}: ${errorMessage(err)}`);
     }
-    const prepared = await prepare(o, tmp);
+    if (fromStdin) checkBackupHeader(tmp, name);
+    const prepared = await prepare({ ...o, file: name }, tmp);
     fsyncFile(tmp);
     fs.chmodSync(tmp, 0o600);
     adoptOwner(tmp, o.database);

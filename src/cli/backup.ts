@@ -109,6 +109,7 @@ export const restoreCommand: Command = async (args, env) => {
   const { values, positionals } = parse('restore', args);
   needPositional('restore', positionals, 1);
   const file = positionals[0]!;
+  if (file === '-' && (process.stdin.isTTY ?? false)) throw new UserError('restore: stdin is a terminal; give FILE or pipe a backup in (zstd -dc FILE.zst | branchboot restore -)');
   const { database, dataDir, store } = env.config;
   const r = await restoreDatabase({
     file, database, dataDir, storePath: store.path, allowMissing: values['allow-missing'],
@@ -119,7 +120,7 @@ export const restoreCommand: Command = async (args, env) => {
     return 0;
   }
   const migrated = r.fromVersion !== r.facts.schemaVersion ? ` (migrated from ${r.fromVersion})` : '';
-  env.out.write(`restored ${file} to ${database}: ${describeFacts(r.facts)}${migrated}\n`);
+  env.out.write(`restored ${file === '-' ? 'stdin' : file} to ${database}: ${describeFacts(r.facts)}${migrated}\n`);
   if (r.importsFailed) env.out.write(`${count(r.importsFailed, 'import')} in flight when the backup was taken marked failed (import again)\n`);
   if (r.store.gaps.length) {
     for (const g of r.store.gaps) env.out.write(`missing in the store: ${g.version}: ${g.problem}\n`);

@@ -48,7 +48,7 @@ export const COMMANDS = {
     },
   },
   restore: {
-    usage: 'FILE', summary: 'put a backup in place of the database (serve stopped): checked, migrated, the store checked for every version it names',
+    usage: 'FILE', summary: 'put a backup (FILE, or - for stdin) in place of the database (serve stopped): checked, migrated, the store checked for every version it names',
     options: {
       'allow-missing': { type: 'boolean', default: false, help: 'restore even when the store lacks indexes, blobs or chunks of some versions (they cannot boot until imported again or removed)' },
       json,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { loadConfig } from '../../../src/config.ts';
@@ -171,4 +172,15 @@ test('a live database\'s file copied with its WAL beside it is refused (its last
   const f = await fixture();
   fs.writeFileSync(`${f.bk}-wal`, 'x');
   await assert.rejects(restoreDatabase(f.opts), oneLine(/backup\.db-wal exists beside .*backup\.db: that is a database in use or left by a crash, not a backup/));
+});
+
+test('a backup read from stdin (a compressed one, piped) is restored; one cut short is named as stdin', async () => {
+  const f = await fixture();
+  f.copyStore();
+  const whole = fs.readFileSync(f.bk);
+  await assert.rejects(restoreDatabase({ ...f.opts, file: '-', stdin: Readable.from([whole.subarray(0, 10_000)]) }), oneLine(/^restore: stdin is truncated: 10000 bytes/));
+  assert.equal(fs.existsSync(f.opts.database), false);
+  assert.deepEqual(fs.readdirSync(f.b).filter((n) => n.endsWith('.tmp')), []);
+  const r = await restoreDatabase({ ...f.opts, file: '-', stdin: Readable.from([whole.subarray(0, 5000), whole.subarray(5000)]) });
+  assert.equal(r.facts.readyVersions, 2);
 });
