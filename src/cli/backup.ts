@@ -59,6 +59,7 @@ export const backupCommand: Command = async (args, env) => {
   } catch (err) {
     if (err instanceof UserError) throw err;
     const code = errnoCode(err);
+    if (code === undefined) throw err;
     if (code === 'EPIPE') throw new UserError('backup: stdout was closed before the whole backup was written');
     throw new UserError(`backup: cannot write ${output}: ${errorMessage(err)}`);
   } finally {
