@@ -20,6 +20,7 @@ import { UserError, errorMessage } from '../util/errors.ts';
 import { readFacts, type DbFacts } from './facts.ts';
 import { checkBackupContent, checkBackupHeader } from './inspect.ts';
 import { checkStoreHolds, type StoreCheck } from './store-check.ts';
+import { recordRestore } from '../model/restores.ts';
 import { fsyncDir, fsyncFile, tempBeside } from './durable.ts';
 
 export interface RestoreOptions {
@@ -137,6 +138,8 @@ async function prepare(o: RestoreOptions, tmp: string): Promise<Omit<RestoreResu
       throw new UserError(`restore: the store ${o.storePath} lacks what ${store.gaps.length} of the ${store.versions} versions in ${o.file} need (${shown}${more}); `
         + 'copy the store first (it must be at least as new as the backup), or --allow-missing to restore anyway; nothing was changed');
     }
+    // The DHCP server reads it: the leases handed out since the backup are unknown to it.
+    await recordRestore(db, { file: o.file === '-' ? 'stdin' : path.resolve(o.file), fromVersion, importsFailed: failed.changes });
     return { facts: readFacts(sqlite), fromVersion, importsFailed: failed.changes, store };
   } finally {
     await db.destroy();

@@ -4,8 +4,10 @@
 // (relays, RENEW) and sends broadcasts out of the right interface: Linux routes a limited
 // broadcast by the source address of a bound socket. Port 4011 answers proxyDHCP boot-server
 // requests.
+import type { Logger } from 'pino';
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
 import { listLeases, listOrphanLeases, pruneOrphanLeases } from '../model/leases.ts';
+import { lastRestoreAt } from '../model/restores.ts';
 import { ipv4ToString, parseIpv4 } from '../util/net.ts';
 import { LeaseCommitter } from './committer.ts';
 import { DhcpHandler, leaseRow, type HandlerLimits, type Incoming, type LocalAddress } from './handler.ts';
@@ -120,7 +122,9 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
       log.warn({ err }, 'dhcp: could not prune orphan lease rows; next time a subnet is added');
     }
   });
+  book.restoredAt = await lastRestoreAt(ctx.db);
   await scopes.reload();
+  warnIfRestored(book, scopes, log);
   const sightings = new SightingRecorder(ctx.db, writer, log);
   await sightings.refresh();
   late.sightings = sightings;
@@ -141,6 +145,16 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
     dispose: () => { dispose(); },
     async close() { dispose(); await committer.flushed(); await events.flush(); await sightings.flush(); await writer.close(); },
   };
+}
+
+/** Says once at start how long new clients are kept clear of the leases a restore lost. */
+function warnIfRestored(book: LeaseBook, scopes: ScopeCache, log: Logger): void {
+  const now = Date.now();
+  const inside = (scopes.fresh(now)?.scopes ?? []).filter((s) => book.inProbation(s, now));
+  if (book.restoredAt === undefined || inside.length === 0) return;
+  const until = Math.max(...inside.map((s) => book.restoredAt! + s.leaseSeconds * 1000));
+  log.warn({ restoredAt: new Date(book.restoredAt).toISOString(), until: new Date(until).toISOString(), subnets: inside.length },
+    'dhcp: the database was restored from a backup; leases handed out after it are unknown, so until their lease time has passed new clients get addresses from the top of each pool');
 }
 
 export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}): DhcpService {

@@ -24,6 +24,8 @@ interface ScopeLeases {
   byMac: Map<string, LeaseEntry>;
   /** Next pool position to try for a never-used address. */
   cursor: number;
+  /** The same, counted down from the top of the pool (after a restore, see restoredAt). */
+  down: number;
   /** A full scan found no never-used address; only reuse from now on. */
   freshExhausted: boolean;
 }
@@ -32,6 +34,18 @@ export class LeaseBook {
   private readonly scopes = new Map<number, ScopeLeases>();
   /** Held leases of deleted subnets, by address, until a subnet adopts them or they expire. */
   private readonly orphans = new Map<number, LeaseEntry>();
+  /**
+   * When the database was restored from a backup (`branchboot restore`). The leases the old
+   * server handed out after the backup are in no row: their clients renew them (an address free
+   * here is ACKed to whoever asks for it, request()), but until then this book takes those
+   * addresses for free. The old server gave out never-used addresses from the bottom of the pool
+   * and reused the longest-expired ones, so for one lease time after a restore new clients get
+   * never-used addresses from the top and the most recently expired ones: after that every
+   * unknown lease has been renewed here or has ended. Probing before offering (ISC dhcpd's
+   * ping-check) would also find hosts that do not renew, but Windows desktops drop pings by
+   * default and a relayed subnet cannot be ARPed.
+   */
+  restoredAt: number | undefined;
 
   has(scopeId: number): boolean {
     return this.scopes.has(scopeId);
@@ -40,7 +54,7 @@ export class LeaseBook {
   private book(scopeId: number): ScopeLeases {
     let b = this.scopes.get(scopeId);
     if (!b) {
-      b = { byIp: new Map(), byMac: new Map(), cursor: 0, freshExhausted: false };
+      b = { byIp: new Map(), byMac: new Map(), cursor: 0, down: 0, freshExhausted: false };
       this.scopes.set(scopeId, b);
     }
     return b;
@@ -61,7 +75,7 @@ export class LeaseBook {
   /** A scope's pool or reservations changed: rescan for never-used addresses. */
   scopeChanged(scopeId: number): void {
     const b = this.scopes.get(scopeId);
-    if (b) { b.freshExhausted = false; b.cursor = 0; }
+    if (b) { b.freshExhausted = false; b.cursor = 0; b.down = 0; }
   }
 
   /** The scopes the book holds leases for. */
@@ -177,25 +191,35 @@ export class LeaseBook {
     const mine = b.byMac.get(mac);
     if (mine && mine.state !== 'declined' && this.usableBy(scope, mine.ip, mac, now)) return mine.ip;
     if (requested !== undefined && this.usableBy(scope, requested, mac, now)) return requested;
-    const fresh = this.fresh(scope, b);
+    const afterRestore = this.inProbation(scope, now);
+    const fresh = this.fresh(scope, b, afterRestore);
     if (fresh !== undefined) return fresh;
     // RFC 2131 §4.3.1: otherwise reuse; oldest expiry first keeps recently-left clients' addresses longest.
     let best: LeaseEntry | undefined;
     for (const e of b.byIp.values()) {
-      if (LeaseBook.active(e, now) || (best && e.expiresAt >= best.expiresAt)) continue;
+      if (LeaseBook.active(e, now)) continue;
+      if (best && (afterRestore ? e.expiresAt <= best.expiresAt : e.expiresAt >= best.expiresAt)) continue;
       if (scope.reservedByIp.has(e.ip) || !inPool(scope, e.ip)) continue;
       best = e;
     }
     return best?.ip;
   }
 
-  private fresh(scope: Scope, b: ScopeLeases): number | undefined {
+  /** Within one lease time of a restore (see restoredAt). */
+  inProbation(scope: Scope, now: number): boolean {
+    return this.restoredAt !== undefined && now < this.restoredAt + scope.leaseSeconds * 1000;
+  }
+
+  private fresh(scope: Scope, b: ScopeLeases, fromTop: boolean): number | undefined {
     if (b.freshExhausted || scope.poolSize === 0) return undefined;
-    for (let step = 0; step < scope.poolSize; step++) {
-      const pos = (b.cursor + step) % scope.poolSize;
+    const n = scope.poolSize;
+    for (let step = 0; step < n; step++) {
+      const k = ((fromTop ? b.down : b.cursor) + step) % n;
+      const pos = fromTop ? n - 1 - k : k;
       const ip = poolAt(scope, pos);
       if (b.byIp.has(ip) || scope.reservedByIp.has(ip) || isExcluded(scope, ip)) continue;
-      b.cursor = (pos + 1) % scope.poolSize;
+      if (fromTop) b.down = (k + 1) % n;
+      else b.cursor = (k + 1) % n;
       return ip;
     }
     b.freshExhausted = true;
