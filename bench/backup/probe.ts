@@ -5,44 +5,18 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { ip, parseReply, relayedRequest, u32 } from '../dhcp/wire.ts';
 
 const { values: a } = parseArgs({ options: { server: { type: 'string' }, local: { type: 'string' }, out: { type: 'string' }, every: { type: 'string', default: '20' }, timeout: { type: 'string', default: '2000' } } });
-const ip = (s: string) => s.split('.').reduce((n, x) => (n << 8) + Number(x), 0) >>> 0;
 const local = ip(a.local!);
-
-function packet(type: number, xid: number, mac: Buffer, opts: Array<[number, Buffer]>): Buffer {
-  const b = Buffer.alloc(300);
-  b[0] = 1; b[1] = 1; b[2] = 6; b[3] = 1;
-  b.writeUInt32BE(xid, 4);
-  b.writeUInt32BE(local, 24);
-  mac.copy(b, 28);
-  b.writeUInt32BE(0x63825363, 236);
-  let at = 240;
-  for (const [c, v] of [[53, Buffer.from([type])] as [number, Buffer], ...opts]) { b[at] = c; b[at + 1] = v.length; v.copy(b, at + 2); at += 2 + v.length; }
-  b[at] = 255;
-  return b;
-}
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
-function reply(b: Buffer): { xid: number; type: number; yiaddr: number; sid: number } | undefined {
-  if (b.length < 240 || b[0] !== 2) return undefined;
-  let type = 0; let sid = 0;
-  for (let i = 240; i + 1 < b.length;) {
-    const c = b[i]!;
-    if (c === 0) { i++; continue; }
-    if (c === 255) break;
-    if (c === 53) type = b[i + 2]!;
-    if (c === 54) sid = b.readUInt32BE(i + 2);
-    i += 2 + b[i + 1]!;
-  }
-  return { xid: b.readUInt32BE(4), type, yiaddr: b.readUInt32BE(16), sid };
-}
+const packet = (type: number, xid: number, mac: Buffer, opts: Array<[number, Buffer]>) => relayedRequest(local, type, xid, mac, opts);
 
 const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-const waiting = new Map<number, (r: ReturnType<typeof reply>) => void>();
-sock.on('message', (m) => { const r = reply(m); if (r) waiting.get(r.xid)?.(r); });
+const waiting = new Map<number, (r: ReturnType<typeof parseReply>) => void>();
+sock.on('message', (m) => { const r = parseReply(m); if (r) waiting.get(r.xid)?.(r); });
 sock.on('error', () => {});
 await new Promise<void>((res) => sock.bind({ address: a.local!, port: 67 }, res));
-const ask = (pkt: Buffer, xid: number) => new Promise<ReturnType<typeof reply>>((resolve) => {
+const ask = (pkt: Buffer, xid: number) => new Promise<ReturnType<typeof parseReply>>((resolve) => {
   const t = setTimeout(() => { waiting.delete(xid); resolve(undefined); }, Number(a.timeout));
   waiting.set(xid, (r) => { clearTimeout(t); waiting.delete(xid); resolve(r); });
   sock.send(pkt, 67, a.server!);
@@ -57,7 +31,7 @@ for (let i = 0; !stop; i++) {
   const sent = Date.now();
   const t0 = performance.now();
   const offer = await ask(packet(1, xid, mac, []), xid);
-  const ack = offer && await ask(packet(3, xid, mac, [[54, u32(offer.sid)], [50, u32(offer.yiaddr)]]), xid);
+  const ack = offer && await ask(packet(3, xid, mac, [[54, u32(offer.serverId)], [50, u32(offer.yiaddr)]]), xid);
   fs.writeSync(out, `${sent} ${ack && ack.type === 5 ? (performance.now() - t0).toFixed(2) : -1}\n`);
   const wait = Number(a.every) - (performance.now() - t0);
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));

@@ -6,6 +6,7 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { ip, ipStr, parseReply, relayedRequest, u32 } from './wire.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -18,43 +19,12 @@ const { values: a } = parseArgs({
   },
 });
 
-const ip = (s: string) => s.split('.').reduce((n, x) => (n << 8) + Number(x), 0) >>> 0;
-const ipStr = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 const server = a.server!;
 const local = ip(a.local!);
+const packet = (type: number, xid: number, mac: Buffer, opts: Array<[number, Buffer]>, ciaddr = 0) => relayedRequest(local, type, xid, mac, opts, ciaddr);
 const timeoutMs = Number(a.timeout);
 const retries = Number(a.retries);
 
-function packet(type: number, xid: number, mac: Buffer, opts: Array<[number, Buffer]>, ciaddr = 0): Buffer {
-  const b = Buffer.alloc(300);
-  b[0] = 1; b[1] = 1; b[2] = 6; b[3] = 1;
-  b.writeUInt32BE(xid, 4);
-  b.writeUInt32BE(ciaddr, 12);
-  b.writeUInt32BE(local, 24);
-  mac.copy(b, 28);
-  b.writeUInt32BE(0x63825363, 236);
-  let at = 240;
-  for (const [c, v] of [[53, Buffer.from([type])] as [number, Buffer], ...opts]) { b[at] = c; b[at + 1] = v.length; v.copy(b, at + 2); at += 2 + v.length; }
-  b[at] = 255;
-  return b;
-}
-
-function parseReply(b: Buffer): { xid: number; type: number; yiaddr: number; serverId: number } | undefined {
-  if (b.length < 240 || b[0] !== 2 || b.readUInt32BE(236) !== 0x63825363) return undefined;
-  let type = 0; let serverId = 0;
-  for (let i = 240; i < b.length;) {
-    const c = b[i]!;
-    if (c === 0) { i++; continue; }
-    if (c === 255 || i + 1 >= b.length) break;
-    const l = b[i + 1]!;
-    if (c === 53) type = b[i + 2]!;
-    if (c === 54 && l === 4) serverId = b.readUInt32BE(i + 2);
-    i += 2 + l;
-  }
-  return { xid: b.readUInt32BE(4), type, yiaddr: b.readUInt32BE(16), serverId };
-}
-
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
 // Client i's MAC: by default in counting order, so every index keyed by MAC only ever appends.
 // BENCH_DHCP_MACS=random scatters them (i times an odd constant: still one MAC per client), as a
 // real boot storm of machines from several vendors and batches does.

@@ -14,6 +14,7 @@ import { isoTreeFiles, TREE_LIMITS } from '../../../src/boot/iso-files.ts';
 import { publishVersion, ISO_MEDIA_FOLDERS } from '../../../src/boot/publish.ts';
 import type { ImageReader } from '../../../src/store/types.ts';
 import { fuzzCount, fuzzScale, fuzzSeed, rng } from '../../helpers/rng.ts';
+import { mutateIso } from '../../helpers/iso-mutate.ts';
 
 const S = 2048;
 const haveXorriso = spawnSync('sh', ['-c', 'command -v xorriso']).status === 0;
@@ -217,17 +218,7 @@ test('publish fuzz: 1,000 mutated ISOs with a pool write only inside the version
   const tally = { ok: 0, error: 0 };
   const buf = Buffer.from(iso);
   for (let i = 0, n = fuzzCount(1000); i < n; i++) {
-    const saved: [number, number][] = [];
-    const set = (at: number, v: number) => { if (at < buf.length) { saved.push([at, buf[at]!]); buf[at] = v & 255; } };
-    for (let k = 1 + rnd(4); k > 0; k--) {
-      const [a, z] = hot[rnd(hot.length)]!;
-      const at = a + rnd(z - a);
-      const b = rnd(4);
-      if (b === 0) set(at, rnd(256));
-      else if (b === 1) for (let j = 0; j < 1 + rnd(6); j++) set(at + j, ['/', '.', '\0', '\\'][rnd(4)]!.charCodeAt(0));
-      else if (b === 2) set(at, buf[at]! ^ (1 << rnd(8)));
-      else { const v = [0, 0xffffffff, rootLba(iso), 0x7fffffff, hot[rnd(hot.length)]![0] / S][rnd(5)]!; for (let j = 0; j < 4; j++) set(at + j, v >>> (8 * j)); }
-    }
+    const undo = mutateIso(buf, hot, rnd, () => [0, 0xffffffff, rootLba(iso), 0x7fffffff, hot[rnd(hot.length)]![0] / S][rnd(5)]!);
     try {
       await publishVersion({ exportDir, image: 'img', version: 1, flavor: 'casper', reader: reader(buf), rootKind: 'iso' });
       tally.ok++;
@@ -245,7 +236,7 @@ test('publish fuzz: 1,000 mutated ISOs with a pool write only inside the version
     }
     assert.ok(bytes <= buf.length, `input ${i}: ${bytes} bytes written`);
     fs.rmSync(exportDir, { recursive: true, force: true });
-    for (let j = saved.length - 1; j >= 0; j--) buf[saved[j]![0]] = saved[j]![1];
+    undo();
   }
   t.diagnostic(JSON.stringify(tally));
 });

@@ -12,6 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { publishVersion } from '../../../src/boot/publish.ts';
 import type { ImageReader } from '../../../src/store/types.ts';
 import { fuzzCount, fuzzScale, fuzzSeed, rng } from '../../helpers/rng.ts';
+import { mutateIso } from '../../helpers/iso-mutate.ts';
 
 const S = 2048;
 const haveXorriso = spawnSync('sh', ['-c', 'command -v xorriso']).status === 0;
@@ -51,17 +52,7 @@ test('publish fuzz: 1,500 mutated layered ISOs write only inside the version\'s 
   const tally = { ok: 0, error: 0 };
   const buf = Buffer.from(iso);
   for (let i = 0, n = fuzzCount(1500); i < n; i++) {
-    const saved: [number, number][] = [];
-    const set = (at: number, v: number) => { if (at < buf.length) { saved.push([at, buf[at]!]); buf[at] = v & 255; } };
-    for (let k = 1 + rnd(4); k > 0; k--) {
-      const [a, z] = hot[rnd(hot.length)]!;
-      const at = a + rnd(z - a);
-      const b = rnd(4);
-      if (b === 0) set(at, rnd(256));
-      else if (b === 1) for (let j = 0; j < 1 + rnd(6); j++) set(at + j, ['/', '.', '\0', '\\'][rnd(4)]!.charCodeAt(0));
-      else if (b === 2) set(at, buf[at]! ^ (1 << rnd(8)));
-      else { const v = [0, 0xffffffff, rootLba, 0x7fffffff][rnd(4)]!; for (let j = 0; j < 4; j++) set(at + j, v >>> (8 * j)); }
-    }
+    const undo = mutateIso(buf, hot, rnd, () => [0, 0xffffffff, rootLba, 0x7fffffff][rnd(4)]!);
     const reader: ImageReader = {
       size: buf.length,
       read: async (o, l) => {
@@ -85,7 +76,7 @@ test('publish fuzz: 1,500 mutated layered ISOs write only inside the version\'s 
     }
     assert.ok(bytes <= buf.length, `input ${i}: ${bytes} bytes written`);
     fs.rmSync(root, { recursive: true, force: true });
-    for (let j = saved.length - 1; j >= 0; j--) buf[saved[j]![0]] = saved[j]![1];
+    undo();
   }
   t.diagnostic(`${JSON.stringify(tally)}`);
 });
