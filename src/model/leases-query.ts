@@ -1,7 +1,7 @@
 // Leases for the API and console, newest first, limited to the caller's branches: through the
 // subnet each lease belongs to, or, for an orphan lease (its subnet deleted, still held by its
 // client until it ends, model/leases.ts heldOrphan), through the machine with its MAC.
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.ts';
 import type { Db } from '../db/index.ts';
 import type { LeaseState } from '../db/schema.ts';
 import { heldOrphan } from './leases.ts';

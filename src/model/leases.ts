@@ -1,6 +1,7 @@
 // Leases: the addresses DHCP has bound. Written in batches (one transaction for many clients,
 // see dhcp/committer.ts); a row is the promise an ACK made, so it must be committed first.
-import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import type { RawBuilder, SqlBool } from 'kysely';
+import { sql } from '../db/kysely.ts';
 import type { Db } from '../db/index.ts';
 import type { Lease, LeaseState } from '../db/schema.ts';
 
