@@ -51,7 +51,29 @@ async function sizeOf(p: string): Promise<number | undefined> {
   try { return (await fs.stat(p)).size; } catch { return undefined; }
 }
 
+const PARTIAL = /^\..+\.partial-(\d+)$/;
+/** Folders this process has cleared of other processes' temp files. */
+const swept = new Set<string>();
+
+/**
+ * Removes the temp files a killed earlier serve left in `dir` (a root squashfs is GBs, a pool
+ * batch up to 256 MiB), once per folder and process: only one serve publishes into an export (the
+ * dataDir lock), so a temp file of another pid is dead. A killed copy's file is always missing
+ * afterwards, so the next pass writes into that folder and comes here first.
+ */
+async function sweepStalePartials(dir: string): Promise<void> {
+  if (swept.has(dir)) return;
+  swept.add(dir);
+  let names: string[];
+  try { names = await fs.readdir(dir); } catch { return; }
+  for (const n of names) {
+    const m = PARTIAL.exec(n);
+    if (m && Number(m[1]) !== process.pid) await fs.rm(path.join(dir, n), { force: true });
+  }
+}
+
 async function atomicWrite(dest: string, fill: (fh: fs.FileHandle) => Promise<void>): Promise<void> {
+  await sweepStalePartials(path.dirname(dest));
   const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.partial-${process.pid}`);
   const fh = await fs.open(tmp, 'w', 0o644);
   try {
@@ -116,6 +138,7 @@ async function copyManyExtents(reader: ImageReader, items: { f: IsoEntry; dest: 
   };
   try {
     for (const { f, dest } of items) {
+      await sweepStalePartials(path.dirname(dest));
       const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.partial-${process.pid}`);
       pending.push({ tmp, dest });
       const fh = await fs.open(tmp, 'w', 0o644);

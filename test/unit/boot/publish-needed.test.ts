@@ -70,3 +70,28 @@ test('a pass stopped mid-copy ends with AbortError and leaves neither a root nor
     await t.close();
   }
 });
+
+test('temp files a killed earlier serve left are removed when the copy is made again; this process\'s own are not touched', { timeout: 20_000 }, async () => {
+  const t = tempDb();
+  try {
+    await addImage(t.db, { name: 'debian', flavor: 'live-boot', transport: 'nfs', current_version: 1 }, [{ version: 1 }]);
+    const exportDir = path.join(t.dir, 'export');
+    const live = path.join(exportDir, 'debian/1/live');
+    fs.mkdirSync(live, { recursive: true });
+    // pid 2^22 + 1 is above Linux's pid_max: never a live process.
+    const stale = path.join(live, `.filesystem.squashfs.partial-${(1 << 22) + 1}`);
+    fs.writeFileSync(stale, Buffer.alloc(4096));
+    const store: PublishStore = {
+      async openReader(name, version) {
+        const data = Buffer.from(`${name}@${version}`);
+        return { size: data.length, read: async (o, l) => data.subarray(o, o + l), row: { flavor: null, image_flavor: 'live-boot', version, kernel_blob: null, initrd_blob: null } };
+      },
+      file: (rel) => rel,
+    };
+    await publishNeeded(t.db, store, exportDir, silentLog);
+    assert.equal(fs.readFileSync(path.join(live, 'filesystem.squashfs'), 'utf8'), 'debian@1');
+    assert.deepEqual(fs.readdirSync(live), ['filesystem.squashfs'], 'the dead serve\'s temp file is gone');
+  } finally {
+    await t.close();
+  }
+});
