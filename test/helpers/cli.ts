@@ -48,7 +48,15 @@ function loggedHttpUrl(out: string): string | undefined {
  * info) the kernel picks the port and the URL comes from serve's log: a port found free and
  * closed again before serve binds it can be taken meanwhile by another test on the machine.
  */
-export async function startServe(configFile: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv; port: number; timeoutMs?: number }): Promise<{ proc: ChildProcess; logs: () => string; url: string }> {
+export interface StartedServe {
+  proc: ChildProcess;
+  logs: () => string;
+  url: string;
+  /** SIGTERM, and wait until the process has exited. */
+  stop: () => Promise<void>;
+}
+
+export async function startServe(configFile: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv; port: number; timeoutMs?: number }): Promise<StartedServe> {
   const [cmd, ...rest] = cliArgv('serve', '--config', configFile);
   const proc = spawn(cmd!, rest, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -62,7 +70,15 @@ export async function startServe(configFile: string, opts: { cwd?: string; env?:
     if (!url) { await new Promise((r) => setTimeout(r, 100)); continue; }
     try {
       const r = await fetch(`${url}/healthz`);
-      if (r.ok) return { proc, logs: () => out, url };
+      if (r.ok) {
+        const stop = async () => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return;
+          const exited = new Promise((res) => proc.once('exit', res));
+          proc.kill('SIGTERM');
+          await exited;
+        };
+        return { proc, logs: () => out, url, stop };
+      }
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -98,7 +114,7 @@ export async function freePort(): Promise<number> {
  * `serve` logging at trace level on a fresh dataDir, with admin "ada" (password `password`)
  * and an admin-scope token "adm": what the log-secrets tests grep the log of.
  */
-export async function traceServeWithAdmin(password: string): Promise<{ dir: string; cfg: string; token: string; proc: ChildProcess; url: string; logs: () => string }> {
+export async function traceServeWithAdmin(password: string): Promise<StartedServe & { dir: string; cfg: string; token: string }> {
   const dir = tempDir();
   const cfg = path.join(dir, 'branchboot.yaml');
   fs.writeFileSync(cfg, 'dataDir: var\nlog:\n  level: trace\nhttp:\n  port: 0\n');

@@ -42,7 +42,7 @@ test('serve answers /healthz and stops cleanly on SIGTERM (exit 0, database clos
 test('a second serve on the same dataDir (other ports) refuses in one line; the first runs on', async () => {
   const dir = tempDir();
   const cfg = writeConfig(dir, 0, '', 'info');
-  const { proc, url, logs } = await startServe(cfg, { port: 0 });
+  const { proc, url, logs, stop } = await startServe(cfg, { port: 0 });
   try {
     const r = await runCli(['serve', '--config', cfg], { env: { BRANCHBOOT_HTTP_PORT: '0', BRANCHBOOT_LOG_LEVEL: 'warn' } });
     assert.equal(r.code, 1, r.stderr);
@@ -50,9 +50,7 @@ test('a second serve on the same dataDir (other ports) refuses in one line; the 
     assert.equal((await fetch(`${url}/healthz`)).status, 200, logs());
     assert.match(logs(), new RegExp(`"dataDir":"${path.join(dir, 'var')}","database":"${path.join(dir, 'var', 'branchboot.db')}"[^\n]*"msg":"branchboot running"`));
   } finally {
-    const exited = new Promise((r) => proc.on('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
+    await stop();
   }
 });
 

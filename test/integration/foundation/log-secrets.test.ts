@@ -6,7 +6,7 @@ import { traceServeWithAdmin } from '../../helpers/cli.ts';
 
 test('a trace-level serve logs no password, token, session cookie or CSRF token', async () => {
   const password = 'pw-SECRET-right-1';
-  const { token, proc, url, logs } = await traceServeWithAdmin(password);
+  const { token, url, logs, stop } = await traceServeWithAdmin(password);
   const secrets = [password, token, 'pw-SECRET-wrong', 'bbt_SECRETwrongToken', 'SECRET-csrf-forged', 'SECRET-cookie-forged', 'SECRET-json-body'];
   try {
     const cookieOf = (r: Response) => r.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
@@ -36,9 +36,7 @@ test('a trace-level serve logs no password, token, session cookie or CSRF token'
     await fetch(`${url}/nowhere`, { headers: { authorization: `Bearer ${token}`, cookie: session } });
     await post('/logout', session, { _csrf: csrf2 });
   } finally {
-    const exited = new Promise((r) => proc.on('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
+    await stop();
   }
   const out = logs();
   assert.match(out, /"msg":"stopped"/);

@@ -10,7 +10,7 @@ import { traceServeWithAdmin } from '../../helpers/cli.ts';
 
 test('a trace-level serve logs no secret of the user and token admin flows; the audit log holds none', { timeout: 60_000 }, async () => {
   const password = 'pw-SECRET-admin-1';
-  const { dir, token, proc, url, logs } = await traceServeWithAdmin(password);
+  const { dir, token, url, logs, stop } = await traceServeWithAdmin(password);
   const secrets = [password, token, 'pw-SECRET-api-user', 'pw-SECRET-api-new', 'pw-SECRET-short', 'pw-SECRET-badjson', 'pw-SECRET-ui-user', 'pw-SECRET-extra'];
   const answers: string[] = [];
   const pageSecrets: string[] = [];
@@ -62,9 +62,7 @@ test('a trace-level serve logs no secret of the user and token admin flows; the 
     secrets.push(uiSecret);
     answers.push(await (await fetch(`${url}/admin/users`, { headers: { cookie: session } })).text());
   } finally {
-    const exited = new Promise((r) => proc.on('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
+    await stop();
   }
   const out = logs();
   assert.match(out, /"msg":"stopped"/);
