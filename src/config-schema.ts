@@ -25,6 +25,11 @@ export const ConfigSchema = Type.Object({
     publicUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
     /** Seconds in-flight requests get to finish on shutdown before they are cut. */
     shutdownGraceSeconds: Type.Number({ minimum: 0, maximum: 300, default: 10 }),
+    /**
+     * Reverse proxies (a branch cache, a TLS-terminating nginx) whose X-Forwarded-For is believed:
+     * IPv4/IPv6 addresses or CIDRs. Empty: nobody's, every client is the TCP peer.
+     */
+    trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
   }, { default: {}, additionalProperties: false }),
   dhcp: Type.Object({
     enabled: Type.Boolean({ default: false }),

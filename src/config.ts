@@ -1,6 +1,7 @@
 // One typed, validated configuration: defaults ← file (YAML or JSON) ← BRANCHBOOT_* environment.
 // A mistake is reported as one line naming the key, where it came from, and why.
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Static } from '@sinclair/typebox';
@@ -66,6 +67,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   checkAddress('dhcp.address', cfg.dhcp.address, source);
   checkAddress('tftp.address', cfg.tftp.address, source);
   checkAddress('nbd.address', cfg.nbd.address, source);
+  const proxiesFrom = fromEnv.get('http.trustedProxies');
+  checkTrustedProxies(cfg.http.trustedProxies, proxiesFrom ? `environment ${proxiesFrom}=${JSON.stringify(env[proxiesFrom])}` : source);
   return cfg;
 }
 
@@ -154,5 +157,29 @@ function checkAddress(key: string, value: string, source: string): void {
   const ok = parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
   if (!ok && value !== 'localhost' && value !== '::' && value !== '::1') {
     throw new UserError(`${source}: ${key}: "${value}" is not an IPv4 address`);
+  }
+}
+
+/**
+ * Each entry an address or address/prefix, as fastify's proxy-addr reads it, but stricter: no
+ * names (proxy-addr's "loopback" trusts every 127/8 peer), no zone ids, no netmask form, and no
+ * /0, which would believe an X-Forwarded-For from anyone.
+ */
+export function trustedProxyProblem(entry: string): string | undefined {
+  const slash = entry.indexOf('/');
+  const addr = slash < 0 ? entry : entry.slice(0, slash);
+  const kind = addr.includes('%') ? 0 : isIP(addr);
+  if (kind === 0) return 'is not an IPv4/IPv6 address or CIDR (e.g. 10.1.0.5, 10.2.0.0/24, fd00::/64)';
+  if (slash < 0) return undefined;
+  const bits = entry.slice(slash + 1);
+  const max = kind === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) < 1 || Number(bits) > max) return `has a prefix length that is not 1-${max}`;
+  return undefined;
+}
+
+function checkTrustedProxies(entries: string[], source: string): void {
+  for (const entry of entries) {
+    const why = trustedProxyProblem(entry);
+    if (why) throw new UserError(`${source}: http.trustedProxies: "${entry}" ${why}`);
   }
 }

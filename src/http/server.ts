@@ -15,6 +15,17 @@ export interface HttpContext extends AppContext {
   health(): Record<string, ServiceHealth>;
 }
 
+/**
+ * fastify's trustProxy for http.trustedProxies. With a list, req.ip is the right-most
+ * X-Forwarded-For address that is not a listed proxy (proxy-addr), and only a listed peer's
+ * X-Forwarded-For, -Host and -Proto are read: a client that sends its own header directly, or
+ * adds entries in front of what the cache appends, changes nothing. Empty: false, not [], so
+ * the default keeps fastify's plain request (no X-Forwarded-* parsing on any request).
+ */
+export function trustProxyOption(trusted: readonly string[]): false | string[] {
+  return trusted.length > 0 ? [...trusted] : false;
+}
+
 /** `limiter`: the console's login limiter with a test's clock (tests only). */
 export async function buildHttpApp(ctx: HttpContext, opts: { limiter?: LoginLimiter } = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -24,7 +35,7 @@ export async function buildHttpApp(ctx: HttpContext, opts: { limiter?: LoginLimi
     // Boot clients (iPXE, casync) keep one connection for many requests.
     keepAliveTimeout: 65_000,
     bodyLimit: 10 * 1024 * 1024,
-    trustProxy: false,
+    trustProxy: trustProxyOption(ctx.config.http.trustedProxies),
   });
   await app.register(healthRoutes, { ctx });
   await app.register(bootRoutes, { ctx });

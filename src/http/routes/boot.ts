@@ -17,6 +17,13 @@ function clientFromRequest(mac: string, req: { ip: string; socket: { localAddres
   const arch = q.arch !== undefined && /^\d{1,5}$/.test(q.arch) ? Number(q.arch) : undefined;
   // The socket's local address is what the client reached; the Host header says the same when
   // there is no socket address (tests, some proxies).
+  // Deliberately not req.host: with http.trustedProxies fastify takes it from a listed proxy's
+  // X-Forwarded-Host, and the name a proxy was asked under would become this server's address
+  // in the plan. Behind a branch cache both halves of the plan are right without it: image URLs
+  // name the cache because the branch's servers.http does, whatever the request says; the
+  // script's own URL (selfBase: retry, chain) stays central's, which alone makes plans and is
+  // where the cache's upstream connection ends. http.publicUrl, not a header, names another.
+  // Only the client's address (req.ip: the desktop, not the cache) is taken from the proxy.
   const viaHost = /^(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?$/.exec(req.headers.host ?? '')?.[1];
   return { mac, arch, ipxe: true, clientIp: plainIp(req.ip), serverAddress: plainIp(req.socket.localAddress) || viaHost };
 }

@@ -12,6 +12,7 @@ import { LoginLimiter } from './login-limit.ts';
 import { field } from './forms.ts';
 import { pageCtx, send, type UiDeps } from './common.ts';
 
+/** req.protocol is X-Forwarded-Proto only from a peer in http.trustedProxies (a TLS-terminating nginx). */
 export function isSecure(req: FastifyRequest, publicUrl: string | undefined): boolean {
   return req.protocol === 'https' || (publicUrl ?? '').startsWith('https:');
 }
@@ -57,6 +58,8 @@ export function sessionRoutes(app: FastifyInstance, deps: UiDeps, limiter = new 
     if (!pre || pre.length !== sent.length || !timingSafeEqual(Buffer.from(pre), Buffer.from(sent))) {
       return loginPage(req, reply, 403, 'The form expired or did not come from this site. Please try again.', username);
     }
+    // req.ip is the client behind a proxy listed in http.trustedProxies: without that, a whole
+    // branch behind its cache shared one address, and one guesser locked every admin there out.
     const wait = limiter.retryAfter(req.ip, username);
     if (wait > 0) {
       reply.header('retry-after', String(Math.ceil(wait / 1000)));
