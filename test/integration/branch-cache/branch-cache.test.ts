@@ -1,7 +1,9 @@
 // contrib/branch-cache/nginx.conf, as an admin drops it in, in front of a real `branchboot serve`
 // across a veth "uplink": casync through it is byte-identical and a second extract never crosses
 // the uplink; Range reads through its slices return the right bytes; what is mutable (the
-// "current" aliases, the boot script) is the new version right after an import, never a stale copy.
+// "current" aliases, the boot script) is the new version right after an import, never a stale copy;
+// with the cache in central's http.trustedProxies, what a desktop fetches through it is the
+// desktop's in the boot timeline, not the cache's.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,11 +11,13 @@ import path from 'node:path';
 import { have, makeSquashfs, makeTree } from '../store/harness.ts';
 import { tempDir } from '../../helpers/cli.ts';
 import {
-  CACHE_URL, CENTRAL_URL, canRunLab, createLabNet, startBranchCache, startCentral,
+  BRANCH_ADDR, CACHE_URL, CENTRAL_URL, DESKTOP_ADDR, SITE_CONF, canRunLab, createLabNet, startBranchCache, startCentral,
   type BranchCache, type Central, type LabNet,
 } from './lab.ts';
 
 const MAC = '52:54:00:b0:00:01';
+/** The desktop at DESKTOP_ADDR. */
+const MAC2 = '52:54:00:b0:00:02';
 const SLICE = 1024 * 1024;
 
 describe('branch cache (nginx, contrib/branch-cache/nginx.conf) in front of serve', { skip: canRunLab() ?? false, timeout: 300_000 }, () => {
@@ -43,12 +47,13 @@ describe('branch cache (nginx, contrib/branch-cache/nginx.conf) in front of serv
     fs.writeFileSync(path.join(dir, 'vmlinuz'), Buffer.alloc(300_000, 1));
     fs.writeFileSync(path.join(dir, 'initrd.img'), Buffer.alloc(200_000, 2));
     net = createLabNet();
-    central = await startCentral(net, path.join(dir, 'central'));
+    central = await startCentral(net, path.join(dir, 'central'), { trustedProxies: [BRANCH_ADDR] });
     await central.importImage(path.join(dir, 'filesystem.squashfs'), ['--name', 'lab', '--flavor', 'live-boot', '--kernel', path.join(dir, 'vmlinuz'), '--initrd', path.join(dir, 'initrd.img')]);
     await central.apply([
       'branches:', '  - name: far', '    servers:', `      http: ${CACHE_URL}`, '    defaultImage: lab',
       'images:', '  - name: lab', '    flavor: live-boot', '    transport: http',
-      'machines:', `  - mac: ${MAC}`, '    hostname: far-01', '    branch: far', '',
+      'machines:', `  - mac: ${MAC}`, '    hostname: far-01', '    branch: far',
+      `  - mac: ${MAC2}`, '    hostname: far-02', '    branch: far', '',
     ].join('\n'));
     cache = await startBranchCache(net, path.join(dir, 'nginx'));
   });
@@ -166,4 +171,43 @@ describe('branch cache (nginx, contrib/branch-cache/nginx.conf) in front of serv
     // The mutable URLs were never stored: nginx reported no cache status for them.
     for (const l of cache.lines().filter((x) => /\/current[./]|\/boot\//.test(x))) assert.match(l, / cache=- /, l);
   });
+
+  test('a desktop\'s script and initrd fetched through the cache are the desktop\'s boot steps, not the cache\'s', async () => {
+    const token = (await central.cli(['token', 'create', 'timeline', '--scope', 'read'])).trim();
+    // The desktop's own X-Forwarded-For is kept by nginx, in front of the address it appends:
+    // central must take nginx's word, not the desktop's.
+    const asDesktop = (url: string) => curl(['--interface', DESKTOP_ADDR, '-H', 'X-Forwarded-For: 10.211.0.99', '-o', '/dev/null', '-w', '%{http_code}', url]);
+    const script = await asDesktop(`${CACHE_URL}/boot/${MAC2.replaceAll(':', '-')}.ipxe`);
+    assert.equal(script.stdout, '200', script.stderr);
+    const initrd = `${CACHE_URL}/images/lab/1/initrd.img`;
+    assert.equal((await asDesktop(initrd)).stdout, '200');
+    // The first fetch of it through this cache (a miss), so central saw it.
+    const line = cache.lines().find((l) => l.startsWith(`${DESKTOP_ADDR} `) && l.includes('"GET /images/lab/1/initrd.img '));
+    assert.match(line ?? '', / cache=MISS /, line);
+
+    type Ev = { mac: string | null; ip: string | null; stage: string };
+    let events: Ev[] = [];
+    for (let i = 0; i < 50 && !(events.some((e) => e.stage === 'http.script') && events.some((e) => e.stage === 'http.initrd')); i++) {
+      if (i) await new Promise((r) => setTimeout(r, 200));
+      const r = await net.run(net.central, ['curl', '-sS', '--fail', '-H', `Authorization: Bearer ${token}`, `${CENTRAL_URL}/api/v1/events?mac=${MAC2}`]);
+      assert.equal(r.code, 0, r.stderr);
+      events = (JSON.parse(r.stdout) as { items: Ev[] }).items;
+    }
+    const steps = events.map((e) => `${e.stage} ${e.ip}`).sort();
+    assert.deepEqual(steps, [`http.initrd ${DESKTOP_ADDR}`, `http.script ${DESKTOP_ADDR}`]);
+  });
+});
+
+test('every location of the shipped nginx.conf that proxies sends X-Forwarded-For (nginx drops the server\'s proxy_set_header in a location with its own)', () => {
+  const text = fs.readFileSync(SITE_CONF, 'utf8').replace(/#.*$/gm, '');
+  const server = text.slice(0, text.indexOf('location'));
+  assert.match(server, /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
+  const locations = text.split(/\n\s*location /).slice(1);
+  assert.ok(locations.length >= 4, `${locations.length} locations`);
+  for (const loc of locations) {
+    const body = loc.slice(0, loc.indexOf('\n    }'));
+    if (!body.includes('proxy_pass') || !body.includes('proxy_set_header')) continue;
+    assert.match(body, /proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/, `location ${body.split('\n')[0]}`);
+    assert.match(body, /proxy_set_header Connection "";/, `location ${body.split('\n')[0]}`);
+  }
 });

@@ -16,6 +16,11 @@ export const CACHE_PORT = 8080;
 export const CENTRAL_URL = `http://${CENTRAL_ADDR}:${CENTRAL_PORT}`;
 /** nginx listens on every address of the branch namespace; clients there use its uplink address. */
 export const CACHE_URL = `http://${BRANCH_ADDR}:${CACHE_PORT}`;
+/**
+ * A desktop of the branch, as an address of its own in the branch namespace (curl --interface):
+ * nginx sees it as the client, central sees only the cache's uplink address as the peer.
+ */
+export const DESKTOP_ADDR = '10.211.1.11';
 export const SITE_CONF = path.join(ROOT, 'contrib', 'branch-cache', 'nginx.conf');
 
 export interface RunResult { code: number | null; stdout: string; stderr: string }
@@ -86,6 +91,7 @@ export function createLabNet(): LabNet {
     sh(['ip', '-n', branch, 'addr', 'add', `${BRANCH_ADDR}/24`, 'dev', 'uplink']);
     sh(['ip', '-n', central, 'link', 'set', 'uplink', 'up']);
     sh(['ip', '-n', branch, 'link', 'set', 'uplink', 'up']);
+    sh(['ip', '-n', branch, 'addr', 'add', `${DESKTOP_ADDR}/32`, 'dev', 'lo']);
   } catch (err) {
     teardown();
     throw err;
@@ -152,13 +158,19 @@ export interface Central {
   /** `branchboot image import` against this central's data (serve keeps running). */
   importImage(file: string, args: string[]): Promise<void>;
   apply(inventoryYaml: string): Promise<void>;
+  /** Any other `branchboot` command against this central's data; its stdout. */
+  cli(args: string[]): Promise<string>;
 }
 
-/** `branchboot serve` (from source) in the central namespace, its data under dir. */
-export async function startCentral(net: LabNet, dir: string): Promise<Central> {
+/**
+ * `branchboot serve` (from source) in the central namespace, its data under dir.
+ * `trustedProxies`: its http.trustedProxies (the cache's uplink address, BRANCH_ADDR).
+ */
+export async function startCentral(net: LabNet, dir: string, opts: { trustedProxies?: string[] } = {}): Promise<Central> {
   fs.mkdirSync(dir, { recursive: true });
   const config = path.join(dir, 'branchboot.yaml');
-  fs.writeFileSync(config, `dataDir: ${path.join(dir, 'var')}\nlog:\n  level: warn\nhttp:\n  address: ${CENTRAL_ADDR}\n  port: ${CENTRAL_PORT}\n`);
+  const trusted = opts.trustedProxies?.length ? `  trustedProxies: [${opts.trustedProxies.join(', ')}]\n` : '';
+  fs.writeFileSync(config, `dataDir: ${path.join(dir, 'var')}\nlog:\n  level: warn\nhttp:\n  address: ${CENTRAL_ADDR}\n  port: ${CENTRAL_PORT}\n${trusted}`);
   const proc = net.spawn(net.central, cliArgv('serve', '--config', config));
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -171,10 +183,11 @@ export async function startCentral(net: LabNet, dir: string): Promise<Central> {
   const cli = async (args: string[], input?: string) => {
     const r = await runCli([...args, '--config', config], { timeoutMs: 600_000, ...(input !== undefined && { input }) });
     if (r.code !== 0) throw new Error(`branchboot ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+    return r.stdout;
   };
   return {
-    dir, config, proc, logs: () => out,
-    importImage: (file, args) => cli(['image', 'import', file, ...args]),
+    dir, config, proc, logs: () => out, cli: (args) => cli(args),
+    importImage: async (file, args) => { await cli(['image', 'import', file, ...args]); },
     async apply(yaml) {
       const f = path.join(dir, 'inventory.yaml');
       fs.writeFileSync(f, yaml);
