@@ -44,13 +44,14 @@ export function createApp(config: Config, log: Logger = createLogger(config)): A
   const ctx: AppContext = { config, db, log, events, planner };
   const services: Service[] = [];
   const health = () => Object.fromEntries(services.map((s) => [s.name, s.health()]));
+  const dhcp = createDhcpService(ctx);
   services.push(
-    createDhcpService(ctx),
+    dhcp,
     createTftpService(ctx),
     createNbdService(ctx),
     createPublisherService(ctx),
     createEventRetentionService(ctx),
-    createHttpService({ ...ctx, health }),
+    createHttpService({ ...ctx, health, dhcpPools: (now) => dhcp.pools(now) }),
   );
   const started: Service[] = [];
   const stop = async () => {

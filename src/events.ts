@@ -13,6 +13,8 @@ export class EventBus {
   private queue: BootEventRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** Events stored in the database since start (for /metrics). */
+  written = 0;
 
   private readonly insert: (events: BootEventRecord[]) => Promise<void>;
 
@@ -55,7 +57,7 @@ export class EventBus {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(() => this.insert(batch)).catch((err: unknown) => {
+    this.flushing = this.flushing.then(() => this.insert(batch)).then(() => { this.written += batch.length; }, (err: unknown) => {
       this.log.error({ err, lost: batch.length }, 'could not record boot events');
     });
     return this.flushing;

@@ -11,6 +11,8 @@ export class DhcpEventLog {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   dropped = 0;
+  /** Events handed to the writer (alone or with a lease batch), for /metrics: counted per batch, not per packet. */
+  taken = 0;
 
   constructor(
     private readonly bus: Pick<EventBus, 'emit'>,
@@ -39,6 +41,7 @@ export class DhcpEventLog {
     if (this.queue.length === 0) return [];
     const q = this.queue;
     this.queue = [];
+    this.taken += q.length;
     return q;
   }
 

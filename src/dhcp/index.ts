@@ -12,6 +12,7 @@ import { ipv4ToString, parseIpv4 } from '../util/net.ts';
 import { LeaseCommitter } from './committer.ts';
 import { DhcpHandler, leaseRow, type HandlerLimits, type Incoming, type LocalAddress } from './handler.ts';
 import { LeaseBook } from './lease-book.ts';
+import { poolStats, type PoolStats } from './pool-stats.ts';
 import { cachedLocalAddresses } from './local-addresses.ts';
 import { ScopeCache } from './scopes.ts';
 import { SightingRecorder } from './sightings.ts';
@@ -43,6 +44,8 @@ export interface DhcpService extends Service {
   /** The bound ports (useful when the config asked for 0). */
   ports(): { port: number; proxyPort: number };
   handler(): DhcpHandler | undefined;
+  /** Each served subnet's pool use, from the lease book (empty while stopped). */
+  pools(now: number): PoolStats[];
 }
 
 export interface BuiltHandler {
@@ -51,6 +54,7 @@ export interface BuiltHandler {
   sightings: SightingRecorder;
   events: DhcpEventLog;
   scopes: ScopeCache;
+  book: LeaseBook;
   /** Stops listening to inventory changes. */
   dispose(): void;
   /** dispose, wait for pending writes, end the writer thread. */
@@ -141,7 +145,7 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
     ...(opts.limits && { limits: opts.limits }),
   });
   return {
-    handler, committer, sightings, events, scopes,
+    handler, committer, sightings, events, scopes, book,
     dispose: () => { dispose(); },
     async close() { dispose(); await committer.flushed(); await events.flush(); await sightings.flush(); await writer.close(); },
   };
@@ -166,6 +170,7 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   let proxy: UdpSocket | undefined;
   const perAddress = new Map<number, UdpSocket>();
   let committer: LeaseCommitter | undefined;
+  let built: BuiltHandler | undefined;
   let closeBuilt: (() => Promise<void>) | undefined;
   let bound = { port: 0, proxyPort: 0 };
   // Replies still being decided (a lease commit): stop() gives them a grace period.
@@ -213,14 +218,20 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
     name: 'dhcp',
     ports: () => bound,
     handler: () => handler,
+    pools(now) {
+      if (!built) return [];
+      const { book } = built;
+      return built.scopes.current().scopes.map((s) => poolStats(s, book.entries(s.id), now));
+    },
     async start() {
       if (!cfg.enabled) { state = 'disabled'; return; }
       state = 'starting';
       const udp = warnIfDgram(log, 'dhcp');
       localAddresses = opts.localAddresses ?? cachedLocalAddresses();
-      const built = await buildDhcpHandler(ctx, { writerThread: true, ...opts, localAddresses });
-      ({ handler, committer } = built);
-      closeBuilt = () => built.close();
+      const b = await buildDhcpHandler(ctx, { writerThread: true, ...opts, localAddresses });
+      ({ handler, committer } = b);
+      built = b;
+      closeBuilt = () => b.close();
       try {
         main = await open(cfg.address, cfg.port);
         bound.port = main.port;
@@ -246,7 +257,7 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
         state = 'failed';
         throw err;
       }
-      log.info({ port: bound.port, proxyPort: bound.proxyPort, subnets: built.scopes.current().scopes.length, udp }, 'dhcp: listening');
+      log.info({ port: bound.port, proxyPort: bound.proxyPort, subnets: b.scopes.current().scopes.length, udp }, 'dhcp: listening');
       state = 'running';
     },
     async stop(graceMs: number) {
@@ -262,6 +273,7 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       await closeBuilt?.();
       closeBuilt = undefined;
       handler = undefined;
+      built = undefined;
       state = 'stopped';
     },
     health(): ServiceHealth {
@@ -269,7 +281,7 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       return {
         state,
         listen: [`${cfg.address}:${bound.port}`, `${cfg.address}:${bound.proxyPort}`],
-        detail: { ...handler?.counters, commits: committer?.batches, leaseRows: committer?.rows },
+        detail: { ...handler?.counters, commits: committer?.batches, leaseRows: committer?.rows, bootEvents: built?.events.taken, bootEventsDropped: built?.events.dropped },
       };
     },
   };

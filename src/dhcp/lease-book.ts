@@ -249,6 +249,11 @@ export class LeaseBook {
     return held;
   }
 
+  /** Every lease the book holds in a scope (for /metrics: read, never changed). */
+  entries(scopeId: number): Iterable<LeaseEntry> {
+    return this.scopes.get(scopeId)?.byIp.values() ?? [];
+  }
+
   stats(scopeId: number, now: number): { active: number; known: number } {
     const b = this.scopes.get(scopeId);
     if (!b) return { active: 0, known: 0 };

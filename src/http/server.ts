@@ -8,11 +8,15 @@ import { bootRoutes } from './routes/boot.ts';
 import { storeRoutes } from './routes/store.ts';
 import { apiRoutes } from './routes/api.ts';
 import { uiRoutes } from './routes/ui.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import type { PoolStats } from '../dhcp/pool-stats.ts';
 import type { LoginLimiter } from './ui/login-limit.ts';
 
 export interface HttpContext extends AppContext {
   /** Health of every service, for /healthz. */
   health(): Record<string, ServiceHealth>;
+  /** Each DHCP subnet's pool use, for /metrics (absent: DHCP is not in this process). */
+  dhcpPools?: ((now: number) => PoolStats[]) | undefined;
 }
 
 /**
@@ -42,6 +46,7 @@ export async function buildHttpApp(ctx: HttpContext, opts: { limiter?: LoginLimi
   await app.register(storeRoutes, { ctx });
   await app.register(apiRoutes, { ctx, prefix: '/api' });
   await app.register(uiRoutes, { ctx, ...(opts.limiter && { limiter: opts.limiter }) });
+  await app.register(metricsRoutes, { ctx });
   return app;
 }
 

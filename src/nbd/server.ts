@@ -36,6 +36,8 @@ export class NbdServer {
   private readonly log: NbdLog;
   private readonly limits: SessionLimits;
   private stopping = false;
+  /** Connections accepted since start (for /metrics). */
+  accepted = 0;
 
   constructor(private readonly opts: NbdServerOptions) {
     this.log = opts.log ?? silent;
@@ -87,6 +89,7 @@ export class NbdServer {
 
   private accept(socket: net.Socket): void {
     if (this.stopping) { socket.destroy(); return; }
+    this.accepted++;
     const ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const peer = `${ip}:${socket.remotePort ?? 0}`;
     // Root file systems sit on these connections for days: notice a client that vanished.

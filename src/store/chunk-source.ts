@@ -30,6 +30,8 @@ export interface ChunkSource {
   /** The uncompressed, hash-verified bytes of chunk `id`, expected to be `size` bytes long. */
   get(id: Buffer, size: number): Promise<Buffer>;
   readonly cache: ByteLru<Buffer>;
+  /** Reads served from the cache and reads that had to load (or join a load), for /metrics. */
+  readonly counts: { hits: number; misses: number };
 }
 
 /**
@@ -39,6 +41,7 @@ export interface ChunkSource {
 export function createChunkSource(root: string, cacheBytes: number, log: Logger, pool: VerifyPool | null = verifyPool()): ChunkSource {
   const cache = new ByteLru<Buffer>(cacheBytes);
   const inflight = new Map<string, Promise<Buffer>>();
+  const counts = { hits: 0, misses: 0 };
 
   function refuse(hex: string, why: string): never {
     const e = new CorruptChunkError(hex, why);
@@ -85,10 +88,12 @@ export function createChunkSource(root: string, cacheBytes: number, log: Logger,
 
   return {
     cache,
+    counts,
     get(id, size) {
       const hex = id.toString('hex');
       const hit = cache.get(hex);
-      if (hit) return Promise.resolve(hit);
+      if (hit) { counts.hits++; return Promise.resolve(hit); }
+      counts.misses++;
       let p = inflight.get(hex);
       if (!p) {
         p = load(hex, id, size).then((data) => {

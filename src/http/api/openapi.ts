@@ -9,7 +9,7 @@ type Json = Record<string, unknown>;
 export class OpenApiCollector {
   private readonly routes: Collected[] = [];
 
-  add(r: RouteOptions): void {
+  add(r: Pick<RouteOptions, 'method' | 'url' | 'schema'>): void {
     if (!r.schema || r.url.includes('/docs')) return;
     for (const m of [r.method].flat()) if (m !== 'HEAD') this.routes.push({ method: m.toLowerCase(), url: r.url, schema: r.schema as Json });
   }

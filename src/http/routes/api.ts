@@ -16,10 +16,13 @@ import { imageRoutes } from '../api/images.ts';
 import { leaseRoutes } from '../api/leases.ts';
 import { eventRoutes } from '../api/events.ts';
 import { accountRoutes } from '../api/accounts.ts';
+import { METRICS_ROUTE } from './metrics.ts';
 
 export async function apiRoutes(app: FastifyInstance, opts: { ctx: HttpContext }): Promise<void> {
   const { ctx } = opts;
   const openapi = new OpenApiCollector();
+  // Served at the root (routes/metrics.ts, where Prometheus looks), authenticated as the API is.
+  openapi.add(METRICS_ROUTE);
   const release = attachReader(ctx.db, ctx.config.database);
   app.addHook('onClose', async () => release());
   app.setValidatorCompiler(validatorCompiler);
