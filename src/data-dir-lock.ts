@@ -8,6 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { makeDirsSync } from './util/make-dirs.ts';
 import { UserError, errnoCode, errorMessage } from './util/errors.ts';
+import { sqliteFileNotWritable } from './util/not-writable.ts';
 
 export interface DataDirLock { file: string; release(): void }
 
@@ -22,6 +23,8 @@ export function lockDataDir(dataDir: string, holder: LockHolder = 'serve'): Data
   const file = path.join(dataDir, 'serve.lock');
   const pidFile = path.join(dataDir, 'serve.pid');
   let db: Database.Database;
+  const cannotWrite = sqliteFileNotWritable(file);
+  if (cannotWrite) throw new UserError(`dataDir ${dataDir}: ${path.basename(file)}: ${cannotWrite}`);
   try {
     db = new Database(file, { timeout: 0 });
   } catch (err) {

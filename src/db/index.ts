@@ -7,6 +7,7 @@ import { Kysely, SqliteDialect } from './kysely.ts';
 import type { DB } from './schema.ts';
 import { migrate } from './migrate.ts';
 import { UserError, errnoCode, errorMessage } from '../util/errors.ts';
+import { sqliteFileNotWritable } from '../util/not-writable.ts';
 
 export type Db = KyselyDb<DB>;
 
@@ -33,6 +34,8 @@ export interface OpenOptions {
 
 export function openDatabase(file: string, opts: OpenOptions = {}): DatabaseHandle {
   let sqlite: Database.Database;
+  const cannotWrite = file !== ':memory:' && !opts.readonly ? sqliteFileNotWritable(file) : undefined;
+  if (cannotWrite) throw new UserError(`database ${file}: ${cannotWrite}`);
   try {
     if (file !== ':memory:') makeDirsSync(path.dirname(file));
     sqlite = new Database(file, { readonly: opts.readonly ?? false, timeout: 5000 });

@@ -41,9 +41,10 @@ export function createTftpService(ctx: AppContext, tuning: Pick<TftpServerOption
       } catch (err) {
         state = 'failed';
         const code = errnoCode(err);
-        if (code === 'EADDRINUSE') throw new UserError(`tftp: ${cfg.address}:${cfg.port} is in use (another TFTP server, e.g. tftpd-hpa or dnsmasq, running?)`);
-        if (code === 'EACCES') throw new UserError(`tftp: no permission to bind ${cfg.address}:${cfg.port} (port 69 needs root or CAP_NET_BIND_SERVICE)`);
-        if (code === 'EADDRNOTAVAIL') throw new UserError(`tftp: tftp.address ${cfg.address} is not an address of this machine`);
+        // app.ts starts the line with "tftp: cannot start: "; EACCES keeps its errno, so the
+        // line says what it says for dhcp, nbd and http.
+        if (code === 'EADDRINUSE') throw new UserError(`${cfg.address}:${cfg.port} is in use (another TFTP server, e.g. tftpd-hpa or dnsmasq, running?)`);
+        if (code === 'EADDRNOTAVAIL') throw new UserError(`tftp.address ${cfg.address} is not an address of this machine`);
         throw err;
       }
     },
