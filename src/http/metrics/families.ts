@@ -14,6 +14,7 @@ export interface MetricsInput {
   /** Names of the branches in scope. */
   branchNames: ReadonlyMap<number, string>;
   chunkCache: { hits: number; misses: number; bytes: number } | undefined;
+  httpStore: { chunkHits: number; chunkMisses: number; bytes: number } | undefined;
   bootEventsWritten: number;
   importsRunning: number;
   process: { residentBytes: number; cpuSeconds: number; startTimeSeconds: number; version: string; node: string };
@@ -96,6 +97,9 @@ function storeFamilies(i: MetricsInput): MetricFamily[] {
     family('branchboot_store_chunk_cache_hits_total', 'counter', 'Block store chunk reads (HTTP and NBD) served from the cache of verified chunks', cache ? [{ value: cache.hits }] : []),
     family('branchboot_store_chunk_cache_misses_total', 'counter', 'Block store chunk reads that had to read and verify the chunk', cache ? [{ value: cache.misses }] : []),
     family('branchboot_store_chunk_cache_bytes', 'gauge', 'Bytes of verified chunks in the cache', cache ? [{ value: cache.bytes }] : []),
+    family('branchboot_http_chunk_file_cache_hits_total', 'counter', 'casync chunk requests over HTTP answered from the cache of chunk files', i.httpStore ? [{ value: i.httpStore.chunkHits }] : []),
+    family('branchboot_http_chunk_file_cache_misses_total', 'counter', 'casync chunk requests over HTTP that read the chunk file', i.httpStore ? [{ value: i.httpStore.chunkMisses }] : []),
+    family('branchboot_http_store_sent_bytes_total', 'counter', 'Body bytes the HTTP block store sent: chunks, images, kernels, initrds', i.httpStore ? [{ value: i.httpStore.bytes }] : []),
     family('branchboot_image_imports_running', 'gauge', 'Image versions being imported now', [{ value: i.importsRunning }]),
   ];
 }

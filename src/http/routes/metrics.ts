@@ -15,6 +15,7 @@ import { apiErrorHandler } from '../api/problem.ts';
 import { errors } from '../api/schemas.ts';
 import { branchNames, importsRunning } from '../../model/metrics.ts';
 import { sharedStore } from '../../store/store.ts';
+import { httpStoreStats } from './store.ts';
 import { metricFamilies } from '../metrics/families.ts';
 import { CONTENT_TYPE, encodeFamilies } from '../metrics/text.ts';
 
@@ -54,6 +55,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { ctx: HttpConte
       pools: ctx.dhcpPools?.(now) ?? [],
       branchNames: names,
       chunkCache: { hits: chunks.counts.hits, misses: chunks.counts.misses, bytes: chunks.cache.bytes },
+      httpStore: httpStoreStats(ctx),
       bootEventsWritten: ctx.events.written,
       importsRunning: importing,
       process: { residentBytes: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6, startTimeSeconds, version, node: process.version },

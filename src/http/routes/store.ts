@@ -26,6 +26,24 @@ const CHUNK_RE = /^([0-9a-f]{4})[0-9a-f]{60}\.cacnk$/;
 /** /images/NAME/default.castr/XXXX/ID.cacnk with no query string. */
 const FAST_CHUNK_RE = /^\/images\/[^/?#]+\/default\.castr\/([0-9a-f]{4})\/([0-9a-f]{64}\.cacnk)$/;
 
+/** What the store routes served, for /metrics: plain fields, bumped without a lookup per request. */
+export interface HttpStoreStats {
+  /** casync chunk requests answered from the chunk-file cache, and those that read the file. */
+  chunkHits: number;
+  chunkMisses: number;
+  /** Body bytes sent: chunks, images, kernels, initrds (not headers, not HEAD). */
+  bytes: number;
+}
+
+const statsByCtx = new WeakMap<HttpContext, HttpStoreStats>();
+
+/** One per HTTP app (its context): the routes count into it, /metrics reads it. */
+export function httpStoreStats(ctx: HttpContext): HttpStoreStats {
+  let s = statsByCtx.get(ctx);
+  if (!s) { s = { chunkHits: 0, chunkMisses: 0, bytes: 0 }; statsByCtx.set(ctx, s); }
+  return s;
+}
+
 function parseRef(s: string): VersionRef | undefined {
   if (s === 'current') return 'current';
   return /^[1-9]\d{0,8}$/.test(s) ? Number(s) : undefined;
@@ -60,7 +78,7 @@ function drained(res: ServerResponse): Promise<void> {
 }
 
 /** 200/206/416/304 and the body, with backpressure; a read error before the first byte is a 5xx, after it the connection is cut (never wrong bytes). */
-async function sendBody(req: FastifyRequest, reply: FastifyReply, body: Body, log: HttpContext['log']): Promise<void> {
+async function sendBody(req: FastifyRequest, reply: FastifyReply, body: Body, log: HttpContext['log'], stats: HttpStoreStats): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   const head = req.method === 'HEAD';
@@ -111,6 +129,7 @@ async function sendBody(req: FastifyRequest, reply: FastifyReply, body: Body, lo
       for await (const piece of body.pieces(p.start, p.end)) {
         if (closed) return;
         if (!started) { res.writeHead(status, headers); started = true; }
+        stats.bytes += piece.length;
         if (!res.write(piece)) await drained(res);
       }
     }
@@ -147,6 +166,7 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
   const store = sharedStore(ctx);
   const log = ctx.log.child({ svc: 'http-store' });
   const chunkFiles = createChunkFiles(ctx.config.store.path, ctx.config.store.httpCacheMB * 1024 * 1024, log);
+  const stats = httpStoreStats(ctx);
 
   async function version(name: string, ref: VersionRef): Promise<VersionRow | undefined> {
     try {
@@ -175,10 +195,13 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length, ETag: etag, 'Cache-Control': IMMUTABLE });
-      res.end(req.method === 'HEAD' ? undefined : data);
+      if (req.method === 'HEAD') { res.end(); return; }
+      stats.bytes += data.length;
+      res.end(data);
     };
     const hit = chunkFiles.peek(hex);
-    if (hit) return send(hit);
+    if (hit) { stats.chunkHits++; return send(hit); }
+    stats.chunkMisses++;
     chunkFiles.get(hex).then(send, (err: unknown) => {
       if (!(err instanceof CorruptChunkError)) log.error({ chunk: hex, err: errorMessage(err) }, 'chunk read failed');
       plain(res, 500, err instanceof CorruptChunkError ? 'chunk is corrupt in the store' : 'chunk read failed');
@@ -275,7 +298,7 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
           log.error({ blob, err: bad }, 'corrupt blob refused');
           return reply.code(500).type('text/plain').send('blob is corrupt in the store\n');
         }
-        return sendBody(req, reply, body, log);
+        return sendBody(req, reply, body, log, stats);
       }
       if (file !== 'root.img' && file !== row.root_file) return reply.code(404).type('text/plain').send('not found\n');
       let reader: StoreReader;
@@ -285,7 +308,7 @@ export async function storeRoutes(app: FastifyInstance, opts: { ctx: HttpContext
         log.error({ image: row.name, version: row.version, err: errorMessage(err) }, 'cannot open image');
         return reply.code(500).type('text/plain').send('index unreadable\n');
       }
-      return sendBody(req, reply, imageBody(reader, cc), log);
+      return sendBody(req, reply, imageBody(reader, cc), log, stats);
     },
   });
 }
