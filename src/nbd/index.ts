@@ -55,7 +55,7 @@ export function createNbdService(ctx: AppContext, exports?: NbdExports): Service
     health: () => ({
       state,
       ...(listen ? { listen: [listen] } : {}),
-      ...(server ? { detail: { connections: server.connections, accepted: server.accepted } } : {}),
+      ...(server ? { detail: { connections: server.connections, accepted: server.accepted, sentBytes: server.sent } } : {}),
     }),
   };
 }

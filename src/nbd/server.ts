@@ -36,8 +36,9 @@ export class NbdServer {
   private readonly log: NbdLog;
   private readonly limits: SessionLimits;
   private stopping = false;
-  /** Connections accepted since start (for /metrics). */
+  /** Connections accepted since start, and bytes handed to their sockets (replies with headers), for /metrics. */
   accepted = 0;
+  sent = 0;
 
   constructor(private readonly opts: NbdServerOptions) {
     this.log = opts.log ?? silent;
@@ -95,8 +96,9 @@ export class NbdServer {
     // Root file systems sit on these connections for days: notice a client that vanished.
     socket.setKeepAlive(true, 30_000);
     const transport: Transport = {
-      write(chunks) {
+      write: (chunks) => {
         if (socket.destroyed || !socket.writable) return true;
+        for (const c of chunks) this.sent += c.length;
         if (chunks.length === 1) return socket.write(chunks[0]!);
         // One writev for header + data instead of two segments.
         socket.cork();

@@ -94,6 +94,7 @@ function storeFamilies(i: MetricsInput): MetricFamily[] {
   return [
     family('branchboot_nbd_connections', 'gauge', 'NBD connections open now', counted(nbd, 'connections')),
     family('branchboot_nbd_connections_total', 'counter', 'NBD connections accepted', counted(nbd, 'accepted')),
+    family('branchboot_nbd_sent_bytes_total', 'counter', 'Bytes NBD sent to its clients (replies with their headers, handshakes)', counted(nbd, 'sentBytes')),
     family('branchboot_store_chunk_cache_hits_total', 'counter', 'Block store chunk reads (HTTP and NBD) served from the cache of verified chunks', cache ? [{ value: cache.hits }] : []),
     family('branchboot_store_chunk_cache_misses_total', 'counter', 'Block store chunk reads that had to read and verify the chunk', cache ? [{ value: cache.misses }] : []),
     family('branchboot_store_chunk_cache_bytes', 'gauge', 'Bytes of verified chunks in the cache', cache ? [{ value: cache.bytes }] : []),
