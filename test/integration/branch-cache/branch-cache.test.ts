@@ -177,22 +177,29 @@ describe('branch cache (nginx, contrib/branch-cache/nginx.conf) in front of serv
     // The desktop's own X-Forwarded-For is kept by nginx, in front of the address it appends:
     // central must take nginx's word, not the desktop's.
     const asDesktop = (url: string) => curl(['--interface', DESKTOP_ADDR, '-H', 'X-Forwarded-For: 10.211.0.99', '-o', '/dev/null', '-w', '%{http_code}', url]);
+    type Ev = { mac: string | null; ip: string | null; stage: string };
+    let events: Ev[] = [];
+    /** The desktop's events once `stage` is among them (they reach the database within 100 ms). */
+    const waitFor = async (stage: string) => {
+      for (let i = 0; i < 50 && !events.some((e) => e.stage === stage); i++) {
+        if (i) await new Promise((r) => setTimeout(r, 200));
+        const r = await net.run(net.central, ['curl', '-sS', '--fail', '-H', `Authorization: Bearer ${token}`, `${CENTRAL_URL}/api/v1/events?mac=${MAC2}`]);
+        assert.equal(r.code, 0, r.stderr);
+        events = (JSON.parse(r.stdout) as { items: Ev[] }).items;
+      }
+    };
     const script = await asDesktop(`${CACHE_URL}/boot/${MAC2.replaceAll(':', '-')}.ipxe`);
     assert.equal(script.stdout, '200', script.stderr);
+    // The initrd's MAC is found by its IP among the script events in the database (macForIp),
+    // which events reach up to 100 ms after they happen: waited for, so that this test is about
+    // whose address the fetch has, not about that window.
+    await waitFor('http.script');
     const initrd = `${CACHE_URL}/images/lab/1/initrd.img`;
     assert.equal((await asDesktop(initrd)).stdout, '200');
     // The first fetch of it through this cache (a miss), so central saw it.
     const line = cache.lines().find((l) => l.startsWith(`${DESKTOP_ADDR} `) && l.includes('"GET /images/lab/1/initrd.img '));
     assert.match(line ?? '', / cache=MISS /, line);
-
-    type Ev = { mac: string | null; ip: string | null; stage: string };
-    let events: Ev[] = [];
-    for (let i = 0; i < 50 && !(events.some((e) => e.stage === 'http.script') && events.some((e) => e.stage === 'http.initrd')); i++) {
-      if (i) await new Promise((r) => setTimeout(r, 200));
-      const r = await net.run(net.central, ['curl', '-sS', '--fail', '-H', `Authorization: Bearer ${token}`, `${CENTRAL_URL}/api/v1/events?mac=${MAC2}`]);
-      assert.equal(r.code, 0, r.stderr);
-      events = (JSON.parse(r.stdout) as { items: Ev[] }).items;
-    }
+    await waitFor('http.initrd');
     const steps = events.map((e) => `${e.stage} ${e.ip}`).sort();
     assert.deepEqual(steps, [`http.initrd ${DESKTOP_ADDR}`, `http.script ${DESKTOP_ADDR}`]);
   });
