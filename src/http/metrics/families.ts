@@ -24,15 +24,16 @@ const STATES: readonly ServiceState[] = ['starting', 'running', 'stopping', 'sto
 
 const family = (name: string, type: MetricType, help: string, samples: Sample[]): MetricFamily => ({ name, type, help, samples });
 
+const sample = (v: unknown): Sample[] => (typeof v === 'number' && Number.isFinite(v) ? [{ value: v }] : []);
+
 /** A number a service put in its /healthz detail, or nothing (the service is off, or does not count it). */
 function counted(h: ServiceHealth | undefined, key: string): Sample[] {
-  const v = h?.detail?.[key];
-  return typeof v === 'number' && Number.isFinite(v) ? [{ value: v }] : [];
+  return sample(h?.detail?.[key]);
 }
 
 function nested(h: ServiceHealth | undefined, key: string, sub: string): Sample[] {
   const o = h?.detail?.[key];
-  return o && typeof o === 'object' ? counted({ state: 'running', detail: o as Record<string, unknown> }, sub) : [];
+  return o && typeof o === 'object' ? sample((o as Record<string, unknown>)[sub]) : [];
 }
 
 function serviceFamilies(services: Record<string, ServiceHealth>): MetricFamily[] {

@@ -25,7 +25,7 @@ export const METRICS_ROUTE: Pick<RouteOptions, 'method' | 'url' | 'schema'> & { 
   schema: { tags: ['metrics'], summary: 'Prometheus metrics (text format 0.0.4): services, DHCP pools of the caller\'s branches, packet and transfer counters, process', response: errors(401, 403) },
 };
 
-/** package.json sits two folders above both src/http/routes and dist/http/routes. */
+/** package.json is three folders up from src/http/routes and from dist/http/routes alike. */
 function packageVersion(): string {
   try {
     const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
