@@ -79,4 +79,12 @@ async function run(n: number): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-for (const n of sizes) await run(n);
+for (const n of sizes) {
+  const before = new Set(fs.readdirSync(os.tmpdir()));
+  try {
+    await run(n);
+  } finally {
+    // A run that failed (a bad config, a port taken) leaves no folder behind either.
+    for (const d of fs.readdirSync(os.tmpdir())) if (d.startsWith('bb-bench-metrics-') && !before.has(d)) fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
+  }
+}
