@@ -8,6 +8,9 @@ import { insertBootEvents, preparedBootEventInsert, type BootEventInput, type Bo
 
 export type { BootEventInput, BootEventRecord };
 
+/** Far above the flush interval and a slow batch insert; far below a desktop's next boot. */
+const RECENT_MAC_MS = 5_000;
+
 export class EventBus {
   private readonly emitter = new EventEmitter();
   private queue: BootEventRecord[] = [];
@@ -15,6 +18,13 @@ export class EventBus {
   private flushing: Promise<void> = Promise.resolve();
   /** Events stored in the database since start (for /metrics). */
   written = 0;
+  /**
+   * The MAC each address last named in an event, for a few seconds: long enough to cover the
+   * batch still queued or being written. A proxy-mode desktop is known by its address only from
+   * its script request (GET /boot/MAC.ipxe), and iPXE asks for the kernel within milliseconds
+   * of the script, before that event is in the database (macForIp).
+   */
+  private readonly recentMacs = new Map<string, { mac: string; at: number }>();
 
   private readonly insert: (events: BootEventRecord[]) => Promise<void>;
 
@@ -32,9 +42,26 @@ export class EventBus {
   record(ev: BootEventInput): void {
     const rec: BootEventRecord = { ...ev, at: ev.at ?? Date.now(), detail: ev.detail ?? {} };
     this.queue.push(rec);
+    if (rec.mac && rec.ip) this.rememberMac(rec.ip, rec.mac, rec.at);
     this.emitter.emit('boot', rec);
     if (this.queue.length >= 500) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+  }
+
+  /** The MAC an event named for `ip` within the last few seconds (not yet in the database, perhaps). */
+  readonly recentMacFor = (ip: string, now = Date.now()): string | undefined => {
+    const e = this.recentMacs.get(ip);
+    return e && now - e.at < RECENT_MAC_MS ? e.mac : undefined;
+  };
+
+  private rememberMac(ip: string, mac: string, at: number): void {
+    if (this.recentMacs.size >= 4096) {
+      for (const [k, e] of this.recentMacs) if (at - e.at >= RECENT_MAC_MS) this.recentMacs.delete(k);
+    }
+    // A storm of fresh addresses within the window: the database answers for the oldest.
+    if (this.recentMacs.size >= 4096) this.recentMacs.delete(this.recentMacs.keys().next().value!);
+    this.recentMacs.delete(ip);
+    this.recentMacs.set(ip, { mac, at });
   }
 
   onBoot(listener: (ev: BootEventRecord) => void): () => void {

@@ -28,7 +28,7 @@ export function classifyImagePath(urlPath: string): ImageFetch | undefined {
 
 export interface FetchRecorderDeps {
   db: Db;
-  events: Pick<EventBus, 'record'>;
+  events: Pick<EventBus, 'record'> & Partial<Pick<EventBus, 'recentMacFor'>>;
   log: Logger;
 }
 
@@ -96,7 +96,7 @@ export function createFetchRecorder(deps: FetchRecorderDeps): FetchRecorder {
         if (!f) return;
         const now = Date.now();
         if (!fresh(`${r.ip}|${f.kind}|${f.image}|${f.version}`, now)) return;
-        const mac = await macForIp(deps.db, r.ip);
+        const mac = await macForIp(deps.db, r.ip, now, deps.events.recentMacFor);
         const detail = { image: f.image, version: f.version, status: r.status, ...(r.range && { range: r.range }) };
         if (f.kind === 'root') await rootFetched(r.ip, mac, 'http.root', detail);
         else deps.events.record({ mac: mac ?? null, ip: r.ip, branchId: await branchOf(mac, r.ip), stage: `http.${f.kind}`, detail });
@@ -107,7 +107,7 @@ export function createFetchRecorder(deps: FetchRecorderDeps): FetchRecorder {
     },
     async nbdConnect(c) {
       try {
-        const mac = c.mac ?? await macForIp(deps.db, c.ip);
+        const mac = c.mac ?? await macForIp(deps.db, c.ip, Date.now(), deps.events.recentMacFor);
         await rootFetched(c.ip, mac, 'nbd.connect', { export: c.exportName });
       } catch (err) {
         deps.log.warn({ err, export: c.exportName }, 'could not record an NBD connect');

@@ -293,7 +293,7 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
     const hit = cache.get(key);
     if (hit) return hit;
     try {
-      const mac = g.mac ?? (client.mac ? normalizeMac(client.mac) : undefined) ?? await macForIp(db, client.ip);
+      const mac = g.mac ?? (client.mac ? normalizeMac(client.mac) : undefined) ?? await macForIp(db, client.ip, Date.now(), deps.events?.recentMacFor);
       const c: BootClient = { mac: mac ?? '', clientIp: client.ip, serverAddress: client.serverAddress };
       let text: string;
       if (!mac) {

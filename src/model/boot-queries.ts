@@ -39,8 +39,11 @@ export async function branchIdForIp(db: Db, ip: string): Promise<number | undefi
   return best?.branchId;
 }
 
-/** The MAC holding a live lease on `ip`: HTTP and TFTP requests carry only the address. */
-export async function macForIp(db: Db, ip: string, now = Date.now()): Promise<string | undefined> {
+/**
+ * The MAC holding a live lease on `ip`: HTTP and TFTP requests carry only the address.
+ * `recent`: events not in the database yet (EventBus.recentMacFor), newer than any that are.
+ */
+export async function macForIp(db: Db, ip: string, now = Date.now(), recent?: (ip: string, now: number) => string | undefined): Promise<string | undefined> {
   const row = await db.selectFrom('leases').select('mac')
     .where('ip', '=', ip).where('state', 'in', ['bound', 'offered']).where('expires_at', '>', now)
     .orderBy('updated_at', 'desc').executeTakeFirst();
@@ -49,6 +52,8 @@ export async function macForIp(db: Db, ip: string, now = Date.now()): Promise<st
   if (fixed) return fixed.mac;
   // Proxy mode: another server leased the address, but the client named its MAC when it asked
   // for /boot/MAC.ipxe (or in a DHCP packet) from this IP within the hour.
+  const unwritten = recent?.(ip, now);
+  if (unwritten) return unwritten;
   const since = now - 3_600_000;
   const seen = await db.selectFrom('boot_events').select('mac')
     .where('at', '>', since).where('id', '>', idsFrom(since)).where('ip', '=', ip).where('mac', 'is not', null)

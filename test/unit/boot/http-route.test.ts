@@ -108,3 +108,31 @@ test('once over an nbd root from the branch\'s own NBD server: the initrd downlo
     await t.close();
   }
 });
+
+test('proxy mode: a kernel fetched right after the script, its event still queued, is the same machine\'s', { timeout: 20_000 }, async () => {
+  const { createFetchRecorder } = await import('../../../src/boot/fetch-events.ts');
+  const { EventBus } = await import('../../../src/events.ts');
+  const t = tempDb();
+  // An hour between flushes: the script's event is queued, not in the database, as for the
+  // few milliseconds between iPXE's script and kernel requests.
+  const bus = new EventBus(t.db, silentLog, 3_600_000);
+  const seen: BootEventInput[] = [];
+  bus.onBoot((e) => seen.push(e));
+  try {
+    await addBranch(t.db, { name: 'proxied', default_image: 'ubuntu', cidr: '10.4.0.0/24' });
+    await addImage(t.db, { name: 'ubuntu', flavor: 'casper' }, [{ version: 1 }]);
+    // No lease and no fixed address: the branch's own DHCP server gave 10.4.0.7.
+    bus.record({ mac: 'aa:bb:cc:00:00:0b', ip: '10.4.0.7', branchId: null, stage: 'http.script' });
+    bus.record({ mac: 'aa:bb:cc:00:00:0c', ip: '10.4.0.8', branchId: null, stage: 'http.script' });
+    const rec = createFetchRecorder({ db: t.db, events: bus, log: silentLog });
+    await rec.http({ path: '/images/ubuntu/1/vmlinuz', ip: '10.4.0.7', status: 200 });
+    assert.equal(seen.at(-1)?.stage, 'http.kernel');
+    assert.equal(seen.at(-1)?.mac, 'aa:bb:cc:00:00:0b');
+    // Past the window, only the database answers (empty here: nothing was flushed).
+    assert.equal(bus.recentMacFor('10.4.0.7', Date.now() + 60_000), undefined);
+    assert.equal(bus.recentMacFor('10.4.0.9'), undefined);
+  } finally {
+    await bus.flush();
+    await t.close();
+  }
+});
