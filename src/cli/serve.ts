@@ -2,9 +2,11 @@
 import { createApp } from '../app.ts';
 import type { Command } from './types.ts';
 import { parse } from './args.ts';
+import { tierUpSooner } from '../util/tier-up.ts';
 
 export const serveCommand: Command = async (args, env) => {
   parse('serve', args);
+  tierUpSooner();
   const app = createApp(env.config, env.log);
   await app.start();
   const health = app.health();
