@@ -73,12 +73,21 @@ function refuseOutput(output: string, database: string): void {
   const abs = path.resolve(output);
   const dir = path.dirname(abs);
   if (!fs.existsSync(dir)) throw new UserError(`backup: cannot write ${output}: no such folder ${dir}`);
+  // Checked before the copy: through the service wrapper the command runs as the service user,
+  // often from root's 0700 home, where even removing the temp fails and became an internal error.
+  try { fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK); } catch {
+    throw new UserError(`backup: cannot write ${output}: folder ${dir} is not writable by ${userName()}`);
+  }
   let st: fs.Stats | undefined;
   try { st = fs.statSync(abs); } catch { /* a new file */ }
   if (st?.isDirectory()) throw new UserError(`backup: cannot write ${output}: it is a folder`);
   const same = (a: string, b: string) => { try { return fs.realpathSync(a) === fs.realpathSync(b); } catch { return false; } };
   const base = path.resolve(database);
   if (same(abs, base) || ['-wal', '-shm', '-journal'].some((s) => same(abs, `${base}${s}`))) throw new UserError(`backup: ${output} is the live database (or its WAL); write the backup elsewhere`);
+}
+
+function userName(): string {
+  try { return `user ${os.userInfo().username}`; } catch { return `uid ${process.getuid?.() ?? '?'}`; }
 }
 
 /**

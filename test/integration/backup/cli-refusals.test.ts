@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { ROOT, cliArgv, runCli, tempDir } from '../../helpers/cli.ts';
 import { until } from '../../helpers/until.ts';
@@ -76,4 +76,26 @@ test('a backup interrupted by SIGINT leaves neither the file nor its temp; a kil
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(temps(), []);
   assert.ok(fs.existsSync(out));
+});
+
+test('backup run as the service user into a folder it cannot write (root\'s home, through the wrapper) says so in one line', { skip: process.getuid?.() !== 0 && 'needs root (runs the command as nobody)', timeout: 120_000 }, () => {
+  const dir = tempDir('bb-backup-user-');
+  fs.chmodSync(dir, 0o755);
+  const dataDir = path.join(dir, 'var');
+  fs.mkdirSync(dataDir, { mode: 0o750 });
+  fs.chownSync(dataDir, 65534, 65534);
+  const cfg = path.join(dir, 'bb.yaml');
+  fs.writeFileSync(cfg, `dataDir: ${dataDir}\nlog:\n  level: warn\n`, { mode: 0o644 });
+  const home = path.join(dir, 'root-home');
+  fs.mkdirSync(home, { mode: 0o700 });
+  const env = { PATH: process.env.PATH, HOME: '/nonexistent' };
+  const run = (...args: string[]) => {
+    const [cmd, ...rest] = cliArgv(...args, '--config', cfg);
+    return spawnSync(cmd!, rest, { cwd: '/', uid: 65534, gid: 65534, env, encoding: 'utf8', timeout: 60_000 });
+  };
+  assert.equal(run('token', 'create', 'x').status, 0);
+  const r = run('backup', '-o', path.join(home, 'b.db'));
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^branchboot: backup: cannot write \S+\/root-home\/b\.db: folder \S+\/root-home is not writable by user nobody\n$/);
+  assert.deepEqual(fs.readdirSync(home), []);
 });
