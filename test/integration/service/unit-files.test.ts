@@ -66,7 +66,7 @@ test('the backup unit\'s command, run as its user with its capabilities: a 0600 
   assert.deepEqual(capabilities(backup, 'CapabilityBoundingSet'), []);
   const priv = setprivArgs(backup, 65534, 65534);
   const env = { PATH: process.env.PATH, LANG: 'C.UTF-8' };
-  // A database to back up, made by its owner as README says (sudo -u branchboot branchboot …).
+  // A database to back up, made by its owner as README says (through the wrapper, as branchboot).
   const made = spawnSync(priv[0]!, [...priv.slice(1), process.execPath, path.join(ROOT, 'bin', 'branchboot.js'), 'token', 'create', 'cron', '--config', cfg], { cwd: dataDir, env, encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
   const r = spawnSync(priv[0]!, [...priv.slice(1), '/bin/sh', '-c', script], { cwd: '/', env, encoding: 'utf8', timeout: 60_000 });

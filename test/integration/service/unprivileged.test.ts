@@ -67,7 +67,7 @@ describe('serve as the systemd unit runs it', { skip: !canUseNetns() && 'needs r
       assert.equal(reach.code, 0, `uid ${UID} cannot read ${BIN}: the checkout's folders must be world-readable for this test`);
       const inv = path.join(base, 'inventory.yaml');
       fs.writeFileSync(inv, YAML.stringify({ branches: [{ name: 'lab', subnets: [{ cidr: '10.77.30.0/24', dhcp: 'authoritative', range: '10.77.30.100-10.77.30.199', gateway: '10.77.30.1', leaseTime: 600 }] }] }), { mode: 0o644 });
-      // Admin commands run as the service user too (README: sudo -u branchboot), with no capability.
+      // Admin commands run as the service user too (README: through the wrapper, as branchboot), with no capability.
       const applied = await srv.run(asService(['apply', inv, '--config', cfg], []), { cwd: dataDir, timeoutMs: 60_000 });
       assert.equal(applied.code, 0, applied.stderr);
 
