@@ -3,7 +3,7 @@
 // and the queue is bounded (a flood of random MACs loses sightings, never the server).
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.ts';
-import { listKnownMacs, machinesSignature, type NewSighting } from '../model/dhcp-scopes.ts';
+import { listKnownMacs, listMacsUpdatedSince, machinesSignature, type NewSighting } from '../model/dhcp-scopes.ts';
 import type { DbWriter } from './db-writer.ts';
 
 export class SightingRecorder {
@@ -15,20 +15,30 @@ export class SightingRecorder {
 
   constructor(private readonly db: Db, private readonly writer: DbWriter, private readonly log: Logger, private readonly opts = { flushMs: 500, maxQueue: 10_000, maxKnown: 200_000 }) {}
 
-  private updatedAt = -1;
+  /**
+   * The newest updated_at read so far; NaN until the first read. A double from the start: a field
+   * that holds a small integer first and a millisecond time later changes the object's layout
+   * under the optimised packet path (V8 field generalisation), which threw that code away at the
+   * first reload in the middle of a boot storm (--trace-generalization, --trace-deopt).
+   */
+  private updatedAt = Number.NaN;
 
   /**
-   * Re-reads the known MACs when the machines table changed. Called with every subnet reload:
-   * nothing tells this process about an apply (another process) or the API, and a MAC whose
-   * machine was pruned stayed "known", so it never became a discovered machine again.
+   * Follows the machines table: nothing tells this process about an apply (another process) or
+   * the API, and a MAC whose machine was pruned stayed "known", so it never became a discovered
+   * machine again. Called with every subnet reload.
    */
   async refresh(): Promise<void> {
     try {
-      // A row deleted shows as fewer rows than we know (our own inserts are in `known` already);
-      // one added or changed, as a newer update.
       const sig = await machinesSignature(this.db);
       if (sig.count === this.known.size && sig.updatedAt === this.updatedAt) return;
-      this.known = new Set(await listKnownMacs(this.db));
+      // Rows added or changed since the last read are what a boot storm brings (our own
+      // discovered machines, every reload): read only those, not the whole table again (12,000
+      // MACs re-read and a new Set built every 5 s while 10,000 desktops booted).
+      if (sig.updatedAt >= this.updatedAt) for (const mac of await listMacsUpdatedSince(this.db, this.updatedAt)) this.known.add(mac);
+      // Still not the table: a row deleted, a MAC changed (the old one is still known), or a
+      // sighting not written yet. Read it all.
+      if (this.known.size !== sig.count) this.known = new Set(await listKnownMacs(this.db));
       this.updatedAt = sig.updatedAt;
     } catch (err) {
       this.log.warn({ err }, 'dhcp: could not read known machines');

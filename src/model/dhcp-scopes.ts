@@ -67,6 +67,12 @@ export async function machinesSignature(db: Db): Promise<{ count: number; update
   return { count: Number(r?.n ?? 0), updatedAt: Number(r?.at ?? 0) };
 }
 
+/** MACs of the machines added or changed at `since` or later (ms): what changed since the last read. */
+export async function listMacsUpdatedSince(db: Db, since: number): Promise<string[]> {
+  const rows = await db.selectFrom('machines').select('mac').where('updated_at', '>=', since).execute();
+  return rows.map((r) => r.mac);
+}
+
 /** MACs the inventory already knows, so DHCP records a sighting only for new ones. */
 export async function listKnownMacs(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('machines').select('mac').execute();
