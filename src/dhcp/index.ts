@@ -20,12 +20,18 @@ import { inlineWriter, packetThreadWriter, workerWriter } from './db-writer.ts';
 import { DhcpEventLog } from './event-log.ts';
 import { openUdp, warnIfDgram, type UdpSocket } from '../udp/socket.ts';
 
+/**
+ * How long serve trusts its subnet snapshot before re-reading it (ms): an apply in another
+ * process, which nothing announces to serve, takes effect within this.
+ */
+export const SCOPE_TTL_MS = 5000;
+
 export interface DhcpServiceOptions {
   /** Where relayed replies go (67 in real life; tests on loopback use another). */
   relayPort?: number;
   limits?: HandlerLimits;
   localAddresses?: () => LocalAddress[];
-  /** How long a subnet snapshot is trusted before it is re-read (ms). */
+  /** How long a subnet snapshot is trusted before it is re-read (ms; default SCOPE_TTL_MS). */
   scopeTtlMs?: number;
   recvBufferSize?: number;
   /** Write through a connection of DHCP's own (default: when the database is a file): on a worker thread for leaseSync full, on the packet thread for normal. */
@@ -64,7 +70,7 @@ export interface BuiltHandler {
 /** Everything but the sockets: subnets, leases loaded from the database, the handler. */
 export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions = {}): Promise<BuiltHandler> {
   const log = ctx.log.child({ svc: 'dhcp' });
-  const scopes = new ScopeCache(ctx.db, log, opts.scopeTtlMs ?? 5000);
+  const scopes = new ScopeCache(ctx.db, log, opts.scopeTtlMs ?? SCOPE_TTL_MS);
   const book = new LeaseBook();
   const shapes = new Map<number, string>();
   const ownConnection = (opts.writerThread ?? false) && ctx.config.database !== ':memory:';
@@ -135,7 +141,7 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   const unsubscribe = ctx.events.on('inventory', () => { scopes.invalidate(); void sightings.refresh(); });
   // Re-read on the TTL without waiting for a packet: a subnet an apply (another process) deleted
   // and re-created adopts its clients' leases within seconds, not at its next client's packet.
-  const tick = setInterval(() => void scopes.get(), opts.scopeTtlMs ?? 5000);
+  const tick = setInterval(() => void scopes.get(), opts.scopeTtlMs ?? SCOPE_TTL_MS);
   tick.unref();
   const dispose = () => { clearInterval(tick); unsubscribe(); };
   const handler = new DhcpHandler({
