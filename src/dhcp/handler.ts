@@ -75,6 +75,8 @@ export class DhcpHandler {
   private readonly now: () => number;
   private lastWarn = new Map<string, number>();
   counters = { received: 0, malformed: 0, limited: 0, replied: 0, silent: 0, exhausted: 0 };
+  /** DISCOVERs left unanswered for want of a free address, by subnet id: which pool an alert should name. */
+  readonly exhaustedBySubnet = new Map<number, number>();
 
   constructor(private readonly d: HandlerDeps) {
     const l = d.limits ?? DEFAULT_LIMITS;
@@ -268,6 +270,7 @@ export class DhcpHandler {
     const ip = this.d.book.choose(loc.scope, facts.mac, readIp(p.options, Opt.RequestedIp), now);
     if (ip === undefined) {
       this.counters.exhausted++;
+      this.exhaustedBySubnet.set(loc.scope.id, (this.exhaustedBySubnet.get(loc.scope.id) ?? 0) + 1);
       this.recordEvent('dhcp.discover', facts, loc, p);
       // RFC 2131 §4.3.1: no address → no offer. Logged, not answered.
       this.warnOnce(`exhausted:${loc.scope.id}`, { subnet: loc.scope.cidr.text, mac: facts.mac }, 'dhcp: pool exhausted; not answering');

@@ -226,8 +226,8 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
     handler: () => handler,
     pools(now) {
       if (!built) return [];
-      const { book } = built;
-      return built.scopes.current().scopes.map((s) => poolStats(s, book.entries(s.id), now));
+      const { book, handler: h } = built;
+      return built.scopes.current().scopes.map((s) => poolStats(s, book.entries(s.id), now, h.exhaustedBySubnet.get(s.id)));
     },
     async start() {
       if (!cfg.enabled) { state = 'disabled'; return; }

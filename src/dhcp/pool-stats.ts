@@ -21,6 +21,8 @@ export interface PoolStats {
   /** Pool addresses nobody holds: what new clients can still get. */
   free: number;
   reservations: number;
+  /** DISCOVERs this subnet left unanswered since serve started because no address was free. */
+  exhausted: number;
 }
 
 /** Sorted, overlapping and touching intervals joined. */
@@ -49,7 +51,7 @@ export function poolAddressCount(scope: Pick<Scope, 'ranges' | 'excluded'>): num
   return n;
 }
 
-export function poolStats(scope: Scope, leases: Iterable<LeaseEntry>, now: number): PoolStats {
+export function poolStats(scope: Scope, leases: Iterable<LeaseEntry>, now: number, exhausted = 0): PoolStats {
   let fixedInPool = 0;
   for (const ip of scope.reservedByIp.keys()) if (inPool(scope, ip)) fixedInPool++;
   const pool = poolAddressCount(scope) - fixedInPool;
@@ -66,6 +68,6 @@ export function poolStats(scope: Scope, leases: Iterable<LeaseEntry>, now: numbe
   }
   return {
     scopeId: scope.id, branchId: scope.branchId, cidr: scope.cidr.text, mode: scope.mode,
-    pool, bound, offered, declined, free: Math.max(0, pool - taken), reservations: scope.reservedByIp.size,
+    pool, bound, offered, declined, free: Math.max(0, pool - taken), reservations: scope.reservedByIp.size, exhausted,
   };
 }

@@ -74,6 +74,9 @@ function poolFamilies(pools: PoolStats[], scope: BranchScope, names: ReadonlyMap
     g('leases_offered', 'Addresses offered whose REQUEST has not come yet', (p) => p.offered),
     g('addresses_declined', 'Addresses a client declined (in use by someone unknown), still in quarantine', (p) => p.declined),
     g('reservations', 'Fixed addresses (machines with an ip) in the subnet', (p) => p.reservations),
+    // branchboot_dhcp_pool_exhausted_total counts them server-wide; this one names the subnet.
+    family('branchboot_dhcp_subnet_pool_exhausted_total', 'counter', 'DISCOVERs the subnet left unanswered because no address was free (since serve started)',
+      seen.map((p) => ({ labels: { branch: names.get(p.branchId)!, subnet: p.cidr, mode: p.mode }, value: p.exhausted }))),
   ];
 }
 

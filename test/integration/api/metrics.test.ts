@@ -96,8 +96,8 @@ case "$1" in bound|renew) ip addr replace "$ip/$mask" dev "$interface";; deconfi
     assert.deepEqual([
       s.get(`branchboot_dhcp_pool_addresses${LAB}`), s.get(`branchboot_dhcp_leases_bound${LAB}`),
       s.get(`branchboot_dhcp_pool_free_addresses${LAB}`), s.get(`branchboot_dhcp_reservations${LAB}`),
-      s.get(`branchboot_dhcp_addresses_declined${LAB}`),
-    ], [10, 2, 8, 1, 0], text);
+      s.get(`branchboot_dhcp_addresses_declined${LAB}`), s.get(`branchboot_dhcp_subnet_pool_exhausted_total${LAB}`),
+    ], [10, 2, 8, 1, 0, 0], text);
     assert.ok(s.get('branchboot_dhcp_packets_received_total')! >= 4, 'two DISCOVERs and two REQUESTs at least');
     assert.ok(s.get('branchboot_dhcp_packets_replied_total')! >= 4);
     assert.ok(s.get('branchboot_dhcp_lease_rows_written_total')! >= 2);

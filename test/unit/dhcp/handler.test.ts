@@ -7,6 +7,7 @@ import { buildDhcpHandler, type BuiltHandler } from '../../../src/dhcp/index.ts'
 import { decodePacket, type DhcpPacket } from '../../../src/dhcp/packet.ts';
 import { readIp, readU8, readSubOptions } from '../../../src/dhcp/options.ts';
 import type { Outgoing, LocalAddress } from '../../../src/dhcp/handler.ts';
+import { poolStats } from '../../../src/dhcp/pool-stats.ts';
 import { addMachine, clientPacket, ip, ipBuf, makeCtx, type ClientPacket, type SubnetSpec, type TestCtx } from './helpers.ts';
 
 const LAN: SubnetSpec = { cidr: '10.1.0.0/24', mode: 'authoritative', ranges: ['10.1.0.100-10.1.0.109'], exclusions: ['10.1.0.105'], gateway: '10.1.0.1', dns: ['10.1.0.2'], leaseSeconds: 600 };
@@ -82,6 +83,9 @@ describe('dhcp handler (authoritative)', () => {
       assert.equal(new Set(got).size, 9);
       assert.ok(!got.includes(S(105)));
       assert.equal(await r.send({ type: 1, mac: '52:54:00:00:02:00' }), undefined, 'pool exhausted: no answer');
+      const scope = r.b.scopes.current().scopes[0]!;
+      assert.deepEqual([...r.b.handler.exhaustedBySubnet], [[scope.id, 1]], 'counted against its subnet, for /metrics');
+      assert.equal(poolStats(scope, r.b.book.entries(scope.id), Date.now(), r.b.handler.exhaustedBySubnet.get(scope.id)).free, 0);
       await r.b.committer.flushed(); await r.b.events.flush();
       const unanswered = await r.t.handle.db.selectFrom('boot_events').select('stage').where('mac', '=', '52:54:00:00:02:00').execute();
       assert.deepEqual(unanswered.map((e) => e.stage), ['dhcp.discover'], 'a DISCOVER nobody answers has a row of its own');

@@ -14,7 +14,7 @@ const input: MetricsInput = {
     nbd: { state: 'failed', detail: { connections: 2, accepted: 7, sentBytes: 1 << 20 } },
     publish: { state: 'disabled' },
   },
-  pools: [{ scopeId: 1, branchId: 1, cidr: '10.0.0.0/24', mode: 'authoritative', pool: 200, bound: 20, offered: 1, declined: 1, free: 178, reservations: 3 }],
+  pools: [{ scopeId: 1, branchId: 1, cidr: '10.0.0.0/24', mode: 'authoritative', pool: 200, bound: 20, offered: 1, declined: 1, free: 178, reservations: 3, exhausted: 2 }],
   branchNames: new Map([[1, 'north "A"\\1']]),
   chunkCache: { hits: 10, misses: 2, bytes: 4096 },
   httpStore: { chunkHits: 3, chunkMisses: 4, bytes: 5 },
@@ -30,6 +30,7 @@ test('all families, all present, pass promtool check metrics with no finding', (
   const text = encodeFamilies(fams);
   assert.match(text, /^branchboot_dhcp_pool_free_addresses\{branch="north \\"A\\"\\\\1",subnet="10\.0\.0\.0\/24",mode="authoritative"\} 178$/m);
   assert.match(text, /^branchboot_service_up\{service="nbd"\} 0$/m);
+  assert.match(text, /^branchboot_dhcp_subnet_pool_exhausted_total\{branch="north \\"A\\"\\\\1",subnet="10\.0\.0\.0\/24",mode="authoritative"\} 2$/m);
   const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(r.error, undefined, 'promtool runs (scripts/apt/metrics.txt: prometheus)');
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);

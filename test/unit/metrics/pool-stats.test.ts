@@ -45,6 +45,6 @@ test('bound, offered and declined count while unexpired; free is the pool less w
   const st = poolStats(s, book.entries(7), NOW);
   assert.deepEqual({ ...st }, {
     scopeId: 7, branchId: 3, cidr: '10.5.0.0/24', mode: 'authoritative',
-    pool: 15, bound: 3, offered: 1, declined: 1, free: 12, reservations: 2,
+    pool: 15, bound: 3, offered: 1, declined: 1, free: 12, reservations: 2, exhausted: 0,
   });
 });

@@ -1,5 +1,6 @@
 // The README's example alerts and scrape config, checked by Prometheus's own promtool: the
-// pool alert fires for a full pool, not for a half-full one nor for a proxy subnet's empty pool.
+// pool alert fires for a full pool, not for a half-full one nor for a proxy subnet's empty pool;
+// the exhaustion alert names the subnet whose DISCOVERs went unanswered, and stops when they stop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -21,7 +22,7 @@ const pool = (branch: string, free: number, size: number) => `
       - series: 'branchboot_dhcp_pool_addresses{branch="${branch}",subnet="10.0.${size}.0/24",mode="authoritative"}'
         values: '${size}x30'`;
 
-test('the README\'s alerts: a full pool fires, a half-full one and an empty proxy pool do not; a stopped service fires', () => {
+test('the README\'s alerts: a full pool fires, a half-full one and an empty proxy pool do not; a stopped service fires; unanswered DISCOVERs fire for their subnet', () => {
   const dir = tempDir('bb-metrics-rules-');
   fs.writeFileSync(path.join(dir, 'rules.yml'), block('groups:'));
   fs.writeFileSync(path.join(dir, 'test.yml'), `rule_files: [rules.yml]
@@ -35,6 +36,10 @@ tests:
         values: '0x30'
       - series: 'up{job="branchboot"}'
         values: '1x30'
+      - series: 'branchboot_dhcp_subnet_pool_exhausted_total{branch="full",subnet="10.0.10.0/24",mode="authoritative"}'
+        values: '0x10 3 7 9x18'
+      - series: 'branchboot_dhcp_subnet_pool_exhausted_total{branch="half",subnet="10.0.20.0/24",mode="authoritative"}'
+        values: '0x30'
     alert_rule_test:
       - eval_time: 20m
         alertname: BranchbootPoolNearlyFull
@@ -45,6 +50,14 @@ tests:
         alertname: BranchbootServiceDown
         exp_alerts:
           - exp_labels: { service: tftp, job: branchboot }
+      - eval_time: 14m
+        alertname: BranchbootPoolExhausted
+        exp_alerts:
+          - exp_labels: { branch: full, subnet: 10.0.10.0/24, mode: authoritative }
+            exp_annotations: { summary: "full 10.0.10.0/24: desktops got no address in the last 10 minutes" }
+      - eval_time: 25m
+        alertname: BranchbootPoolExhausted
+        exp_alerts: []
 `);
   const r = promtool(['test', 'rules', path.join(dir, 'test.yml')]);
   assert.equal(r.error, undefined, 'promtool runs (scripts/apt/metrics.txt: prometheus)');

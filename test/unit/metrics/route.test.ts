@@ -9,7 +9,7 @@ const f = await makeFixture({ machinesPerBranch: 1, users: false });
 after(() => f.close());
 
 const pool = (branchId: number, cidr: string, bound: number): PoolStats => ({
-  scopeId: branchId, branchId, cidr, mode: 'authoritative', pool: 100, bound, offered: 0, declined: 0, free: 100 - bound, reservations: 0,
+  scopeId: branchId, branchId, cidr, mode: 'authoritative', pool: 100, bound, offered: 0, declined: 0, free: 100 - bound, reservations: 0, exhausted: 0,
 });
 f.ctx.dhcpPools = () => [pool(f.branchA, '10.1.0.0/16', 7), pool(f.branchB, '10.2.0.0/16', 9)];
 f.ctx.health = () => ({ dhcp: { state: 'running', detail: { received: 42, replied: 40 } }, tftp: { state: 'disabled' } });
