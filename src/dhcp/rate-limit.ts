@@ -3,10 +3,10 @@
 // keys are forgotten, which only makes the limit more lenient for them, never a crash.
 //
 // A bucket is two numbers in typed arrays, found through a Map of slot numbers, not an object
-// per key: tens of thousands of long-lived small objects made V8 change its mind about where to
-// allocate them (allocation-site pretenuring) in the middle of the first boot storm, which threw
-// away the optimised packet path twice (--trace-deopt: "code dependencies" on allow and its
-// caller) and recompiled it while the storm ran.
+// per key: with tens of thousands of long-lived bucket objects V8 revised their allocation site
+// in the middle of the first boot storm and threw away the optimised packet path twice
+// (--trace-deopt: "code dependencies" on allow and its caller; --no-allocation-site-pretenuring
+// avoided it too), recompiling it while the storm ran.
 export class RateLimiter {
   private readonly slots = new Map<string, number>();
   private tokens = new Float64Array(256);

@@ -30,3 +30,14 @@ test('the table forgets its oldest key when full', () => {
   l.allow('c', 0);
   assert.equal(l.allow('a', 0), true, 'a was forgotten, so it starts from a full bucket');
 });
+
+test('thousands of keys: every bucket keeps its tokens as the table grows, and the oldest goes first once full', () => {
+  const l = new RateLimiter(0, 2, 3000);
+  for (let i = 0; i < 3000; i++) assert.equal(l.allow(`k${i}`, 0), true);
+  // The table grew from 256 slots to 3,000 meanwhile: each key still has exactly one token left.
+  for (let i = 0; i < 3000; i++) assert.equal(l.allow(`k${i}`, 0), true, `k${i}: its second token`);
+  for (let i = 0; i < 3000; i += 500) assert.equal(l.allow(`k${i}`, 0), false, `k${i}: empty`);
+  assert.equal(l.allow('new', 0), true, 'a new key when full');
+  assert.equal(l.allow('k0', 0), true, 'k0, the oldest, was forgotten: a full bucket again');
+  assert.equal(l.allow('k1000', 0), false, 'k1000 was not');
+});
