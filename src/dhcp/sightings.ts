@@ -6,9 +6,46 @@ import type { Db } from '../db/index.ts';
 import { listKnownMacs, listMacsUpdatedSince, machinesSignature, type NewSighting } from '../model/dhcp-scopes.ts';
 import type { DbWriter } from './db-writer.ts';
 
+/**
+ * Sightings waiting for the next write, field by field. Not the NewSighting objects themselves:
+ * held for up to flushMs, thousands of them outlived the young generation, and V8 then revised
+ * the allocation site of the object literal in the packet path that builds them, which threw that
+ * optimised code away once per boot storm ("code dependencies" on handleInner; gone when no
+ * sighting was kept, --trace-deopt, 2 runs each). Copied here, the literal dies young.
+ */
+class PendingSightings {
+  readonly macs = new Set<string>();
+  private branchIds: Array<number | null> = [];
+  private archs: Array<number | undefined> = [];
+  private texts: Array<string | undefined> = [];
+
+  add(s: NewSighting): void {
+    this.macs.add(s.mac);
+    this.branchIds.push(s.branchId);
+    this.archs.push(s.arch);
+    this.texts.push(s.firmware, s.uuid, s.relayCircuit, s.relayRemote);
+  }
+
+  /** The sightings in the order they came, and empty again. */
+  take(): NewSighting[] {
+    const out: NewSighting[] = [];
+    let i = 0;
+    for (const mac of this.macs) {
+      const t = i * 4;
+      out.push({ mac, branchId: this.branchIds[i]!, arch: this.archs[i], firmware: this.texts[t], uuid: this.texts[t + 1], relayCircuit: this.texts[t + 2], relayRemote: this.texts[t + 3] });
+      i++;
+    }
+    this.macs.clear();
+    this.branchIds = [];
+    this.archs = [];
+    this.texts = [];
+    return out;
+  }
+}
+
 export class SightingRecorder {
   private known = new Set<string>();
-  private queue = new Map<string, NewSighting>();
+  private queue = new PendingSightings();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   dropped = 0;
@@ -47,22 +84,21 @@ export class SightingRecorder {
 
   /** Known already or queued: the caller need not build a sighting (checked for every packet). */
   knows(mac: string): boolean {
-    return this.known.has(mac) || this.queue.has(mac);
+    return this.known.has(mac) || this.queue.macs.has(mac);
   }
 
   saw(s: NewSighting): void {
     if (this.knows(s.mac)) return;
-    if (this.queue.size >= this.opts.maxQueue) { this.dropped++; return; }
-    this.queue.set(s.mac, s);
+    if (this.queue.macs.size >= this.opts.maxQueue) { this.dropped++; return; }
+    this.queue.add(s);
     // A thousand rows at a time at most: the writer may be the packet thread.
-    if (this.queue.size >= 1000) void this.flush();
+    if (this.queue.macs.size >= 1000) void this.flush();
     else this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, this.opts.flushMs);
   }
 
   flush(): Promise<void> {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
-    const batch = [...this.queue.values()];
-    this.queue.clear();
+    const batch = this.queue.take();
     if (batch.length === 0) return this.writing;
     if (this.known.size + batch.length > this.opts.maxKnown) this.known.clear();
     for (const s of batch) this.known.add(s.mac);

@@ -73,3 +73,26 @@ test('another process adds, deletes or re-addresses a machine: the next reload k
     assert.ok(rec.knows(mac(3)) && rec.knows(mac(4)));
   } finally { await t.close(); }
 });
+
+test('a batch of sightings is written field by field to the right machine', async () => {
+  const { t, rec } = await rig();
+  try {
+    await rec.refresh();
+    const branchId = t.branchIds.get('main') ?? null;
+    rec.saw({ mac: mac(1), branchId, arch: 7, firmware: 'uefi-x64', uuid: 'u-1', relayCircuit: 'c-1', relayRemote: 'r-1' });
+    rec.saw({ mac: mac(2), branchId: null });
+    rec.saw({ mac: mac(1), branchId, arch: 0, firmware: 'bios' }); // already queued: the first one counts
+    rec.saw({ mac: mac(3), branchId, arch: 0, firmware: 'bios', relayRemote: 'r-3' });
+    await rec.flush();
+    const rows = await t.handle.db.selectFrom('machines').select(['mac', 'branch_id', 'last_arch', 'last_firmware', 'uuid', 'relay_circuit', 'relay_remote']).orderBy('mac').execute();
+    assert.deepEqual(rows, [
+      { mac: mac(1), branch_id: branchId, last_arch: 7, last_firmware: 'uefi-x64', uuid: 'u-1', relay_circuit: 'c-1', relay_remote: 'r-1' },
+      { mac: mac(2), branch_id: null, last_arch: null, last_firmware: null, uuid: null, relay_circuit: null, relay_remote: null },
+      { mac: mac(3), branch_id: branchId, last_arch: 0, last_firmware: 'bios', uuid: null, relay_circuit: null, relay_remote: 'r-3' },
+    ]);
+    // The queue starts empty again: the next batch has only what came after.
+    rec.saw({ mac: mac(4), branchId: null, uuid: 'u-4' });
+    await rec.flush();
+    assert.equal((await t.handle.db.selectFrom('machines').select('uuid').where('mac', '=', mac(4)).executeTakeFirstOrThrow()).uuid, 'u-4');
+  } finally { await t.close(); }
+});
