@@ -97,6 +97,21 @@ export function tempDir(prefix = 'bb-test-'): string {
   return dir;
 }
 
+/**
+ * A world-readable temp folder with a dataDir owned by nobody (the service user's uid in these
+ * tests) and a config file naming it, as contrib/systemd lays them out. `yaml`: more config lines.
+ */
+export function serviceUserDataDir(prefix: string, opts: { mode?: number; yaml?: string } = {}): { dir: string; dataDir: string; cfg: string } {
+  const dir = tempDir(prefix);
+  fs.chmodSync(dir, 0o755);
+  const dataDir = path.join(dir, 'var');
+  fs.mkdirSync(dataDir, { mode: opts.mode ?? 0o750 });
+  fs.chownSync(dataDir, 65534, 65534);
+  const cfg = path.join(dir, 'branchboot.yaml');
+  fs.writeFileSync(cfg, `dataDir: ${dataDir}\n${opts.yaml ?? ''}`, { mode: 0o644 });
+  return { dir, dataDir, cfg };
+}
+
 /** A free TCP port on 127.0.0.1 (closed again before use; fine for tests). */
 export async function freePort(): Promise<number> {
   const net = await import('node:net');

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { ROOT, cliArgv, runCli, tempDir } from '../../helpers/cli.ts';
+import { ROOT, cliArgv, runCli, serviceUserDataDir, tempDir } from '../../helpers/cli.ts';
 import { until } from '../../helpers/until.ts';
 
 test('restore refuses a truncated backup and a file that is not a database; backup refuses the live database and a missing folder', { timeout: 120_000 }, async () => {
@@ -79,13 +79,7 @@ test('a backup interrupted by SIGINT leaves neither the file nor its temp; a kil
 });
 
 test('backup run as the service user into a folder it cannot write (root\'s home, through the wrapper) says so in one line', { skip: process.getuid?.() !== 0 && 'needs root (runs the command as nobody)', timeout: 120_000 }, () => {
-  const dir = tempDir('bb-backup-user-');
-  fs.chmodSync(dir, 0o755);
-  const dataDir = path.join(dir, 'var');
-  fs.mkdirSync(dataDir, { mode: 0o750 });
-  fs.chownSync(dataDir, 65534, 65534);
-  const cfg = path.join(dir, 'bb.yaml');
-  fs.writeFileSync(cfg, `dataDir: ${dataDir}\nlog:\n  level: warn\n`, { mode: 0o644 });
+  const { dir, cfg } = serviceUserDataDir('bb-backup-user-', { yaml: 'log:\n  level: warn\n' });
   const home = path.join(dir, 'root-home');
   fs.mkdirSync(home, { mode: 0o700 });
   const env = { PATH: process.env.PATH, HOME: '/nonexistent' };

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
-import { ROOT, tempDir } from '../../helpers/cli.ts';
+import { ROOT, serviceUserDataDir } from '../../helpers/cli.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { UNIT_DIR, readSection, setprivArgs, capabilities } from './unit-file.ts';
 
@@ -52,13 +51,10 @@ test('the backup unit\'s command, run as its user with its capabilities: a 0600 
   const m = /^\/bin\/sh -c '(.*)'$/.exec(cmd ?? '');
   assert.ok(m, `ExecStart is not /bin/sh -c '…': ${cmd}`);
   // systemd's own escapes ($$ → $, %% → %), then this checkout and temp folders in place of the install's.
-  const base = tempDir('bb-service-');
-  fs.chmodSync(base, 0o755);
-  const dataDir = path.join(base, 'var');
+  const { dir: base, dataDir, cfg } = serviceUserDataDir('bb-service-', { mode: 0o700 });
   const out = path.join(base, 'backup');
-  for (const d of [dataDir, out]) { fs.mkdirSync(d, { mode: 0o700 }); fs.chownSync(d, 65534, 65534); }
-  const cfg = path.join(base, 'branchboot.yaml');
-  fs.writeFileSync(cfg, YAML.stringify({ dataDir }), { mode: 0o644 });
+  fs.mkdirSync(out, { mode: 0o700 });
+  fs.chownSync(out, 65534, 65534);
   const script = m[1]!.replaceAll('$$', '$').replaceAll('%%', '%')
     .replaceAll('/opt/branchboot/', `${ROOT}/`).replaceAll('/etc/branchboot/branchboot.yaml', cfg).replaceAll('/var/lib/branchboot-backup', out)
     .replaceAll('/usr/bin/node', process.execPath);
@@ -81,13 +77,7 @@ test('the backup unit\'s command, run as its user with its capabilities: a 0600 
 });
 
 test('the command wrapper (contrib/systemd/branchboot) runs a command run by root as the service user, with its config', asRoot, () => {
-  const base = tempDir('bb-service-');
-  fs.chmodSync(base, 0o755);
-  const dataDir = path.join(base, 'var');
-  fs.mkdirSync(dataDir, { mode: 0o750 });
-  fs.chownSync(dataDir, 65534, 65534);
-  const cfg = path.join(base, 'branchboot.yaml');
-  fs.writeFileSync(cfg, YAML.stringify({ dataDir }), { mode: 0o644 });
+  const { dir: base, dataDir, cfg } = serviceUserDataDir('bb-service-');
   const text = fs.readFileSync(path.join(UNIT_DIR, 'branchboot'), 'utf8');
   assert.match(text, /runuser -u branchboot -- \/usr\/bin\/node \/opt\/branchboot\/bin\/branchboot\.js "\$@"/);
   const wrapper = path.join(base, 'branchboot');
