@@ -6,6 +6,8 @@
 import fs from 'node:fs';
 import { buildDhcpHandler } from '../../src/dhcp/index.ts';
 import { clientPacket, ip, ipBuf, makeCtx } from '../../test/unit/dhcp/helpers.ts';
+import { clientOptions } from './wire.ts';
+import { attachReader } from '../../src/model/read-conn.ts';
 
 const N = Number(process.argv[2] ?? 20000);
 const sync = process.argv[3] === 'full' ? 'FULL' : 'NORMAL';
@@ -18,15 +20,18 @@ const b = await buildDhcpHandler(t.ctx, {
   // One relay sends everything here: the default per-relay limit would stop a long run.
   limits: { perMacPerSecond: 10, perMacBurst: 20, perRelayPerSecond: 1e9, perRelayBurst: 1e9 },
 });
+// As the DHCP service does at start: the planner's lookups for PXE clients use its statements.
+const releaseReader = attachReader(t.ctx.db, t.ctx.config.database);
 const from = { address: '10.77.0.2', port: 67 };
 // BENCH_DHCP_MACS=random scatters the MACs (as loadgen.ts does): indexes keyed by MAC then insert at random places, not at their end.
 const scatter = process.env.BENCH_DHCP_MACS === 'random';
 const mac = (i: number) => { const n = scatter ? Math.imul(i, 0x9e3779b1) >>> 0 : i; return `02:01:${[(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`; };
 async function dora(i: number): Promise<void> {
-  const o = await b.handler.handle(clientPacket({ type: 1, mac: mac(i), xid: i, giaddr: '10.77.0.2' }), { from });
+  const extra = clientOptions(i);
+  const o = await b.handler.handle(clientPacket({ type: 1, mac: mac(i), xid: i, giaddr: '10.77.0.2', options: extra }), { from });
   if (!o) throw new Error('no offer');
   const yi = o.buf.readUInt32BE(16);
-  const a = await b.handler.handle(clientPacket({ type: 3, mac: mac(i), xid: i, giaddr: '10.77.0.2', options: [[54, ipBuf('10.77.0.1')], [50, Buffer.from([yi >>> 24, (yi >>> 16) & 255, (yi >>> 8) & 255, yi & 255])]] }), { from });
+  const a = await b.handler.handle(clientPacket({ type: 3, mac: mac(i), xid: i, giaddr: '10.77.0.2', options: [[54, ipBuf('10.77.0.1')], [50, Buffer.from([yi >>> 24, (yi >>> 16) & 255, (yi >>> 8) & 255, yi & 255])], ...extra] }), { from });
   if (!a) throw new Error('no ack');
 }
 async function run(from: number, n: number): Promise<void> {
@@ -51,4 +56,5 @@ const mainUs = mainThreadUs() - main0;
 const walMB = Math.round(fs.statSync(`${t.handle.file}-wal`).size / 1e5) / 10;
 console.log(JSON.stringify({ walMB, sync, clients: N, perSecond: Math.round(N / ms * 1000), cpuUsPerDora: Math.round((cpu.user + cpu.system) / N), mainUsPerDora: Math.round(mainUs / N), leaseRowsPerCommit: Math.round(b.committer.rows / b.committer.batches * 10) / 10, userUs: Math.round(cpu.user / N), sysUs: Math.round(cpu.system / N) }));
 await b.close();
+releaseReader();
 await t.close();

@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ip, ipStr, parseReply, relayedRequest, u32 } from './wire.ts';
+import { clientOptions, ip, ipStr, parseReply, relayedRequest, u32 } from './wire.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -61,12 +61,13 @@ function exchange(pkt: Buffer, xid: number, want: number[]): Promise<Reply | und
 interface Result { mac: string; ip?: string; ms?: number; nak?: boolean }
 
 async function dora(mac: Buffer): Promise<Result> {
+  const extra = clientOptions(mac.readUInt32BE(2));
   for (let attempt = 0; attempt <= retries; attempt++) {
     const t0 = performance.now();
     const xid = (xidCounter++) >>> 0;
-    const offer = await exchange(packet(1, xid, mac, []), xid, [2]);
+    const offer = await exchange(packet(1, xid, mac, extra), xid, [2]);
     if (!offer) continue;
-    const ack = await exchange(packet(3, xid, mac, [[54, u32(offer.serverId)], [50, u32(offer.yiaddr)]]), xid, [5, 6]);
+    const ack = await exchange(packet(3, xid, mac, [[54, u32(offer.serverId)], [50, u32(offer.yiaddr)], ...extra]), xid, [5, 6]);
     if (!ack) continue;
     if (ack.type === 6) return { mac: macText(mac), nak: true };
     return { mac: macText(mac), ip: ipStr(ack.yiaddr), ms: performance.now() - t0 };

@@ -4,7 +4,8 @@
 // Prints DORA/s, lost, p50/p99 and branchboot's ratio to Kea. Needs root (namespaces).
 // BENCH_DHCP_MACS=random: clients' MACs scattered, not counted up (every MAC-keyed index then
 // inserts at random places, as in a real boot storm); BENCH_DHCP_THREADS=1: CPU per DORA of
-// each server thread.
+// each server thread; BENCH_DHCP_CLIENTS=pxe: every client is a BIOS PXE ROM (options 60, 93,
+// 94, 97), so each server decides a boot file per packet (Kea by a client class).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -114,6 +115,11 @@ const kea: Runner = async (clients, seed) => {
       'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases4.csv'), 'lfc-interval': 0 },
       'valid-lifetime': 3600,
       subnet4: [{ id: 1, subnet: '10.77.0.0/16', pools: [{ pool: '10.77.1.0 - 10.77.255.250' }] }],
+      // With BENCH_DHCP_CLIENTS=pxe the clients are BIOS PXE ROMs: Kea names their boot file by
+      // a client class on option 93, as a Kea set up for network boot does.
+      ...(process.env.BENCH_DHCP_CLIENTS === 'pxe' && {
+        'client-classes': [{ name: 'pxe-bios', test: 'option[93].hex == 0x0000', 'next-server': '10.77.0.1', 'boot-file-name': 'undionly.kpxe' }],
+      }),
       loggers: [{ name: 'kea-dhcp4', severity: 'WARN', output_options: [{ output: 'stderr' }] }],
     },
   }));

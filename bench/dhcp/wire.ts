@@ -7,7 +7,7 @@ export const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n
 
 /** A BOOTREQUEST of DHCP message `type` from `mac`, relayed by `giaddr`; `ciaddr` for a renew. */
 export function relayedRequest(giaddr: number, type: number, xid: number, mac: Buffer, opts: Array<[number, Buffer]>, ciaddr = 0): Buffer {
-  const b = Buffer.alloc(300);
+  const b = Buffer.alloc(548);
   b[0] = 1; b[1] = 1; b[2] = 6; b[3] = 1;
   b.writeUInt32BE(xid, 4);
   b.writeUInt32BE(ciaddr, 12);
@@ -17,7 +17,8 @@ export function relayedRequest(giaddr: number, type: number, xid: number, mac: B
   let at = 240;
   for (const [c, v] of [[53, Buffer.from([type])] as [number, Buffer], ...opts]) { b[at] = c; b[at + 1] = v.length; v.copy(b, at + 2); at += 2 + v.length; }
   b[at] = 255;
-  return b;
+  // 300 bytes, the BOOTP minimum that PXE ROMs pad to, unless the options need more.
+  return b.subarray(0, Math.max(300, at + 1));
 }
 
 /** A server's BOOTREPLY: its xid, message type, offered address and server id; undefined for anything else. */
@@ -34,4 +35,29 @@ export function parseReply(b: Buffer): { xid: number; type: number; yiaddr: numb
     i += 2 + l;
   }
   return { xid: b.readUInt32BE(4), type, yiaddr: b.readUInt32BE(16), serverId };
+}
+
+/**
+ * What a BIOS PXE ROM adds to its DISCOVER and REQUEST (../shared/notes/pxe-clients.md): vendor
+ * class, client architecture 0, UNDI 2.1, its SMBIOS UUID and the PXE parameter list. With
+ * `BENCH_DHCP_CLIENTS=pxe` the bench's clients send them, so a server must decide a boot file
+ * for each: the case a lab's boot storm is made of.
+ */
+export function pxeRomOptions(i: number): Array<[number, Buffer]> {
+  const uuid = Buffer.alloc(17);
+  uuid.writeUInt32BE(0x4c4c4544, 1);
+  uuid.writeUInt32BE(i >>> 0, 13);
+  return [
+    [55, Buffer.from([1, 2, 3, 5, 6, 11, 12, 13, 15, 16, 17, 18, 22, 23, 28, 40, 41, 42, 43, 50, 51, 54, 58, 59, 60, 66, 67, 128, 129, 130, 131, 132, 133, 134, 135])],
+    [57, Buffer.from([0x04, 0xec])],
+    [93, Buffer.from([0, 0])],
+    [94, Buffer.from([1, 2, 1])],
+    [97, uuid],
+    [60, Buffer.from('PXEClient:Arch:00000:UNDI:002001', 'latin1')],
+  ];
+}
+
+/** The extra options of bench client `i`: none by default, a PXE ROM's with BENCH_DHCP_CLIENTS=pxe. */
+export function clientOptions(i: number): Array<[number, Buffer]> {
+  return process.env.BENCH_DHCP_CLIENTS === 'pxe' ? pxeRomOptions(i) : [];
 }

@@ -19,6 +19,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { buildReply, type BootInfo, type ReplySpec } from './reply.ts';
 import { scopeFor, type Scope, type ScopeCache, type ScopeSnapshot } from './scopes.ts';
 import type { SightingRecorder } from './sightings.ts';
+import { FirstFileMemo } from './first-file-memo.ts';
 
 export interface LocalAddress {
   ifname: string;
@@ -55,6 +56,8 @@ export interface HandlerDeps {
   log: Logger;
   events: Pick<EventBus, 'record'>;
   planner: Pick<BootPlanner, 'firstFile'>;
+  /** Keeps the planner's answers between a client's DISCOVER and REQUEST (none: ask every time). */
+  firstFiles?: FirstFileMemo;
   scopes: ScopeCache;
   book: LeaseBook;
   committer: LeaseCommitter;
@@ -215,11 +218,19 @@ export class DhcpHandler {
   private async bootInfo(facts: ClientFacts, loc: Located, clientIp: number | undefined): Promise<BootInfo | undefined> {
     if (!facts.pxe && !facts.ipxe) return undefined;
     try {
-      const file = await this.d.planner.firstFile(bootClient(facts, {
+      const client = bootClient(facts, {
         branchId: loc.scope.branchId, serverAddress: ipv4ToString(loc.serverId),
         clientIp: clientIp ? ipv4ToString(clientIp) : undefined,
-      }));
-      if (file.unsupported) this.d.log.debug({ mac: facts.mac, reason: file.unsupported }, 'dhcp: no boot file for this client');
+      });
+      const memo = this.d.firstFiles;
+      const key = memo && FirstFileMemo.key(client);
+      const now = this.now();
+      let file = key !== undefined ? memo!.get(key, now) : undefined;
+      if (file === undefined) {
+        file = await this.d.planner.firstFile(client);
+        if (file.unsupported) this.d.log.debug({ mac: facts.mac, reason: file.unsupported }, 'dhcp: no boot file for this client');
+        if (key !== undefined) memo!.set(key, file, now);
+      }
       return { file, nextServer: loc.scope.tftpServer ?? loc.serverId };
     } catch (err) {
       this.d.log.error({ err, mac: facts.mac }, 'dhcp: planner failed; answering without boot information');

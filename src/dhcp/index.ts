@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
 import { listLeases, listOrphanLeases, pruneOrphanLeases } from '../model/leases.ts';
 import { lastRestoreAt } from '../model/restores.ts';
+import { attachReader } from '../model/read-conn.ts';
 import { ipv4ToString, parseIpv4 } from '../util/net.ts';
 import { LeaseCommitter } from './committer.ts';
 import { DhcpHandler, leaseRow, type HandlerLimits, type Incoming, type LocalAddress } from './handler.ts';
@@ -16,6 +17,7 @@ import { poolStats, type PoolStats } from './pool-stats.ts';
 import { cachedLocalAddresses } from './local-addresses.ts';
 import { ScopeCache } from './scopes.ts';
 import { SightingRecorder } from './sightings.ts';
+import { FirstFileMemo } from './first-file-memo.ts';
 import { inlineWriter, packetThreadWriter, workerWriter } from './db-writer.ts';
 import { DhcpEventLog } from './event-log.ts';
 import { openUdp, warnIfDgram, type UdpSocket } from '../udp/socket.ts';
@@ -138,14 +140,15 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   const sightings = new SightingRecorder(ctx.db, writer, log);
   await sightings.refresh();
   late.sightings = sightings;
-  const unsubscribe = ctx.events.on('inventory', () => { scopes.invalidate(); void sightings.refresh(); });
+  const firstFiles = new FirstFileMemo(opts.scopeTtlMs ?? SCOPE_TTL_MS);
+  const unsubscribe = ctx.events.on('inventory', () => { scopes.invalidate(); firstFiles.clear(); void sightings.refresh(); });
   // Re-read on the TTL without waiting for a packet: a subnet an apply (another process) deleted
   // and re-created adopts its clients' leases within seconds, not at its next client's packet.
   const tick = setInterval(() => void scopes.get(), opts.scopeTtlMs ?? SCOPE_TTL_MS);
   tick.unref();
   const dispose = () => { clearInterval(tick); unsubscribe(); };
   const handler = new DhcpHandler({
-    log, events: opts.bootEvents === false ? { record: () => {} } : events, planner: ctx.planner, scopes, book, committer, sightings,
+    log, events: opts.bootEvents === false ? { record: () => {} } : events, planner: ctx.planner, firstFiles, scopes, book, committer, sightings,
     localAddresses: opts.localAddresses ?? cachedLocalAddresses(), interfaces: ctx.config.dhcp.interfaces,
     ...(opts.relayPort !== undefined && { relayPort: opts.relayPort }),
     ...(opts.limits && { limits: opts.limits }),
@@ -178,6 +181,9 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   let committer: LeaseCommitter | undefined;
   let built: BuiltHandler | undefined;
   let closeBuilt: (() => Promise<void>) | undefined;
+  // The planner's lookups for PXE clients (model/boot-queries.ts) use the read connection's kept
+  // statements; serve's HTTP routes attach it too, DHCP does not rely on them being enabled.
+  let releaseReader: (() => void) | undefined;
   let bound = { port: 0, proxyPort: 0 };
   // Replies still being decided (a lease commit): stop() gives them a grace period.
   let inflight = 0;
@@ -234,6 +240,7 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       state = 'starting';
       const udp = warnIfDgram(log, 'dhcp');
       localAddresses = opts.localAddresses ?? cachedLocalAddresses();
+      releaseReader = attachReader(ctx.db, ctx.config.database);
       const b = await buildDhcpHandler(ctx, { writerThread: true, ...opts, localAddresses });
       ({ handler, committer } = b);
       built = b;
@@ -278,6 +285,8 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       drained = undefined;
       await closeBuilt?.();
       closeBuilt = undefined;
+      releaseReader?.();
+      releaseReader = undefined;
       handler = undefined;
       built = undefined;
       state = 'stopped';

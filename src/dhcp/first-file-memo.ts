@@ -1,0 +1,43 @@
+// DHCP asks the planner for a client's first file at its DISCOVER and again at its REQUEST a few
+// milliseconds later (and at every retransmission): the same question, answered from up to three
+// database lookups each time (~25 µs of the packet thread per ask with kept statements; bench/dhcp
+// with BENCH_DHCP_CLIENTS=pxe). Answers are kept as long as a subnet snapshot is trusted, and
+// dropped at every inventory change this process makes, as the subnets are: a change made by
+// another process (`branchboot apply`) reaches the first file within the same TTL as it reaches
+// the pools. Only the first file is kept; the boot plan itself is decided when the client asks
+// for its script.
+import type { BootClient, FirstFile } from '../boot/types.ts';
+
+export class FirstFileMemo {
+  private readonly kept = new Map<string, { file: FirstFile; at: number }>();
+  hits = 0;
+
+  constructor(private readonly ttlMs: number, private readonly max = 16384) {}
+
+  /**
+   * Everything the answer depends on. The client's address only names its branch when the
+   * subnet does not (the planner's order: registration, then subnet, then address).
+   */
+  static key(c: BootClient): string {
+    return `${c.mac}|${c.arch ?? ''}|${c.ipxe ? 1 : 0}${c.httpBoot ? 1 : 0}|${c.uuid ?? ''}|${c.branchId ?? `ip ${c.clientIp ?? ''}`}|${c.serverAddress ?? ''}`;
+  }
+
+  get(key: string, now: number): FirstFile | undefined {
+    const e = this.kept.get(key);
+    if (e === undefined) return undefined;
+    if (now - e.at < this.ttlMs && now >= e.at) { this.hits++; return e.file; }
+    this.kept.delete(key);
+    return undefined;
+  }
+
+  set(key: string, file: FirstFile, now: number): void {
+    // Oldest first (a Map iterates in insertion order): a storm larger than `max` clients keeps
+    // its latest askers, whose REQUESTs are the ones still to come.
+    if (this.kept.size >= this.max && !this.kept.has(key)) this.kept.delete(this.kept.keys().next().value!);
+    this.kept.set(key, { file, at: now });
+  }
+
+  clear(): void {
+    this.kept.clear();
+  }
+}
