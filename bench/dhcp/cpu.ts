@@ -3,6 +3,7 @@
 // the packet thread spends per client, apart from the kernel and the noise of a shared host.
 //   node --import tsx bench/dhcp/cpu.ts [clients] [full|normal]     (add --cpu-prof to see where)
 //   BENCH_SQL='DROP INDEX …' runs SQL on the fresh database first (A/B of a schema change).
+//   BENCH_DHCP_CLIENTS=pxe: PXE ROM clients (wire.ts); BENCH_DHCP_WARMUP=N exchanges before measuring (2000).
 import fs from 'node:fs';
 import { buildDhcpHandler } from '../../src/dhcp/index.ts';
 import { clientPacket, ip, ipBuf, makeCtx } from '../../test/unit/dhcp/helpers.ts';
@@ -44,7 +45,7 @@ function mainThreadUs(): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 1e4;
 }
-await run(1_000_000, 2000);
+await run(1_000_000, Number(process.env.BENCH_DHCP_WARMUP ?? 2000));
 const main0 = mainThreadUs();
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
