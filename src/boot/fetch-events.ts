@@ -4,7 +4,8 @@
 import type { Db } from '../db/index.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../log.ts';
-import { branchOfLeasedIp, getMachine, macForIp, markRootFetched } from '../model/boot-queries.ts';
+import { getMachine, macForIp, markRootFetched } from '../model/boot-queries.ts';
+import { branchOfLeasedIp } from '../model/lease-lookup.ts';
 import { resolveImage, resolveTarget } from './resolve.ts';
 
 export type FetchKind = 'kernel' | 'initrd' | 'root';

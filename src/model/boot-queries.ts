@@ -8,6 +8,7 @@ import type { Branch, Image, ImageVersion, Machine } from '../db/schema.ts';
 import { cidrContains, parseCidr, parseIpv4 } from '../util/net.ts';
 import { idsFrom } from './events.ts';
 import { readQuery } from './read-conn.ts';
+import { macForLeasedIp } from './lease-lookup.ts';
 
 /** The lookups a PXE packet's boot file costs; each must be an index search (test/unit/boot/lookup-plans.test.ts). */
 export const LOOKUP_SQL = {
@@ -61,10 +62,8 @@ export async function branchIdForIp(db: Db, ip: string): Promise<number | undefi
  * `recent`: events not in the database yet (EventBus.recentMacFor), newer than any that are.
  */
 export async function macForIp(db: Db, ip: string, now = Date.now(), recent?: (ip: string, now: number) => string | undefined): Promise<string | undefined> {
-  const row = await db.selectFrom('leases').select('mac')
-    .where('ip', '=', ip).where('state', 'in', ['bound', 'offered']).where('expires_at', '>', now)
-    .orderBy('updated_at', 'desc').executeTakeFirst();
-  if (row) return row.mac;
+  const leased = await macForLeasedIp(db, ip, now);
+  if (leased) return leased;
   const fixed = await db.selectFrom('machines').select('mac').where('fixed_ip', '=', ip).executeTakeFirst();
   if (fixed) return fixed.mac;
   // Proxy mode: another server leased the address, but the client named its MAC when it asked
@@ -76,13 +75,6 @@ export async function macForIp(db: Db, ip: string, now = Date.now(), recent?: (i
     .where('at', '>', since).where('id', '>', idsFrom(since)).where('ip', '=', ip).where('mac', 'is not', null)
     .orderBy('id', 'desc').limit(1).executeTakeFirst();
   return seen?.mac ?? undefined;
-}
-
-/** The branch whose subnet leased this address (for machines not registered yet). */
-export async function branchOfLeasedIp(db: Db, ip: string): Promise<number | undefined> {
-  const row = await db.selectFrom('leases').innerJoin('subnets', 'subnets.id', 'leases.subnet_id')
-    .select('subnets.branch_id').where('leases.ip', '=', ip).orderBy('leases.updated_at', 'desc').executeTakeFirst();
-  return row?.branch_id;
 }
 
 export function getImageById(db: Db, id: number): Promise<Image | undefined> {
