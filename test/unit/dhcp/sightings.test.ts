@@ -37,6 +37,10 @@ test('a storm of our own sightings: each reload reads the new rows, not the whol
       await rec.refresh();
       assert.deepEqual(reads(), { all: 0, since: 1 }, `reload ${round + 1} read only the changed rows`);
     }
+    // Migration 0009: the changed rows are found by an index, not by reading every machine.
+    const since = queries.find((q) => /where "updated_at" >=/.test(q))!;
+    const plan = (t.handle.sqlite.prepare(`EXPLAIN QUERY PLAN ${since}`).all(0) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    assert.match(plan, /^SEARCH machines USING (COVERING )?INDEX machines_updated/, plan);
     queries.length = 0;
     await rec.refresh();
     assert.deepEqual(reads(), { all: 0, since: 0 }, 'nothing changed: the signature alone');
