@@ -18,27 +18,27 @@ export const leaseMacSql = (subnets: number) =>
 export const leaseBranchSql = (subnets: number) =>
   `SELECT subnets.branch_id FROM leases JOIN subnets ON subnets.id = leases.subnet_id WHERE leases.subnet_id IN (${marks(subnets)}) AND leases.ip = ? ORDER BY leases.updated_at DESC LIMIT 1`;
 
-/** Ids of the subnets whose range holds `ip` (nested subnets: all of them). */
-export async function subnetsHolding(db: Db, ip: string): Promise<number[]> {
+/** The subnets whose range holds `ip` (nested subnets: all of them). */
+export async function subnetsHolding(db: Db, ip: string): Promise<Array<{ id: number; branchId: number; prefix: number }>> {
   const addr = parseIpv4(ip);
   if (addr === undefined) return [];
-  const rows = await readQuery<{ id: number; cidr: string }>(db, 'SELECT id, cidr FROM subnets', []);
-  const out: number[] = [];
+  const rows = await readQuery<{ id: number; branch_id: number; cidr: string }>(db, 'SELECT id, branch_id, cidr FROM subnets', []);
+  const out: Array<{ id: number; branchId: number; prefix: number }> = [];
   for (const r of rows) {
     const c = parseCidr(r.cidr);
-    if (c && cidrContains(c, addr)) out.push(r.id);
+    if (c && cidrContains(c, addr)) out.push({ id: r.id, branchId: r.branch_id, prefix: c.prefix });
   }
   return out;
 }
 
 export async function macForLeasedIp(db: Db, ip: string, now = Date.now()): Promise<string | undefined> {
-  const ids = await subnetsHolding(db, ip);
+  const ids = (await subnetsHolding(db, ip)).map((s) => s.id);
   return (await readQuery<{ mac: string }>(db, leaseMacSql(ids.length), [...ids, ip, now]))[0]?.mac;
 }
 
 /** The branch whose subnet leased this address (for machines not registered yet). */
 export async function branchOfLeasedIp(db: Db, ip: string): Promise<number | undefined> {
-  const ids = await subnetsHolding(db, ip);
+  const ids = (await subnetsHolding(db, ip)).map((s) => s.id);
   if (ids.length === 0) return undefined;
   return (await readQuery<{ branch_id: number }>(db, leaseBranchSql(ids.length), [...ids, ip]))[0]?.branch_id;
 }

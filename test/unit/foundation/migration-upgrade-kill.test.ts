@@ -1,4 +1,4 @@
-// 0006 and 0007 on a database as branchboot up to 0005 left it: 200,000 boot events, audit
+// 0006 and every later migration on a database as branchboot up to 0005 left it: 200,000 boot events, audit
 // rows, machines and leases with duplicate hostnames, leases whose subnet row is missing
 // (written with foreign keys off). Every row is kept; a migration killed with SIGKILL at any
 // moment leaves the database whole at the version before (or after) each migration, usable,
@@ -15,7 +15,7 @@ import { appliedVersion, loadMigrations, migrate } from '../../../src/db/migrate
 
 const migrations = loadMigrations();
 const V5 = migrations.findIndex((m) => m.name === 'leases_without_mac_index') + 1;
-const V7 = migrations.findIndex((m) => m.name === 'event_branch_and_audit_indexes') + 1;
+const LATEST = migrations.length;
 const EVENTS = 200_000;
 
 function buildAt5(file: string): void {
@@ -66,14 +66,15 @@ function digest(db: Database.Database): Record<string, string> {
   return out;
 }
 
-/** What the schema says about the version: 0006's foreign key, 0007's indexes. */
+/** What the schema says about the version: 0006's foreign key, 0007's, 0008's and 0009's indexes. */
 function schemaVersion(db: Database.Database): number {
   const fk = (db.pragma('foreign_key_list(leases)') as { on_delete: string }[])[0]!.on_delete;
   const branchIdx = (db.pragma('index_info(boot_events_branch)') as { name: string }[]).map((c) => c.name).join(',');
-  const actor = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'audit_log_actor'").get() !== undefined;
-  if (fk === 'CASCADE' && branchIdx === 'branch_id,at' && !actor) return 5;
-  if (fk === 'SET NULL' && branchIdx === 'branch_id,at' && !actor) return 6;
-  if (fk === 'SET NULL' && branchIdx === 'branch_id' && actor) return 7;
+  const has = (name: string) => db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(name) !== undefined;
+  const [actor, uuid, updated] = [has('audit_log_actor'), has('machines_uuid'), has('machines_updated')];
+  if (fk === 'CASCADE' && branchIdx === 'branch_id,at' && !actor && !uuid && !updated) return 5;
+  if (fk === 'SET NULL' && branchIdx === 'branch_id,at' && !actor && !uuid && !updated) return 6;
+  if (fk === 'SET NULL' && branchIdx === 'branch_id' && actor) return !uuid && !updated ? 7 : uuid && !updated ? 8 : uuid && updated ? 9 : -1;
   return -1;
 }
 
@@ -110,7 +111,7 @@ function runChild(file: string, killAfterMs: number | undefined): Promise<{ fini
   });
 }
 
-test('0006 and 0007 over 200,000 events keep every row; SIGKILL mid-way leaves a whole, usable database', { timeout: 600_000 }, async (t) => {
+test('0006 and later over 200,000 events keep every row; SIGKILL mid-way leaves a whole, usable database', { timeout: 600_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-mig-kill-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const base = path.join(dir, 'base.db');
@@ -127,8 +128,8 @@ test('0006 and 0007 over 200,000 events keep every row; SIGKILL mid-way leaves a
   const took = w.ms;
   {
     const db = new Database(whole);
-    assert.equal(appliedVersion(db), V7);
-    assert.equal(schemaVersion(db), 7);
+    assert.equal(appliedVersion(db), LATEST);
+    assert.equal(schemaVersion(db), LATEST);
     assert.deepEqual(digest(db), before);
     assert.equal((db.prepare('SELECT count(*) AS n FROM leases WHERE subnet_id IS NULL').get() as { n: number }).n, 3);
     assert.deepEqual(db.pragma('foreign_key_check'), []);
@@ -136,7 +137,7 @@ test('0006 and 0007 over 200,000 events keep every row; SIGKILL mid-way leaves a
     db.close();
   }
 
-  // Killed at moments across the migration (0006's copy, 0007's index builds, the commits).
+  // Killed at moments across the migrations (0006's copy, the index builds, the commits).
   const landed: Record<number, number> = {};
   for (let k = 0; k < 8; k++) {
     const f = path.join(dir, `kill-${k}.db`);
@@ -145,7 +146,7 @@ test('0006 and 0007 over 200,000 events keep every row; SIGKILL mid-way leaves a
     const db = new Database(f);
     const v = appliedVersion(db);
     landed[v] = (landed[v] ?? 0) + 1;
-    assert.ok([V5, V5 + 1, V7].includes(v), `kill ${k}: version ${v}`);
+    assert.ok(v >= V5 && v <= LATEST, `kill ${k}: version ${v}`);
     assert.equal(schemaVersion(db), v, `kill ${k}: the schema is the whole of version ${v}`);
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
     assert.deepEqual(digest(db), before, `kill ${k} (finished: ${finished}): every row`);
@@ -156,8 +157,8 @@ test('0006 and 0007 over 200,000 events keep every row; SIGKILL mid-way leaves a
     // The next start finishes the upgrade.
     assert.equal((await runChild(f, undefined)).finished, true);
     const again = new Database(f, { readonly: true });
-    assert.equal(appliedVersion(again), V7);
-    assert.equal(schemaVersion(again), 7);
+    assert.equal(appliedVersion(again), LATEST);
+    assert.equal(schemaVersion(again), LATEST);
     again.close();
     fs.rmSync(f, { force: true }); fs.rmSync(`${f}-wal`, { force: true }); fs.rmSync(`${f}-shm`, { force: true });
   }
