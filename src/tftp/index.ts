@@ -3,6 +3,7 @@
 import type { AppContext, Service, ServiceHealth } from '../service.ts';
 import { TftpServer, type TftpServerOptions } from './server.ts';
 import { macForLeasedIp } from '../model/lease-lookup.ts';
+import { attachReader } from '../model/read-conn.ts';
 import { UserError, errnoCode } from '../util/errors.ts';
 import { warnIfDgram } from '../udp/socket.ts';
 
@@ -28,11 +29,15 @@ export function createTftpService(ctx: AppContext, tuning: Pick<TftpServerOption
   });
   let state: ServiceHealth['state'] = 'stopped';
   let listen: string[] = [];
+  // Every transfer asks which MAC holds the client's address (model/lease-lookup.ts): on the read
+  // connection's kept statements, whether or not serve's HTTP routes attached it too.
+  let releaseReader: (() => void) | undefined;
   return {
     name: 'tftp',
     async start() {
       state = 'starting';
       const udp = warnIfDgram(log, 'tftp');
+      releaseReader = attachReader(ctx.db, ctx.config.database);
       try {
         const a = await server.start();
         listen = [`${a.address}:${a.port}`];
@@ -40,6 +45,8 @@ export function createTftpService(ctx: AppContext, tuning: Pick<TftpServerOption
         log.info({ listen, roots: cfg.roots, udp }, 'tftp listening');
       } catch (err) {
         state = 'failed';
+        releaseReader?.();
+        releaseReader = undefined;
         const code = errnoCode(err);
         // app.ts starts the line with "tftp: cannot start: "; EACCES keeps its errno, so the
         // line says what it says for dhcp, nbd and http.
@@ -51,6 +58,8 @@ export function createTftpService(ctx: AppContext, tuning: Pick<TftpServerOption
     async stop(graceMs) {
       state = 'stopping';
       await server.stop(graceMs);
+      releaseReader?.();
+      releaseReader = undefined;
       state = 'stopped';
     },
     health: () => ({ state, listen, detail: { ...server.getStats() } }),
