@@ -6,7 +6,7 @@ import type { EventBus } from '../events.ts';
 import type { Logger } from '../log.ts';
 import { getMachine, macForIp, markRootFetched } from '../model/boot-queries.ts';
 import { branchOfLeasedIp } from '../model/lease-lookup.ts';
-import { resolveImage, resolveTarget } from './resolve.ts';
+import { dbTargetLookups, resolveImage, resolveTarget } from './resolve.ts';
 
 export type FetchKind = 'kernel' | 'initrd' | 'root';
 
@@ -79,7 +79,7 @@ export function createFetchRecorder(deps: FetchRecorderDeps): FetchRecorder {
   async function onceViaShare(mac: string, ip: string, detail: Record<string, unknown>): Promise<void> {
     const m = await getMachine(deps.db, mac);
     if (m?.once_pending !== 1) return;
-    const t = await resolveTarget(deps.db, mac);
+    const t = await resolveTarget(dbTargetLookups(deps.db), mac);
     if (!t.ok) return;
     const img = await resolveImage(deps.db, t.value);
     const elsewhere = img.ok && (img.value.transport === 'nfs' || img.value.transport === 'cifs' || (img.value.transport === 'nbd' && Boolean(t.value.branch?.server_nbd)));

@@ -16,7 +16,7 @@ import { IPXE_BOOTIF, bootifFor, composeCmdline, rootArgs } from './cmdline.ts';
 import { cmdlineProblem } from './cmdline-limits.ts';
 import { lastStepSeen } from './last-step.ts';
 import { endpointsFor, type Endpoints } from './endpoints.ts';
-import { menuImages, resolveImage, resolveTarget, type Target } from './resolve.ts';
+import { dbTargetLookups, menuImages, resolveImage, resolveTarget, type Target, type TargetLookups } from './resolve.ts';
 import { bootTemplates, bootText, grubPath, type BootTemplates } from './templates.ts';
 import { parseGeneratedName, GeneratedCache } from './generated.ts';
 
@@ -101,8 +101,10 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
     return { bootfile: bin, tftpServer: ep.tftpServer };
   }
 
-  async function targetOf(c: BootClient) {
-    return resolveTarget(db, c.mac, c.branchId, c.clientIp, c.uuid);
+  const fromDb = dbTargetLookups(db);
+
+  async function targetOf(c: BootClient, look: TargetLookups = fromDb) {
+    return resolveTarget(look, c.mac, c.branchId, c.clientIp, c.uuid);
   }
 
   async function imageView(t: Target, ep: Endpoints, label: string, menuRef?: string): Promise<ImageView | { reason: string }> {
@@ -185,11 +187,11 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
     deps.events?.record({ mac: c.mac ?? null, ip: c.clientIp ?? null, branchId: branchId ?? null, stage: 'plan.error', detail: { reason } });
   }
 
-  async function safeEndpoints(c: BootClient): Promise<{ fw: Firmware; ep: Endpoints; target?: Target | undefined }> {
+  async function safeEndpoints(c: BootClient, look?: TargetLookups): Promise<{ fw: Firmware; ep: Endpoints; target?: Target | undefined }> {
     const fw = firmwareOf(c.arch, c.httpBoot);
     let target: Target | undefined;
     try {
-      const t = await targetOf(c);
+      const t = await targetOf(c, look);
       if (t.ok) target = t.value;
     } catch (err) {
       log.error({ err, mac: c.mac }, 'boot target lookup failed');
@@ -247,9 +249,9 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
     }
   }
 
-  async function firstFile(c: BootClient): Promise<FirstFile> {
+  async function firstFile(c: BootClient, look?: TargetLookups): Promise<FirstFile> {
     try {
-      const { fw, ep } = await safeEndpoints(c);
+      const { fw, ep } = await safeEndpoints(c, look);
       return firstFileFor(c, fw, ep);
     } catch (err) {
       log.error({ err, mac: c.mac }, 'first file failed');

@@ -4,7 +4,7 @@ import type { Db } from '../db/index.ts';
 import type { BootAction, Branch, Flavor, Image, ImageVersion, Machine, Transport } from '../db/schema.ts';
 import { FLAVORS } from '../db/schema.ts';
 import {
-  branchIdForIp, getBranch, getImageById, getImageByName, getImageVersion, getMachine, getMachineByUuid, getNewestReadyVersion,
+  branchHasSubnets, branchIdForIp, getBranch, getImageById, getImageByName, getImageVersion, getMachine, getMachineByUuid, getNewestReadyVersion,
 } from '../model/boot-queries.ts';
 import { bootPair } from './transport-choice.ts';
 // The one grammar of "name" / "name@version" (branches.default_image, menu_images, a menu choice).
@@ -20,35 +20,53 @@ export interface Target {
 export type Resolution<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /**
+ * The rows resolveTarget reads. The database answers by default; DHCP, which asks once per PXE
+ * packet, answers the misses of a boot storm from what it already holds (dhcp/boot-lookups.ts).
+ */
+export interface TargetLookups {
+  machineByMac(mac: string): Promise<Machine | undefined>;
+  machineByUuid(uuid: string): Promise<Machine | undefined>;
+  branch(id: number): Promise<Branch | undefined>;
+  hasSubnets(branchId: number): Promise<boolean>;
+  branchIdForIp(ip: string): Promise<number | undefined>;
+}
+
+export function dbTargetLookups(db: Db): TargetLookups {
+  return {
+    machineByMac: (mac) => getMachine(db, mac),
+    machineByUuid: (uuid) => getMachineByUuid(db, uuid),
+    branch: (id) => getBranch(db, id),
+    hasSubnets: (id) => branchHasSubnets(db, id),
+    branchIdForIp: (ip) => branchIdForIp(db, ip),
+  };
+}
+
+/**
  * The machine is found by MAC, else by its SMBIOS UUID (a registered PC booting from another NIC).
  * Which branch a client belongs to: the machine's registered branch first (an admin's
  * assignment outranks where the packet came from), then the branch the DHCP server saw it in
  * (subnet or relay), then the subnet of its address (HTTP and TFTP see only that).
  */
-export async function resolveTarget(db: Db, mac: string, branchHint?: number, clientIp?: string, uuid?: string): Promise<Resolution<Target>> {
-  const byMac = await getMachine(db, mac);
-  const machine = (!byMac || byMac.state === 'discovered') && uuid ? (await getMachineByUuid(db, uuid)) ?? byMac : byMac;
-  const seen = async () => branchHint ?? (clientIp ? await branchIdForIp(db, clientIp) : undefined);
+export async function resolveTarget(look: TargetLookups, mac: string, branchHint?: number, clientIp?: string, uuid?: string): Promise<Resolution<Target>> {
+  const byMac = await look.machineByMac(mac);
+  const machine = (!byMac || byMac.state === 'discovered') && uuid ? (await look.machineByUuid(uuid)) ?? byMac : byMac;
+  const seen = async () => branchHint ?? (clientIp ? await look.branchIdForIp(clientIp) : undefined);
   // A registration (by MAC or claimed UUID) in a branch with networks of its own is honoured
   // only in them: a school's admin registering a MAC or UUID of another school's PC took over
   // its boot plan there. A branch without subnets (a group of machines across networks, made
   // by an unrestricted admin) still outranks where the packet came from.
   if (machine?.branch_id != null) {
     const where = await seen();
-    if (where !== undefined && where !== machine.branch_id && await hasSubnets(db, machine.branch_id)) {
+    if (where !== undefined && where !== machine.branch_id && await look.hasSubnets(machine.branch_id)) {
       return { ok: false, reason: `machine ${mac} is registered in branch ${machine.branch_id} but booted in a network of branch ${where}` };
     }
   }
   const branchId = machine?.branch_id ?? await seen();
-  const branch = branchId === undefined ? undefined : await getBranch(db, branchId);
+  const branch = branchId === undefined ? undefined : await look.branch(branchId);
   if (!branch) {
     return { ok: false, reason: machine ? `machine ${mac} belongs to no branch` : `unknown machine ${mac} on an address that belongs to no branch` };
   }
   return { ok: true, value: { mac, machine, branch, action: machine?.action ?? branch.default_action } };
-}
-
-async function hasSubnets(db: Db, branchId: number): Promise<boolean> {
-  return (await db.selectFrom('subnets').select('id').where('branch_id', '=', branchId).limit(1).executeTakeFirst()) !== undefined;
 }
 
 export interface ImageChoice {

@@ -4,6 +4,7 @@
 // debug line and silence.
 import type { Logger } from 'pino';
 import type { BootPlanner } from '../boot/types.ts';
+import type { TargetLookups } from '../boot/resolve.ts';
 import type { EventBus } from '../events.ts';
 import type { LeaseState } from '../db/schema.ts';
 import type { LeaseWrite } from '../model/leases.ts';
@@ -56,6 +57,8 @@ export interface HandlerDeps {
   log: Logger;
   events: Pick<EventBus, 'record'>;
   planner: Pick<BootPlanner, 'firstFile'>;
+  /** Where the planner reads a client's rows (boot-lookups.ts); the database when absent. */
+  lookups?: TargetLookups | undefined;
   /** Keeps the planner's answers between a client's DISCOVER and REQUEST (none: ask every time). */
   firstFiles?: FirstFileMemo;
   scopes: ScopeCache;
@@ -227,7 +230,7 @@ export class DhcpHandler {
       const now = this.now();
       let file = key !== undefined ? memo!.get(key, now) : undefined;
       if (file === undefined) {
-        file = await this.d.planner.firstFile(client);
+        file = await this.d.planner.firstFile(client, this.d.lookups);
         if (file.unsupported) this.d.log.debug({ mac: facts.mac, reason: file.unsupported }, 'dhcp: no boot file for this client');
         if (key !== undefined) memo!.set(key, file, now);
       }

@@ -17,6 +17,7 @@ import { poolStats, type PoolStats } from './pool-stats.ts';
 import { cachedLocalAddresses } from './local-addresses.ts';
 import { ScopeCache } from './scopes.ts';
 import { SightingRecorder } from './sightings.ts';
+import { DhcpBootLookups } from './boot-lookups.ts';
 import { FirstFileMemo } from './first-file-memo.ts';
 import { inlineWriter, packetThreadWriter, workerWriter } from './db-writer.ts';
 import { DhcpEventLog } from './event-log.ts';
@@ -60,6 +61,7 @@ export interface BuiltHandler {
   handler: DhcpHandler;
   committer: LeaseCommitter;
   sightings: SightingRecorder;
+  lookups: DhcpBootLookups;
   events: DhcpEventLog;
   scopes: ScopeCache;
   book: LeaseBook;
@@ -85,12 +87,12 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   // Before the first load: a subnet adopts leases there, and they are written back at once.
   const committer = new LeaseCommitter(writer, log, events);
   // Set after the first load (sightings read the subnets' branches).
-  const late: { sightings?: SightingRecorder } = {};
+  const late: { lookups?: DhcpBootLookups } = {};
   /** Subnet id → created_at of the last snapshot (ids are reused after a delete). */
   let present = new Map<number, number>();
   let prunedAt = 0;
   scopes.onLoad(async (snap) => {
-    await late.sightings?.refresh();
+    await late.lookups?.refresh();
     for (const s of snap.scopes) {
       // Only a changed pool restarts the search for never-used addresses.
       const shape = JSON.stringify([s.ranges, s.excluded, [...s.reservedByIp.keys()]]);
@@ -138,23 +140,24 @@ export async function buildDhcpHandler(ctx: AppContext, opts: DhcpServiceOptions
   await scopes.reload();
   warnIfRestored(book, scopes, log);
   const sightings = new SightingRecorder(ctx.db, writer, log);
-  await sightings.refresh();
-  late.sightings = sightings;
+  const lookups = new DhcpBootLookups(ctx.db, sightings, log);
+  await lookups.refresh();
+  late.lookups = lookups;
   const firstFiles = new FirstFileMemo(opts.scopeTtlMs ?? SCOPE_TTL_MS);
-  const unsubscribe = ctx.events.on('inventory', () => { scopes.invalidate(); firstFiles.clear(); void sightings.refresh(); });
+  const unsubscribe = ctx.events.on('inventory', () => { scopes.invalidate(); firstFiles.clear(); lookups.invalidate(); void lookups.refresh(); });
   // Re-read on the TTL without waiting for a packet: a subnet an apply (another process) deleted
   // and re-created adopts its clients' leases within seconds, not at its next client's packet.
   const tick = setInterval(() => void scopes.get(), opts.scopeTtlMs ?? SCOPE_TTL_MS);
   tick.unref();
   const dispose = () => { clearInterval(tick); unsubscribe(); };
   const handler = new DhcpHandler({
-    log, events: opts.bootEvents === false ? { record: () => {} } : events, planner: ctx.planner, firstFiles, scopes, book, committer, sightings,
+    log, events: opts.bootEvents === false ? { record: () => {} } : events, planner: ctx.planner, lookups, firstFiles, scopes, book, committer, sightings,
     localAddresses: opts.localAddresses ?? cachedLocalAddresses(), interfaces: ctx.config.dhcp.interfaces,
     ...(opts.relayPort !== undefined && { relayPort: opts.relayPort }),
     ...(opts.limits && { limits: opts.limits }),
   });
   return {
-    handler, committer, sightings, events, scopes, book,
+    handler, committer, sightings, lookups, events, scopes, book,
     dispose: () => { dispose(); },
     async close() { dispose(); await committer.flushed(); await events.flush(); await sightings.flush(); await writer.close(); },
   };

@@ -61,14 +61,23 @@ export class SightingRecorder {
   private updatedAt = Number.NaN;
 
   /**
+   * Whether `known` holds every MAC of the machines table as of the last refresh (plus those
+   * written since): false until the first read, after a failed one, and after the cap emptied it.
+   */
+  complete = false;
+  /** Counts the refreshes that found the table changed, for readers of other columns (boot-lookups.ts). */
+  changes = 0;
+
+  /**
    * Follows the machines table: nothing tells this process about an apply (another process) or
    * the API, and a MAC whose machine was pruned stayed "known", so it never became a discovered
-   * machine again. Called with every subnet reload.
+   * machine again. Called with every subnet reload. False when the table could not be read.
    */
-  async refresh(): Promise<void> {
+  async refresh(): Promise<boolean> {
     try {
       const sig = await machinesSignature(this.db);
-      if (sig.count === this.known.size && sig.updatedAt === this.updatedAt) return;
+      if (sig.count === this.known.size && sig.updatedAt === this.updatedAt) return (this.complete = true);
+      this.changes++;
       // Rows added or changed since the last read are what a boot storm brings (our own
       // discovered machines, every reload): read only those, not the whole table again (12,000
       // MACs re-read and a new Set built every 5 s while 10,000 desktops booted).
@@ -77,9 +86,16 @@ export class SightingRecorder {
       // sighting not written yet. Read it all.
       if (this.known.size !== sig.count) this.known = new Set(await listKnownMacs(this.db));
       this.updatedAt = sig.updatedAt;
+      return (this.complete = true);
     } catch (err) {
       this.log.warn({ err }, 'dhcp: could not read known machines');
+      return (this.complete = false);
     }
+  }
+
+  /** The machines table has (or this process has written) a row for `mac`; only meaningful when `complete`. */
+  inTable(mac: string): boolean {
+    return this.known.has(mac);
   }
 
   /** Known already or queued: the caller need not build a sighting (checked for every packet). */
@@ -100,7 +116,7 @@ export class SightingRecorder {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     const batch = this.queue.take();
     if (batch.length === 0) return this.writing;
-    if (this.known.size + batch.length > this.opts.maxKnown) this.known.clear();
+    if (this.known.size + batch.length > this.opts.maxKnown) { this.known.clear(); this.complete = false; }
     for (const s of batch) this.known.add(s.mac);
     this.writing = this.writing.then(() => this.writer.machines(batch)).catch((err: unknown) => {
       this.log.warn({ err, lost: batch.length }, 'dhcp: could not record discovered machines');

@@ -15,6 +15,7 @@ export const LOOKUP_SQL = {
   // The partial index machines_uuid (migration 0008) answers this: its WHERE is in the query's.
   machineByUuid: "SELECT * FROM machines WHERE uuid = ? AND state = 'registered' AND uuid IS NOT NULL LIMIT 2",
   branchById: 'SELECT * FROM branches WHERE id = ?',
+  branchHasSubnets: 'SELECT 1 FROM subnets WHERE branch_id = ? LIMIT 1',
   imageById: 'SELECT * FROM images WHERE id = ?',
   imageByName: 'SELECT * FROM images WHERE name = ?',
   imageVersion: 'SELECT * FROM image_versions WHERE image_id = ? AND version = ?',
@@ -41,6 +42,11 @@ export async function getMachineByUuid(db: Db, uuid: string): Promise<Machine | 
 
 export function getBranch(db: Db, id: number): Promise<Branch | undefined> {
   return first<Branch>(db, LOOKUP_SQL.branchById, [id]);
+}
+
+/** Whether the branch has networks of its own (any subnet, whatever its DHCP mode). */
+export async function branchHasSubnets(db: Db, branchId: number): Promise<boolean> {
+  return (await readQuery(db, LOOKUP_SQL.branchHasSubnets, [branchId])).length > 0;
 }
 
 /** The branch whose subnet holds `ip` (the most specific one when subnets nest). */

@@ -2,7 +2,7 @@
 // addresses of registered machines. Read in full on each refresh; a lab has hundreds of rows.
 import { sql } from '../db/kysely.ts';
 import type { Db } from '../db/index.ts';
-import type { DhcpMode } from '../db/schema.ts';
+import type { Branch, DhcpMode } from '../db/schema.ts';
 
 export interface SubnetRow {
   id: number;
@@ -77,6 +77,21 @@ export async function listMacsUpdatedSince(db: Db, since: number): Promise<strin
 export async function listKnownMacs(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('machines').select('mac').execute();
   return rows.map((r) => r.mac);
+}
+
+/**
+ * The SMBIOS UUIDs registered machines carry: the partial index machines_uuid (0008) holds
+ * exactly these, so this reads the index alone.
+ */
+export async function listRegisteredUuids(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('machines').select('uuid')
+    .where('state', '=', 'registered').where('uuid', 'is not', null).execute();
+  return rows.map((r) => r.uuid!);
+}
+
+/** Every branch, for DHCP's copy (a district has hundreds). */
+export function listBranchRows(db: Db): Promise<Branch[]> {
+  return db.selectFrom('branches').selectAll().execute();
 }
 
 export interface NewSighting {

@@ -14,7 +14,7 @@ test('the first file is asked once per DISCOVER/REQUEST pair, and again after an
   const t = await makeCtx([{ cidr: '10.60.0.0/24', mode: 'authoritative', ranges: ['10.60.0.10-10.60.0.50'] }]);
   let asked = 0;
   const planner = t.ctx.planner;
-  const ctx = { ...t.ctx, planner: { ...planner, firstFile: (c: Parameters<typeof planner.firstFile>[0]) => { asked++; return planner.firstFile(c); } } };
+  const ctx = { ...t.ctx, planner: { ...planner, firstFile: (...a: Parameters<typeof planner.firstFile>) => { asked++; return planner.firstFile(...a); } } };
   const ttl = 400;
   const b = await buildDhcpHandler(ctx, { localAddresses: () => [{ ifname: 'eth0', address: ip('10.60.0.1'), mask: ip('255.255.255.0') }], scopeTtlMs: ttl });
   const from = { address: '10.60.0.2', port: 67 };

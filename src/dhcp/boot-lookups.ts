@@ -1,0 +1,93 @@
+// The rows the planner reads for a PXE client's first file (boot/resolve.ts), as DHCP answers
+// them. In a boot storm nearly every DISCOVER comes from a MAC the machines table does not have
+// yet, carrying a UUID no registered machine has: through the database that was three lookups
+// per packet (machine by MAC, by UUID, the branch), ~34 µs of the packet thread's ~97 per PXE
+// DORA (bench/dhcp/cpu.ts, BENCH_DHCP_CLIENTS=pxe, --cpu-prof). Here those misses are answered
+// from what DHCP already follows: the MACs of the machines table (SightingRecorder), the UUIDs
+// of registered machines and the branches, re-read with the subnets (same TTL) and trusted only
+// once a read after this process's last inventory change has finished.
+//
+// A MAC or UUID that may be in the table still goes to the database, so every machine found is
+// the row as it is now. What can be missed: a machine registered by another process
+// (`branchboot apply`) within the TTL, which until then boots as unknown in the branch it booted
+// in, as that process's new pools reach DHCP within the same TTL.
+import type { Logger } from 'pino';
+import type { Db } from '../db/index.ts';
+import type { Branch, Machine } from '../db/schema.ts';
+import { dbTargetLookups, type TargetLookups } from '../boot/resolve.ts';
+import { listBranchRows, listRegisteredUuids } from '../model/dhcp-scopes.ts';
+import type { SightingRecorder } from './sightings.ts';
+
+export class DhcpBootLookups implements TargetLookups {
+  private readonly fromDb: TargetLookups;
+  private branches = new Map<number, Branch>();
+  private uuids = new Set<string>();
+  /** sightings.changes when the UUIDs were read; -1: read them at the next refresh. */
+  private uuidsAt = -1;
+  /** Bumped by every inventory change: a read that began before one cannot be trusted. */
+  private generation = 0;
+  private sure = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sightings: Pick<SightingRecorder, 'refresh' | 'inTable' | 'complete' | 'changes'>,
+    private readonly log: Pick<Logger, 'warn'>,
+    fromDb?: TargetLookups,
+  ) {
+    this.fromDb = fromDb ?? dbTargetLookups(db);
+  }
+
+  /** This process changed the inventory: the database answers until the next refresh is done. */
+  invalidate(): void {
+    this.generation++;
+    this.sure = false;
+    this.uuidsAt = -1;
+  }
+
+  /**
+   * Re-reads the machines' MACs (through the recorder), the registered UUIDs (when the machines
+   * table changed) and the branches (hundreds of rows, every time).
+   */
+  async refresh(): Promise<void> {
+    const gen = this.generation;
+    let ok = await this.sightings.refresh();
+    try {
+      const changes = this.sightings.changes;
+      if (changes !== this.uuidsAt) {
+        this.uuids = new Set(await listRegisteredUuids(this.db));
+        this.uuidsAt = changes;
+      }
+      this.branches = new Map((await listBranchRows(this.db)).map((b) => [b.id, b]));
+    } catch (err) {
+      this.log.warn({ err }, 'dhcp: could not read branches or registered UUIDs; the planner reads the database for now');
+      ok = false;
+      this.uuidsAt = -1;
+    }
+    if (gen === this.generation) this.sure = ok;
+  }
+
+  machineByMac(mac: string): Promise<Machine | undefined> {
+    if (this.sure && this.sightings.complete && !this.sightings.inTable(mac)) return Promise.resolve(undefined);
+    return this.fromDb.machineByMac(mac);
+  }
+
+  machineByUuid(uuid: string): Promise<Machine | undefined> {
+    if (this.sure && !this.uuids.has(uuid)) return Promise.resolve(undefined);
+    return this.fromDb.machineByUuid(uuid);
+  }
+
+  branch(id: number): Promise<Branch | undefined> {
+    const b = this.sure ? this.branches.get(id) : undefined;
+    return b !== undefined ? Promise.resolve(b) : this.fromDb.branch(id);
+  }
+
+  // Asked only for a registered machine booting outside its branch, and for a client without a
+  // subnet: rare, so the database answers.
+  hasSubnets(branchId: number): Promise<boolean> {
+    return this.fromDb.hasSubnets(branchId);
+  }
+
+  branchIdForIp(ip: string): Promise<number | undefined> {
+    return this.fromDb.branchIdForIp(ip);
+  }
+}

@@ -1,0 +1,143 @@
+// DHCP answers the planner's misses of a boot storm from what it follows of the inventory
+// (src/dhcp/boot-lookups.ts). It must give the database's answer for every client, ask the
+// database nothing for a new machine, and never trust what it holds across an inventory change
+// of this process before it has read again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { dbTargetLookups, resolveTarget, type TargetLookups } from '../../../src/boot/resolve.ts';
+import { DhcpBootLookups } from '../../../src/dhcp/boot-lookups.ts';
+import { SightingRecorder } from '../../../src/dhcp/sightings.ts';
+import { inlineWriter } from '../../../src/dhcp/db-writer.ts';
+import { makeCtx, type TestCtx } from './helpers.ts';
+
+const log = pino({ level: 'silent' });
+const UUID_A = '8c3d1f4e-0b6a-4c2d-9e1f-2a3b4c5d6e7f';
+const UUID_B = '1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b';
+
+/** The database's lookups, counting what is asked of them. */
+function counting(t: TestCtx): { look: TargetLookups; asked: string[] } {
+  const asked: string[] = [];
+  const db = dbTargetLookups(t.ctx.db);
+  const look: TargetLookups = {
+    machineByMac: (mac) => { asked.push(`mac ${mac}`); return db.machineByMac(mac); },
+    machineByUuid: (uuid) => { asked.push(`uuid ${uuid}`); return db.machineByUuid(uuid); },
+    branch: (id) => { asked.push(`branch ${id}`); return db.branch(id); },
+    hasSubnets: (id) => { asked.push(`subnets ${id}`); return db.hasSubnets(id); },
+    branchIdForIp: (ip) => { asked.push(`ip ${ip}`); return db.branchIdForIp(ip); },
+  };
+  return { look, asked };
+}
+
+async function machine(t: TestCtx, mac: string, row: { branch?: string; uuid?: string; state?: 'registered' | 'discovered' } = {}): Promise<void> {
+  const now = Date.now();
+  await t.handle.db.insertInto('machines').values({
+    mac, uuid: row.uuid ?? null, state: row.state ?? 'registered', branch_id: row.branch ? t.branchIds.get(row.branch)! : null, created_at: now, updated_at: now,
+  }).execute();
+}
+
+async function rig() {
+  const t = await makeCtx([
+    { cidr: '10.70.0.0/24', mode: 'authoritative', branch: 'north' },
+    { cidr: '10.71.0.0/24', mode: 'authoritative', branch: 'south' },
+  ]);
+  const { look, asked } = counting(t);
+  const sightings = new SightingRecorder(t.ctx.db, inlineWriter(t.ctx.db), log);
+  const lookups = new DhcpBootLookups(t.ctx.db, sightings, log, look);
+  return { t, asked, sightings, lookups, north: t.branchIds.get('north')!, south: t.branchIds.get('south')! };
+}
+
+test('a new machine of a boot storm costs no database lookup, and every client gets the database\'s answer', async () => {
+  const { t, asked, lookups, north, south } = await rig();
+  try {
+    await machine(t, '52:54:00:70:00:01', { branch: 'north' });
+    await machine(t, '52:54:00:70:00:02', { branch: 'north', uuid: UUID_A });
+    await machine(t, '52:54:00:70:00:03', { branch: 'south', state: 'discovered', uuid: UUID_B });
+    await machine(t, '52:54:00:70:00:04', { branch: 'south' });
+    await lookups.refresh();
+    const db = dbTargetLookups(t.ctx.db);
+    const clients: Array<[string, number, string | undefined]> = [
+      ['52:54:00:70:99:01', north, undefined], // new, no UUID
+      ['52:54:00:70:99:02', north, 'aaaaaaaa-0000-4000-8000-000000000001'], // new, unknown UUID
+      ['52:54:00:70:00:01', north, undefined], // registered here
+      ['52:54:00:70:99:03', south, UUID_A], // another NIC of a registered PC (claimed by UUID), booting elsewhere
+      ['52:54:00:70:00:03', north, UUID_B], // discovered in south, its UUID registered by nobody
+      ['52:54:00:70:00:04', north, undefined], // registered in south, booting in north
+    ];
+    for (const [mac, branchId, uuid] of clients) {
+      assert.deepEqual(await resolveTarget(lookups, mac, branchId, undefined, uuid), await resolveTarget(db, mac, branchId, undefined, uuid), mac);
+    }
+    asked.length = 0;
+    const storm = await resolveTarget(lookups, '52:54:00:70:99:09', north, undefined, 'aaaaaaaa-0000-4000-8000-000000000009');
+    assert.ok(storm.ok && storm.value.branch?.id === north && storm.value.machine === undefined);
+    assert.deepEqual(asked, [], 'nothing asked of the database for a new machine');
+    await resolveTarget(lookups, '52:54:00:70:00:01', north);
+    assert.deepEqual(asked, ['mac 52:54:00:70:00:01'], 'a machine the table has is read as it is now');
+  } finally {
+    await t.close();
+  }
+});
+
+test('a change of this process is seen at once; one of another process after the next refresh', async () => {
+  const { t, asked, lookups, north } = await rig();
+  try {
+    await lookups.refresh();
+    // This process registers a machine and says so (the API, the console): the database answers
+    // until the next refresh has read it.
+    await machine(t, '52:54:00:70:01:01', { branch: 'north', uuid: UUID_A });
+    lookups.invalidate();
+    assert.equal((await lookups.machineByMac('52:54:00:70:01:01'))?.mac, '52:54:00:70:01:01');
+    assert.equal((await lookups.machineByUuid(UUID_A))?.mac, '52:54:00:70:01:01');
+    await t.handle.db.updateTable('branches').set({ server_tftp: '10.70.0.9' }).where('id', '=', north).execute();
+    assert.equal((await lookups.branch(north))?.server_tftp, '10.70.0.9');
+    await lookups.refresh();
+    asked.length = 0;
+    assert.equal((await lookups.machineByUuid(UUID_A))?.mac, '52:54:00:70:01:01');
+    assert.equal((await lookups.branch(north))?.server_tftp, '10.70.0.9');
+    assert.deepEqual(asked, [`uuid ${UUID_A}`], 'the branch from what was read, the registered UUID from the database');
+    // Another process (an apply) registers a machine and moves the branch's TFTP server: no
+    // event; the next refresh (the subnets' TTL) reads both.
+    await machine(t, '52:54:00:70:01:02', { branch: 'north', uuid: UUID_B });
+    await t.handle.db.updateTable('branches').set({ server_tftp: null, updated_at: Date.now() }).where('id', '=', north).execute();
+    assert.equal(await lookups.machineByMac('52:54:00:70:01:02'), undefined, 'not read yet');
+    assert.equal((await lookups.branch(north))?.server_tftp, '10.70.0.9', 'not read yet');
+    await lookups.refresh();
+    assert.equal((await lookups.machineByMac('52:54:00:70:01:02'))?.mac, '52:54:00:70:01:02');
+    assert.equal((await lookups.machineByUuid(UUID_B))?.mac, '52:54:00:70:01:02');
+    assert.equal((await lookups.branch(north))?.server_tftp, null);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a refresh an inventory change overtook, or one that failed, is not trusted', async () => {
+  const { t, asked, lookups, sightings, north } = await rig();
+  try {
+    await lookups.refresh();
+    // The change lands while a refresh is reading: what it read may be from before.
+    const reading = lookups.refresh();
+    await machine(t, '52:54:00:70:02:01', { branch: 'north' });
+    lookups.invalidate();
+    await reading;
+    asked.length = 0;
+    assert.equal((await lookups.machineByMac('52:54:00:70:02:01'))?.mac, '52:54:00:70:02:01');
+    assert.deepEqual(asked, ['mac 52:54:00:70:02:01']);
+    // The recorder emptied its MACs at its cap: it no longer knows which MACs are new.
+    await lookups.refresh();
+    (sightings as unknown as { complete: boolean }).complete = false;
+    asked.length = 0;
+    await lookups.machineByMac('52:54:00:70:99:99');
+    assert.deepEqual(asked, ['mac 52:54:00:70:99:99']);
+    // The table cannot be read: the database answers (and fails) for every lookup.
+    await lookups.refresh();
+    await t.handle.db.schema.alterTable('branches').renameTo('branches_gone').execute();
+    await lookups.refresh();
+    asked.length = 0;
+    await lookups.branch(north).catch(() => undefined);
+    await lookups.machineByUuid(UUID_A);
+    assert.deepEqual(asked, [`branch ${north}`, `uuid ${UUID_A}`]);
+    await t.handle.db.schema.alterTable('branches_gone').renameTo('branches').execute();
+  } finally {
+    await t.close();
+  }
+});
