@@ -4,6 +4,8 @@
 //   node --import tsx bench/dhcp/cpu.ts [clients] [full|normal]     (add --cpu-prof to see where)
 //   BENCH_SQL='DROP INDEX …' runs SQL on the fresh database first (A/B of a schema change).
 //   BENCH_DHCP_CLIENTS=pxe: PXE ROM clients (wire.ts); BENCH_DHCP_WARMUP=N exchanges before measuring (2000).
+//   BENCH_DHCP_REGISTERED=1: every client is a registered machine of the branch (a lab's storm),
+//   not a new one (the planner then reads each machine's row).
 import fs from 'node:fs';
 import { buildDhcpHandler } from '../../src/dhcp/index.ts';
 import { clientPacket, ip, ipBuf, makeCtx } from '../../test/unit/dhcp/helpers.ts';
@@ -15,6 +17,18 @@ const sync = process.argv[3] === 'full' ? 'FULL' : 'NORMAL';
 const locals = [{ ifname: 'eth0', address: ip('10.77.0.1'), mask: ip('255.255.0.0') }];
 const t = await makeCtx([{ cidr: '10.77.0.0/16', mode: 'authoritative', ranges: ['10.77.1.0-10.77.255.250'] }]);
 if (process.env.BENCH_SQL) t.handle.sqlite.exec(process.env.BENCH_SQL);
+const warmup = Number(process.env.BENCH_DHCP_WARMUP ?? 2000);
+// BENCH_DHCP_MACS=random scatters the MACs (as loadgen.ts does): indexes keyed by MAC then insert at random places, not at their end.
+const scatter = process.env.BENCH_DHCP_MACS === 'random';
+const mac = (i: number) => { const n = scatter ? Math.imul(i, 0x9e3779b1) >>> 0 : i; return `02:01:${[(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`; };
+if (process.env.BENCH_DHCP_REGISTERED === '1') {
+  const insert = t.handle.sqlite.prepare("INSERT INTO machines (mac, branch_id, state, created_at, updated_at) VALUES (?, ?, 'registered', ?, ?)");
+  const branchId = t.branchIds.get('main')!;
+  const now = Date.now();
+  t.handle.sqlite.transaction(() => {
+    for (const i of [...Array.from({ length: warmup }, (_, k) => 1_000_000 + k), ...Array.from({ length: N }, (_, k) => k)]) insert.run(mac(i), branchId, now, now);
+  })();
+}
 const b = await buildDhcpHandler(t.ctx, {
   writerThread: true, leaseSynchronous: sync, bootEvents: process.env.NO_EVENTS !== '1',
   localAddresses: () => locals,
@@ -24,9 +38,6 @@ const b = await buildDhcpHandler(t.ctx, {
 // As the DHCP service does at start: the planner's lookups for PXE clients use its statements.
 const releaseReader = attachReader(t.ctx.db, t.ctx.config.database);
 const from = { address: '10.77.0.2', port: 67 };
-// BENCH_DHCP_MACS=random scatters the MACs (as loadgen.ts does): indexes keyed by MAC then insert at random places, not at their end.
-const scatter = process.env.BENCH_DHCP_MACS === 'random';
-const mac = (i: number) => { const n = scatter ? Math.imul(i, 0x9e3779b1) >>> 0 : i; return `02:01:${[(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`; };
 async function dora(i: number): Promise<void> {
   const extra = clientOptions(i);
   const o = await b.handler.handle(clientPacket({ type: 1, mac: mac(i), xid: i, giaddr: '10.77.0.2', options: extra }), { from });
@@ -45,7 +56,7 @@ function mainThreadUs(): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 1e4;
 }
-await run(1_000_000, Number(process.env.BENCH_DHCP_WARMUP ?? 2000));
+await run(1_000_000, warmup);
 const main0 = mainThreadUs();
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();

@@ -27,6 +27,8 @@ export class DhcpBootLookups implements TargetLookups {
   /** Bumped by every inventory change: a read that began before one cannot be trusted. */
   private generation = 0;
   private sure = false;
+  /** Lookups the database answered: an answer that cost none is not worth keeping (handler.ts, the first-file memo). */
+  databaseReads = 0;
 
   constructor(
     private readonly db: Db,
@@ -68,26 +70,32 @@ export class DhcpBootLookups implements TargetLookups {
 
   machineByMac(mac: string): Promise<Machine | undefined> {
     if (this.sure && this.sightings.complete && !this.sightings.inTable(mac)) return Promise.resolve(undefined);
+    this.databaseReads++;
     return this.fromDb.machineByMac(mac);
   }
 
   machineByUuid(uuid: string): Promise<Machine | undefined> {
     if (this.sure && !this.uuids.has(uuid)) return Promise.resolve(undefined);
+    this.databaseReads++;
     return this.fromDb.machineByUuid(uuid);
   }
 
   branch(id: number): Promise<Branch | undefined> {
     const b = this.sure ? this.branches.get(id) : undefined;
-    return b !== undefined ? Promise.resolve(b) : this.fromDb.branch(id);
+    if (b !== undefined) return Promise.resolve(b);
+    this.databaseReads++;
+    return this.fromDb.branch(id);
   }
 
   // Asked only for a registered machine booting outside its branch, and for a client without a
   // subnet: rare, so the database answers.
   hasSubnets(branchId: number): Promise<boolean> {
+    this.databaseReads++;
     return this.fromDb.hasSubnets(branchId);
   }
 
   branchIdForIp(ip: string): Promise<number | undefined> {
+    this.databaseReads++;
     return this.fromDb.branchIdForIp(ip);
   }
 }

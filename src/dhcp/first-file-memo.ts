@@ -1,11 +1,12 @@
 // DHCP asks the planner for a client's first file at its DISCOVER and again at its REQUEST a few
-// milliseconds later (and at every retransmission): the same question, answered from up to three
-// database lookups each time (~40 µs of the packet thread per ask, kept statements and all, with
-// the lease writer busy; bench/dhcp/cpu.ts with BENCH_DHCP_CLIENTS=pxe: 111 → 91 µs per DORA). Answers are kept as long as a subnet snapshot is trusted, and
-// dropped at every inventory change this process makes, as the subnets are: a change made by
-// another process (`branchboot apply`) reaches the first file within the same TTL as it reaches
-// the pools. Only the first file is kept; the boot plan itself is decided when the client asks
-// for its script.
+// milliseconds later (and at every retransmission): the same question. For a registered machine
+// the answer reads its row from the database (~10 µs of the packet thread per ask; bench/dhcp/cpu.ts
+// with BENCH_DHCP_CLIENTS=pxe BENCH_DHCP_REGISTERED=1: 85-96 µs per DORA without the memo, 73-88
+// with it), so the handler keeps answers that cost a read. Answers are kept as long as a subnet
+// snapshot is trusted, and dropped at every inventory change this process makes, as the subnets
+// are: a change made by another process (`branchboot apply`) reaches the first file within the
+// same TTL as it reaches the pools. Only the first file is kept; the boot plan itself is decided
+// when the client asks for its script.
 import type { BootClient, FirstFile } from '../boot/types.ts';
 
 export class FirstFileMemo {

@@ -1,17 +1,20 @@
 // A PXE client's DISCOVER and REQUEST ask the planner the same question milliseconds apart; the
-// handler keeps the answer (src/dhcp/first-file-memo.ts), but never past an inventory change of
-// this process or the subnet TTL, after which a branch's new TFTP server is what clients get.
+// handler keeps the answer when it cost a database read (src/dhcp/first-file-memo.ts), but never
+// past an inventory change of this process or the subnet TTL, after which a branch's new TFTP
+// server is what clients get. A new machine's answer costs no read (dhcp/boot-lookups.ts) and is
+// not kept.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDhcpHandler } from '../../../src/dhcp/index.ts';
 import { decodePacket } from '../../../src/dhcp/packet.ts';
-import { clientPacket, ip, ipBuf, makeCtx } from './helpers.ts';
+import { addMachine, clientPacket, ip, ipBuf, makeCtx } from './helpers.ts';
 
 const PXE: Array<[number, number[] | string]> = [[93, [0, 0]], [60, 'PXEClient:Arch:00000:UNDI:002001']];
 
-test('the first file is asked once per DISCOVER/REQUEST pair, and again after an inventory change or the TTL', async () => {
+test('a registered machine\'s first file is asked once per DISCOVER/REQUEST pair, and again after an inventory change or the TTL; a new machine\'s every time', async () => {
   const t = await makeCtx([{ cidr: '10.60.0.0/24', mode: 'authoritative', ranges: ['10.60.0.10-10.60.0.50'] }]);
+  await addMachine(t, '52:54:00:61:00:01', null);
   let asked = 0;
   const planner = t.ctx.planner;
   const ctx = { ...t.ctx, planner: { ...planner, firstFile: (...a: Parameters<typeof planner.firstFile>) => { asked++; return planner.firstFile(...a); } } };
@@ -45,6 +48,10 @@ test('the first file is asked once per DISCOVER/REQUEST pair, and again after an
     const third = await dora('52:54:00:61:00:01');
     assert.equal(asked, 3);
     assert.equal(third.siaddr, ip('10.60.0.1'));
+    // A machine the inventory does not have: answered without a read, so not kept.
+    const fresh = await dora('52:54:00:61:00:02');
+    assert.equal(fresh.file, 'undionly.kpxe');
+    assert.equal(asked, 5, 'asked at the DISCOVER and at the REQUEST');
   } finally {
     await b.close();
     await t.close();
