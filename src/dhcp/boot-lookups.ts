@@ -87,13 +87,13 @@ export class DhcpBootLookups implements TargetLookups {
     return this.fromDb.branch(id);
   }
 
-  // Asked only for a registered machine booting outside its branch, and for a client without a
-  // subnet: rare, so the database answers.
+  // Asked only for a registered machine booting outside its branch: rare, so the database answers.
   hasSubnets(branchId: number): Promise<boolean> {
     this.databaseReads++;
     return this.fromDb.hasSubnets(branchId);
   }
 
+  // DHCP always names the subnet's branch, so the planner never asks this of it.
   branchIdForIp(ip: string): Promise<number | undefined> {
     this.databaseReads++;
     return this.fromDb.branchIdForIp(ip);
