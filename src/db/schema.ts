@@ -189,6 +189,12 @@ export interface SessionTable {
   expires_at: Millis;
 }
 
+/** One row (id 1): moved by triggers at every change of the machines DHCP's copy must see (migration 0010). */
+export interface MachineRevisionTable {
+  id: number;
+  rev: number;
+}
+
 export interface DB {
   branches: BranchTable;
   subnets: SubnetTable;
@@ -202,6 +208,7 @@ export interface DB {
   api_tokens: ApiTokenTable;
   audit_log: AuditLogTable;
   sessions: SessionTable;
+  machine_revision: MachineRevisionTable;
 }
 
 /** Every column of every table, checked against the migrations by a test. */
@@ -218,6 +225,7 @@ export const COLUMNS = {
   api_tokens: ['id', 'name', 'token_hash', 'prefix', 'scopes', 'branch_id', 'created_by', 'created_at', 'last_used_at', 'revoked_at'],
   audit_log: ['id', 'at', 'actor', 'action', 'entity', 'entity_id', 'before', 'after'],
   sessions: ['id', 'user_id', 'csrf', 'ip', 'created_at', 'last_seen_at', 'expires_at'],
+  machine_revision: ['id', 'rev'],
 } as const satisfies { [T in keyof DB]: readonly (keyof DB[T])[] };
 
 export type Branch = Selectable<BranchTable>;

@@ -5,25 +5,32 @@
 // DORA (bench/dhcp/cpu.ts, BENCH_DHCP_CLIENTS=pxe, --cpu-prof). Here those misses are answered
 // from what DHCP already follows: the MACs of the machines table (SightingRecorder), the UUIDs
 // of registered machines and the branches, re-read with the subnets (same TTL) and trusted only
-// once a read after this process's last inventory change has finished.
+// once a read begun after this process's last inventory change has finished.
+//
+// Which changes a refresh must not miss is not told by the rows' updated_at: an apply (another
+// process) that registers machines in a long transaction during a storm commits rows older than
+// the storm's newest, which a read "updated since the last one" never sees. Migration 0010's
+// revision moves, in the same transaction, with every change of a registered machine, a MAC, a
+// branch or a UUID; when it moved, the MACs and UUIDs are read in full. It is read first: a
+// change that lands during the reads moves it again for the next refresh.
 //
 // A MAC or UUID that may be in the table still goes to the database, so every machine found is
-// the row as it is now. What can be missed: a machine registered by another process
-// (`branchboot apply`) within the TTL, which until then boots as unknown in the branch it booted
-// in, as that process's new pools reach DHCP within the same TTL.
+// the row as it is now. What can be missed: a machine registered by another process within the
+// TTL, which until then boots as unknown in the branch it booted in, as that process's new pools
+// reach DHCP within the same TTL.
 import type { Logger } from 'pino';
 import type { Db } from '../db/index.ts';
 import type { Branch, Machine } from '../db/schema.ts';
 import { dbTargetLookups, type TargetLookups } from '../boot/resolve.ts';
-import { listBranchRows, listRegisteredUuids } from '../model/dhcp-scopes.ts';
+import { listBranchRows, listRegisteredUuids, machineRevision } from '../model/dhcp-scopes.ts';
 import type { SightingRecorder } from './sightings.ts';
 
 export class DhcpBootLookups implements TargetLookups {
   private readonly fromDb: TargetLookups;
   private branches = new Map<number, Branch>();
   private uuids = new Set<string>();
-  /** sightings.changes when the UUIDs were read; -1: read them at the next refresh. */
-  private uuidsAt = -1;
+  /** The machine revision the MACs and UUIDs were last read in full at; NaN: never. */
+  private revision = Number.NaN;
   /** Bumped by every inventory change: a read that began before one cannot be trusted. */
   private generation = 0;
   private sure = false;
@@ -32,7 +39,7 @@ export class DhcpBootLookups implements TargetLookups {
 
   constructor(
     private readonly db: Db,
-    private readonly sightings: Pick<SightingRecorder, 'refresh' | 'inTable' | 'complete' | 'changes'>,
+    private readonly sightings: Pick<SightingRecorder, 'refresh' | 'inTable' | 'complete'>,
     private readonly log: Pick<Logger, 'warn'>,
     fromDb?: TargetLookups,
   ) {
@@ -43,27 +50,26 @@ export class DhcpBootLookups implements TargetLookups {
   invalidate(): void {
     this.generation++;
     this.sure = false;
-    this.uuidsAt = -1;
   }
 
-  /**
-   * Re-reads the machines' MACs (through the recorder), the registered UUIDs (when the machines
-   * table changed) and the branches (hundreds of rows, every time).
-   */
+  /** Re-reads the branches (hundreds of rows), and the MACs and registered UUIDs: in full when the machine revision moved. */
   async refresh(): Promise<void> {
     const gen = this.generation;
-    let ok = await this.sightings.refresh();
+    let ok = false;
     try {
-      const changes = this.sightings.changes;
-      if (changes !== this.uuidsAt) {
-        this.uuids = new Set(await listRegisteredUuids(this.db));
-        this.uuidsAt = changes;
+      const revision = await machineRevision(this.db);
+      const full = revision !== this.revision;
+      if (await this.sightings.refresh(full)) {
+        if (full) this.uuids = new Set(await listRegisteredUuids(this.db));
+        this.branches = new Map((await listBranchRows(this.db)).map((b) => [b.id, b]));
+        this.revision = revision;
+        ok = true;
+      } else {
+        this.revision = Number.NaN;
       }
-      this.branches = new Map((await listBranchRows(this.db)).map((b) => [b.id, b]));
     } catch (err) {
-      this.log.warn({ err }, 'dhcp: could not read branches or registered UUIDs; the planner reads the database for now');
-      ok = false;
-      this.uuidsAt = -1;
+      this.log.warn({ err }, 'dhcp: could not read the machine revision, branches or registered UUIDs; the planner reads the database for now');
+      this.revision = Number.NaN;
     }
     if (gen === this.generation) this.sure = ok;
   }

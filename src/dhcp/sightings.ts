@@ -65,26 +65,25 @@ export class SightingRecorder {
    * written since): false until the first read, after a failed one, and after the cap emptied it.
    */
   complete = false;
-  /** Counts the refreshes that found the table changed, for readers of other columns (boot-lookups.ts). */
-  changes = 0;
 
   /**
    * Follows the machines table: nothing tells this process about an apply (another process) or
    * the API, and a MAC whose machine was pruned stayed "known", so it never became a discovered
-   * machine again. Called with every subnet reload. False when the table could not be read.
+   * machine again. Called with every subnet reload. `full`: read every MAC whatever the table's
+   * count and latest update say (boot-lookups.ts, when the machine revision moved). False when the
+   * table could not be read.
    */
-  async refresh(): Promise<boolean> {
+  async refresh(full = false): Promise<boolean> {
     try {
       const sig = await machinesSignature(this.db);
-      if (sig.count === this.known.size && sig.updatedAt === this.updatedAt) return (this.complete = true);
-      this.changes++;
+      if (!full && sig.count === this.known.size && sig.updatedAt === this.updatedAt) return (this.complete = true);
       // Rows added or changed since the last read are what a boot storm brings (our own
       // discovered machines, every reload): read only those, not the whole table again (12,000
       // MACs re-read and a new Set built every 5 s while 10,000 desktops booted).
-      if (sig.updatedAt >= this.updatedAt) for (const mac of await listMacsUpdatedSince(this.db, this.updatedAt)) this.known.add(mac);
+      if (!full && sig.updatedAt >= this.updatedAt) for (const mac of await listMacsUpdatedSince(this.db, this.updatedAt)) this.known.add(mac);
       // Still not the table: a row deleted, a MAC changed (the old one is still known), or a
       // sighting not written yet. Read it all.
-      if (this.known.size !== sig.count) this.known = new Set(await listKnownMacs(this.db));
+      if (full || this.known.size !== sig.count) this.known = new Set(await listKnownMacs(this.db));
       this.updatedAt = sig.updatedAt;
       return (this.complete = true);
     } catch (err) {

@@ -79,6 +79,12 @@ export async function listKnownMacs(db: Db): Promise<string[]> {
   return rows.map((r) => r.mac);
 }
 
+/** The machines table's revision (migration 0010): moved by every change of a registered machine, MAC, branch or UUID. */
+export async function machineRevision(db: Db): Promise<number> {
+  const r = await db.selectFrom('machine_revision').select('rev').where('id', '=', 1).executeTakeFirst();
+  return r?.rev ?? 0;
+}
+
 /**
  * The SMBIOS UUIDs registered machines carry: the partial index machines_uuid (0008) holds
  * exactly these, so this reads the index alone.

@@ -10,6 +10,7 @@ import { DhcpBootLookups } from '../../../src/dhcp/boot-lookups.ts';
 import { SightingRecorder } from '../../../src/dhcp/sightings.ts';
 import { inlineWriter } from '../../../src/dhcp/db-writer.ts';
 import { makeCtx, type TestCtx } from './helpers.ts';
+import { fuzzScale, fuzzSeed, rng } from '../../helpers/rng.ts';
 
 const log = pino({ level: 'silent' });
 const UUID_A = '8c3d1f4e-0b6a-4c2d-9e1f-2a3b4c5d6e7f';
@@ -137,6 +138,103 @@ test('a refresh an inventory change overtook, or one that failed, is not trusted
     await lookups.machineByUuid(UUID_A);
     assert.deepEqual(asked, [`branch ${north}`, `uuid ${UUID_A}`]);
     await t.handle.db.schema.alterTable('branches_gone').renameTo('branches').execute();
+  } finally {
+    await t.close();
+  }
+});
+
+test('a change another process commits with an updated_at older than one already read is seen at the next refresh', async () => {
+  const { t, lookups } = await rig();
+  try {
+    const now = Date.now();
+    await machine(t, '52:54:00:70:03:01', { branch: 'north' });
+    await machine(t, '52:54:00:70:03:02', { branch: 'north' });
+    await lookups.refresh();
+    // The storm's newest sighting, then an apply's transaction that began before it commits.
+    await t.handle.db.insertInto('machines').values({ mac: '52:54:00:70:03:ff', state: 'discovered', created_at: now + 10_000, updated_at: now + 10_000 }).execute();
+    await lookups.refresh();
+    await t.handle.db.updateTable('machines').set({ mac: '52:54:00:70:03:03', updated_at: now - 1000 }).where('mac', '=', '52:54:00:70:03:01').execute();
+    await t.handle.db.updateTable('machines').set({ uuid: UUID_A, updated_at: now - 1000 }).where('mac', '=', '52:54:00:70:03:02').execute();
+    await lookups.refresh();
+    assert.equal((await lookups.machineByMac('52:54:00:70:03:03'))?.mac, '52:54:00:70:03:03', 'the new MAC');
+    assert.equal(await lookups.machineByMac('52:54:00:70:03:01'), undefined, 'the old MAC');
+    assert.equal((await lookups.machineByUuid(UUID_A))?.mac, '52:54:00:70:03:02', 'the registered UUID');
+  } finally {
+    await t.close();
+  }
+});
+
+test('the storm\'s discovered machines do not move the machine revision; a registration, a new MAC, branch or UUID, and a delete do', async () => {
+  const { t } = await rig();
+  try {
+    const rev = async () => (await t.handle.db.selectFrom('machine_revision').select('rev').executeTakeFirstOrThrow()).rev;
+    const r0 = await rev();
+    await machine(t, '52:54:00:70:04:01', { state: 'discovered', branch: 'north' });
+    await t.handle.db.updateTable('machines').set({ last_seen_at: Date.now(), once_pending: 0, updated_at: Date.now() }).execute();
+    assert.equal(await rev(), r0, 'a discovered machine, and columns DHCP does not read');
+    await machine(t, '52:54:00:70:04:02', { branch: 'north' });
+    assert.equal(await rev(), r0 + 1, 'a registered machine');
+    const moves: Array<Record<string, unknown>> = [{ state: 'registered' }, { branch_id: null }, { uuid: UUID_B }, { mac: '52:54:00:70:04:03' }];
+    for (const [i, set] of moves.entries()) {
+      await t.handle.db.updateTable('machines').set(set).where('id', '=', (await t.handle.db.selectFrom('machines').select('id').orderBy('id').executeTakeFirstOrThrow()).id).execute();
+      assert.equal(await rev(), r0 + 2 + i, JSON.stringify(set));
+    }
+    await t.handle.db.deleteFrom('machines').where('mac', '=', '52:54:00:70:04:02').execute();
+    assert.equal(await rev(), r0 + 2 + moves.length, 'a delete');
+  } finally {
+    await t.close();
+  }
+});
+
+test('random inventory changes: after each refresh, and at once after a change of this process, the database\'s answer', async () => {
+  const { t, lookups } = await rig();
+  const random = rng(fuzzSeed(0xb0071));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const macs = Array.from({ length: 10 }, (_, i) => `52:54:00:70:05:${i.toString(16).padStart(2, '0')}`);
+  const uuids = [UUID_A, UUID_B, 'aaaaaaaa-0000-4000-8000-0000000000a1', undefined];
+  const branches = ['north', 'south', undefined] as const;
+  const db = dbTargetLookups(t.ctx.db);
+  try {
+    await lookups.refresh();
+    let stale = false;
+    const steps = 400 * fuzzScale();
+    for (let step = 0; step < steps; step++) {
+      const here = random() < 0.5;
+      const op = Math.floor(random() * 6);
+      const mac = pick(macs);
+      const when = Date.now() - Math.floor(random() * 20_000); // other writers' clocks and long transactions
+      if (op === 0) {
+        const b = pick(branches);
+        await t.handle.db.insertInto('machines').values({
+          mac, state: random() < 0.7 ? 'registered' : 'discovered', uuid: pick(uuids) ?? null,
+          branch_id: b ? t.branchIds.get(b)! : null, created_at: when, updated_at: when,
+        }).onConflict((oc) => oc.column('mac').doUpdateSet({ state: 'registered', uuid: pick(uuids) ?? null, updated_at: when })).execute();
+      } else if (op === 1) {
+        await t.handle.db.deleteFrom('machines').where('mac', '=', mac).execute();
+      } else if (op === 2) {
+        const b = pick(branches);
+        await t.handle.db.updateTable('machines').set({ branch_id: b ? t.branchIds.get(b)! : null, updated_at: when }).where('mac', '=', mac).execute();
+      } else if (op === 3) {
+        const free = macs.find((m) => m !== mac && random() < 0.3);
+        if (free) await t.handle.db.updateTable('machines').set({ mac: free, updated_at: when }).where('mac', '=', mac).where((eb) => eb.not(eb.exists(eb.selectFrom('machines as o').select('o.id').where('o.mac', '=', free)))).execute();
+      } else if (op === 4) {
+        await t.handle.db.updateTable('branches').set({ server_tftp: random() < 0.5 ? null : `10.70.0.${step & 255}`, updated_at: when }).where('name', '=', pick(['north', 'south'])).execute();
+      } else {
+        await lookups.refresh();
+        stale = false;
+        continue;
+      }
+      if (here) lookups.invalidate(); else stale = true;
+      if (stale) continue;
+      for (let k = 0; k < 4; k++) {
+        const c = { mac: pick(macs), branch: t.branchIds.get(pick(['north', 'south']))!, uuid: pick(uuids) };
+        assert.deepEqual(await resolveTarget(lookups, c.mac, c.branch, undefined, c.uuid), await resolveTarget(db, c.mac, c.branch, undefined, c.uuid), `step ${step}: ${JSON.stringify(c)}`);
+      }
+    }
+    await lookups.refresh();
+    for (const mac of macs) for (const uuid of uuids) {
+      assert.deepEqual(await resolveTarget(lookups, mac, t.branchIds.get('north')!, undefined, uuid), await resolveTarget(db, mac, t.branchIds.get('north')!, undefined, uuid), `${mac} ${uuid}`);
+    }
   } finally {
     await t.close();
   }

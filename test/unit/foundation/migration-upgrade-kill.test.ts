@@ -50,10 +50,10 @@ function buildAt5(file: string): void {
   db.close();
 }
 
-/** A digest of every row of every table; leases as 0006 keeps them (a missing subnet becomes NULL). */
+/** A digest of every row of every table; leases as 0006 keeps them (a missing subnet becomes NULL). 0010's counter is made by the migration, not kept from before. */
 function digest(db: Database.Database): Record<string, string> {
   const out: Record<string, string> = {};
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('schema_migrations', 'machine_revision') ORDER BY name").all() as { name: string }[]).map((r) => r.name);
   for (const t of tables) {
     const sql = t === 'leases'
       ? 'SELECT id, CASE WHEN EXISTS (SELECT 1 FROM subnets s WHERE s.id = leases.subnet_id) THEN subnet_id END, ip, mac, client_id, hostname, state, expires_at, relay_circuit, relay_remote, updated_at FROM leases ORDER BY id'
@@ -66,15 +66,17 @@ function digest(db: Database.Database): Record<string, string> {
   return out;
 }
 
-/** What the schema says about the version: 0006's foreign key, 0007's, 0008's and 0009's indexes. */
+/** What the schema says about the version: 0006's foreign key, 0007's, 0008's and 0009's indexes, 0010's table. */
 function schemaVersion(db: Database.Database): number {
   const fk = (db.pragma('foreign_key_list(leases)') as { on_delete: string }[])[0]!.on_delete;
   const branchIdx = (db.pragma('index_info(boot_events_branch)') as { name: string }[]).map((c) => c.name).join(',');
   const has = (name: string) => db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(name) !== undefined;
-  const [actor, uuid, updated] = [has('audit_log_actor'), has('machines_uuid'), has('machines_updated')];
-  if (fk === 'CASCADE' && branchIdx === 'branch_id,at' && !actor && !uuid && !updated) return 5;
-  if (fk === 'SET NULL' && branchIdx === 'branch_id,at' && !actor && !uuid && !updated) return 6;
-  if (fk === 'SET NULL' && branchIdx === 'branch_id' && actor) return !uuid && !updated ? 7 : uuid && !updated ? 8 : uuid && updated ? 9 : -1;
+  const [actor, uuid, updated, rev] = [has('audit_log_actor'), has('machines_uuid'), has('machines_updated'), has('machine_revision')];
+  if (fk === 'CASCADE' && branchIdx === 'branch_id,at' && !actor && !uuid && !updated && !rev) return 5;
+  if (fk === 'SET NULL' && branchIdx === 'branch_id,at' && !actor && !uuid && !updated && !rev) return 6;
+  if (fk === 'SET NULL' && branchIdx === 'branch_id' && actor) {
+    return !uuid && !updated && !rev ? 7 : uuid && !updated && !rev ? 8 : uuid && updated && !rev ? 9 : uuid && updated && rev ? 10 : -1;
+  }
   return -1;
 }
 
