@@ -239,3 +239,42 @@ test('random inventory changes: after each refresh, and at once after a change o
     await t.close();
   }
 });
+
+test('refreshes asked for during a read wait for it and share the one after it', async () => {
+  const t = await makeCtx([{ cidr: '10.70.0.0/24', mode: 'authoritative', branch: 'north' }]);
+  const real = new SightingRecorder(t.ctx.db, inlineWriter(t.ctx.db), log);
+  let calls = 0;
+  let active = 0;
+  let most = 0;
+  const slow = {
+    async refresh(full?: boolean) {
+      calls++;
+      most = Math.max(most, ++active);
+      try {
+        await new Promise((r) => setTimeout(r, 20));
+        return await real.refresh(full);
+      } finally {
+        active--;
+      }
+    },
+    inTable: (mac: string) => real.inTable(mac),
+    get complete() { return real.complete; },
+  };
+  const { look, asked } = counting(t);
+  const lookups = new DhcpBootLookups(t.ctx.db, slow, log, look);
+  try {
+    const first = lookups.refresh();
+    // An inventory change during the read: the reads asked for after it come after it.
+    await machine(t, '52:54:00:70:06:01', { branch: 'north' });
+    lookups.invalidate();
+    await Promise.all([first, lookups.refresh(), lookups.refresh(), lookups.refresh()]);
+    assert.equal(calls, 2, 'the read in flight, then one for all who asked during it');
+    assert.equal(most, 1, 'never two at once');
+    asked.length = 0;
+    assert.equal((await lookups.machineByMac('52:54:00:70:06:01'))?.mac, '52:54:00:70:06:01');
+    assert.equal(await lookups.machineByMac('52:54:00:70:06:02'), undefined);
+    assert.deepEqual(asked, ['mac 52:54:00:70:06:01'], 'trusted again: the second read began after the change');
+  } finally {
+    await t.close();
+  }
+});
