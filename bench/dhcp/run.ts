@@ -5,7 +5,8 @@
 // BENCH_DHCP_MACS=random: clients' MACs scattered, not counted up (every MAC-keyed index then
 // inserts at random places, as in a real boot storm); BENCH_DHCP_THREADS=1: CPU per DORA of
 // each server thread; BENCH_DHCP_CLIENTS=pxe: every client is a BIOS PXE ROM (options 60, 93,
-// 94, 97), so each server decides a boot file per packet (Kea by a client class).
+// 94, 97), so each server decides a boot file per packet (Kea by a client class);
+// BENCH_DHCP_REGISTERED=1: branchboot's clients are registered machines (a lab's storm).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,9 +78,23 @@ function threadCpu(pid: number | undefined): Map<number, { name: string; us: num
 
 type Runner = (clients: number, seed: number) => Promise<Summary>;
 
+/**
+ * BENCH_DHCP_REGISTERED=1: the round's clients (and its warm-up's) are registered machines of the
+ * branch before the server starts, as a lab's are; the planner then reads each one's row. The
+ * MACs are loadgen.ts's (macOf), made by SQL so no list crosses the environment.
+ */
+function registeredSql(clients: number, seed: number): string {
+  const macs = (n: number, s: number) => `WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < ${n - 1}),
+    m(s, n) AS (SELECT ${s & 255}, ${process.env.BENCH_DHCP_MACS === 'random' ? '(i * 2654435761) & 4294967295' : 'i'} FROM k)
+    INSERT INTO machines (mac, branch_id, state, created_at, updated_at)
+    SELECT printf('02:%02x:%02x:%02x:%02x:%02x', s, (n >> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255), (SELECT min(id) FROM branches), 'registered', 0, 0 FROM m;`;
+  return `${macs(clients, seed)}\n${WARMUP > 0 ? macs(WARMUP, seed + 128) : ''}`;
+}
+
 const branchbootWith = (env: Record<string, string>): Runner => async (clients, seed) => {
+  const registered: Record<string, string> = process.env.BENCH_DHCP_REGISTERED === '1' ? { DHCP_BENCH_SQL: registeredSql(clients, seed) } : {};
   // The runner re-reads the subnets every second for the tests; measured is serve, which does every SCOPE_TTL_MS.
-  const s = await startServer(net.hosts.server!, [{ cidr: '10.77.0.0/16', mode: 'authoritative', ranges: ['10.77.1.0-10.77.255.250'], leaseSeconds: 3600 }], { DHCP_SCOPE_TTL_MS: String(SCOPE_TTL_MS), ...env });
+  const s = await startServer(net.hosts.server!, [{ cidr: '10.77.0.0/16', mode: 'authoritative', ranges: ['10.77.1.0-10.77.255.250'], leaseSeconds: 3600 }], { DHCP_SCOPE_TTL_MS: String(SCOPE_TTL_MS), ...registered, ...env });
   try {
     const r = await load(net.hosts.gen!, clients, seed, s.proc.pid);
     r.leaseRowsPerCommit = await rowsPerCommit(s);
