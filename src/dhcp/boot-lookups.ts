@@ -52,24 +52,26 @@ export class DhcpBootLookups implements TargetLookups {
     this.sure = false;
   }
 
-  private reading: Promise<void> | undefined;
+  private reading: { done: Promise<void>; generation: number } | undefined;
   private next: Promise<void> | undefined;
 
   /**
    * Re-reads the branches (hundreds of rows), and the MACs and registered UUIDs: in full when the
    * machine revision moved. One read at a time: an inventory change asks for one and so does the
    * subnet reload it causes, and two full reads side by side cost the packet thread twice (at
-   * 60,000 machines one is 66-120 ms). A call during a read gets the one after it, which begins
-   * after the call, as a caller that has just changed the inventory needs.
+   * 60,000 machines one is 66-120 ms). A call during a read shares it when no inventory change
+   * came since it began, and else gets the one after it.
    */
   refresh(): Promise<void> {
-    if (this.reading) {
-      this.next ??= this.reading.then(() => { this.next = undefined; return this.refresh(); });
+    const cur = this.reading;
+    if (cur) {
+      if (cur.generation === this.generation) return cur.done;
+      this.next ??= cur.done.then(() => { this.next = undefined; return this.refresh(); });
       return this.next;
     }
-    const r = this.read().finally(() => { if (this.reading === r) this.reading = undefined; });
-    this.reading = r;
-    return r;
+    const done = this.read().finally(() => { if (this.reading?.done === done) this.reading = undefined; });
+    this.reading = { done, generation: this.generation };
+    return done;
   }
 
   private async read(): Promise<void> {

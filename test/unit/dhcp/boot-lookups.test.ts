@@ -240,7 +240,7 @@ test('random inventory changes: after each refresh, and at once after a change o
   }
 });
 
-test('refreshes asked for during a read wait for it and share the one after it', async () => {
+test('refreshes asked for during a read share it, or after an inventory change the one after it', async () => {
   const t = await makeCtx([{ cidr: '10.70.0.0/24', mode: 'authoritative', branch: 'north' }]);
   const real = new SightingRecorder(t.ctx.db, inlineWriter(t.ctx.db), log);
   let calls = 0;
@@ -263,6 +263,9 @@ test('refreshes asked for during a read wait for it and share the one after it',
   const { look, asked } = counting(t);
   const lookups = new DhcpBootLookups(t.ctx.db, slow, log, look);
   try {
+    await Promise.all([lookups.refresh(), lookups.refresh(), lookups.refresh()]);
+    assert.equal(calls, 1, 'no change meanwhile: one read for all');
+    calls = 0;
     const first = lookups.refresh();
     // An inventory change during the read: the reads asked for after it come after it.
     await machine(t, '52:54:00:70:06:01', { branch: 'north' });
