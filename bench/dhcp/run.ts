@@ -6,7 +6,8 @@
 // inserts at random places, as in a real boot storm); BENCH_DHCP_THREADS=1: CPU per DORA of
 // each server thread; BENCH_DHCP_CLIENTS=pxe: every client is a BIOS PXE ROM (options 60, 93,
 // 94, 97), so each server decides a boot file per packet (Kea by a client class);
-// BENCH_DHCP_REGISTERED=1: branchboot's clients are registered machines (a lab's storm).
+// BENCH_DHCP_REGISTERED=1: branchboot's clients are registered machines (a lab's storm);
+// BENCH_DHCP_GEN_UDP=dgram: the generator on Node's dgram instead of the native socket.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
