@@ -16,6 +16,9 @@ const { values: a } = parseArgs({
     seed: { type: 'string', default: '1' }, mode: { type: 'string', default: 'dora' },
     in: { type: 'string' }, out: { type: 'string' }, deadline: { type: 'string', default: '300000' },
     warmup: { type: 'string', default: '0' },
+    // The server's pid (same PID namespace): its CPU is read at the measured window's start and
+    // end, so the figures leave the warm-up out (the runner's own reading spans both).
+    'watch-pid': { type: 'string' },
   },
 });
 
@@ -66,6 +69,24 @@ function exchange(pkt: Buffer, xid: number, want: number[]): Promise<Reply | und
   });
 }
 
+/** CPU time (µs) of process `pid`'s main thread and of its other threads, from /proc (10 ms ticks). */
+function threadCpu(pid: string | undefined): { main: number; others: number } | undefined {
+  if (!pid) return undefined;
+  const us = (file: string) => {
+    const stat = fs.readFileSync(file, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 1e4;
+  };
+  try {
+    let main = 0; let others = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const t = us(`/proc/${pid}/task/${tid}/stat`);
+      if (tid === pid) main = t; else others += t;
+    }
+    return { main, others };
+  } catch { return undefined; }
+}
+
 interface Result { mac: string; ip?: string; ms?: number; nak?: boolean }
 
 async function dora(mac: Buffer): Promise<Result> {
@@ -110,6 +131,7 @@ if (Number(a.warmup) > 0) {
   await Promise.all(Array.from({ length: Number(a.inflight) }, async () => { while (w < warm.length) await warm[w++]!(); }));
 }
 const results: Result[] = [];
+const watched0 = threadCpu(a['watch-pid']);
 const cpuAtStart = process.cpuUsage();
 // ACKs are appended to OUT.acks as they arrive (a test that kills the server mid-run reads the
 // promises made so far), every 50 ms: an open/write/close per ACK is work on the CPU the
@@ -130,6 +152,7 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: Number(a.inflight) }, worker));
 const elapsed = performance.now() - started;
+const watched1 = threadCpu(a['watch-pid']);
 clearInterval(ackTimer);
 flushAcks();
 const lat = results.filter((r) => r.ms !== undefined).map((r) => r.ms!).sort((x, y) => x - y);
@@ -140,6 +163,13 @@ const summary = {
   clients: jobs.length, completed, naks: results.filter((r) => r.nak).length, lost: jobs.length - completed - results.filter((r) => r.nak).length,
   // The generator's own CPU per completed exchange: it shares the host with the server measured.
   genCpuUs: completed ? Math.round((genCpu.user + genCpu.system) / completed) : 0,
+  // The server's CPU per completed exchange inside the window: its main thread and all others.
+  ...(watched0 && watched1 && completed > 0 && {
+    windowCpuUs: {
+      main: Math.round((watched1.main - watched0.main) / completed),
+      others: Math.round((watched1.others - watched0.others) / completed),
+    },
+  }),
   elapsedMs: Math.round(elapsed), perSecond: Math.round((completed / elapsed) * 1000), p50: +pct(0.5).toFixed(2), p99: +pct(0.99).toFixed(2),
   acks: results.filter((r) => r.ip).map((r) => [r.mac, r.ip]),
 };

@@ -21,7 +21,7 @@ const INFLIGHT = Number(process.env.BENCH_DHCP_INFLIGHT ?? 64);
 const ROUNDS = Number(process.env.BENCH_DHCP_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_DHCP_WARMUP ?? 2000);
 
-interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number; serverCpuUs?: number; serverMainCpuUs?: number; leaseRowsPerCommit?: number | undefined; threadCpuUs?: Record<string, number> }
+interface Summary { clients: number; completed: number; lost: number; naks: number; perSecond: number; p50: number; p99: number; elapsedMs: number; genCpuUs: number; serverCpuUs?: number; serverMainCpuUs?: number; leaseRowsPerCommit?: number | undefined; threadCpuUs?: Record<string, number>; windowCpuUs?: { main: number; others: number } }
 
 if (!canUseNetns()) { console.error('bench:dhcp needs root and ip netns'); process.exit(1); }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,12 +37,12 @@ function statCpuUs(file: string): number {
   } catch { return NaN; }
 }
 
-/** Runs the generator against the server `pid`; also reports the server's CPU per exchange (warm-up included), all threads and the main one. */
+/** Runs the generator against the server `pid`; also reports the server's CPU per exchange with the warm-up (all threads, the main one) and, through the generator, inside the measured window alone. */
 async function load(gen: NetHost, clients: number, seed: number, pid?: number): Promise<Summary> {
   const all0 = statCpuUs(`/proc/${pid}/stat`);
   const main0 = statCpuUs(`/proc/${pid}/task/${pid}/stat`);
   const threads0 = threadCpu(pid);
-  const s = await loadOnly(gen, clients, seed);
+  const s = await loadOnly(gen, clients, seed, pid);
   if (process.env.BENCH_DHCP_THREADS === '1') {
     const by = new Map<string, number>();
     for (const [tid, t] of threadCpu(pid)) {
@@ -56,10 +56,10 @@ async function load(gen: NetHost, clients: number, seed: number, pid?: number): 
   return s;
 }
 
-async function loadOnly(gen: NetHost, clients: number, seed: number): Promise<Summary> {
+async function loadOnly(gen: NetHost, clients: number, seed: number, pid?: number): Promise<Summary> {
   const out = path.join(tmp, `out-${seed}-${clients}.json`);
   const r = await gen.run([process.execPath, ...(process.env.BENCH_DHCP_GEN_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', path.join(ROOT, 'bench/dhcp/loadgen.ts'), '--server', '10.77.0.1', '--local', '10.77.0.2',
-    '--clients', String(clients), '--inflight', String(INFLIGHT), '--seed', String(seed), '--warmup', String(WARMUP), '--out', out], { timeoutMs: 600_000, cwd: ROOT });
+    '--clients', String(clients), '--inflight', String(INFLIGHT), '--seed', String(seed), '--warmup', String(WARMUP), '--out', out, ...(pid !== undefined ? ['--watch-pid', String(pid)] : [])], { timeoutMs: 600_000, cwd: ROOT });
   if (r.code !== 0) throw new Error(`loadgen failed: ${r.stderr}`);
   return JSON.parse(fs.readFileSync(out, 'utf8')) as Summary;
 }
@@ -175,7 +175,7 @@ try {
         // dnsmasq rewrites its whole lease file per change: one round is minutes at 10,000 clients.
         if (name === 'dnsmasq' && i > 0) continue;
         const s = await run(n, seed++);
-        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (CPU per DORA: server ${s.serverCpuUs} µs, its main thread ${s.serverMainCpuUs} µs, generator ${s.genCpuUs} µs${s.leaseRowsPerCommit !== undefined ? `; lease rows per commit ${s.leaseRowsPerCommit}` : ''})${s.threadCpuUs ? ` threads ${JSON.stringify(s.threadCpuUs)}` : ''}`);
+        console.error(`${name} ${n} round ${i + 1}: ${s.perSecond} DORA/s lost ${s.lost} p50 ${s.p50} ms p99 ${s.p99} ms (CPU per DORA: ${s.windowCpuUs ? `in the window server main thread ${s.windowCpuUs.main} µs, its other threads ${s.windowCpuUs.others} µs; ` : ''}with the warm-up server ${s.serverCpuUs} µs, its main thread ${s.serverMainCpuUs} µs; generator ${s.genCpuUs} µs${s.leaseRowsPerCommit !== undefined ? `; lease rows per commit ${s.leaseRowsPerCommit}` : ''})${s.threadCpuUs ? ` threads ${JSON.stringify(s.threadCpuUs)}` : ''}`);
         collected.set(`${name}/${n}`, [...(collected.get(`${name}/${n}`) ?? []), s]);
       }
     }
