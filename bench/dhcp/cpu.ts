@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { buildDhcpHandler } from '../../src/dhcp/index.ts';
 import { clientPacket, ip, ipBuf, makeCtx } from '../../test/unit/dhcp/helpers.ts';
 import { clientOptions } from './wire.ts';
+import { statCpuUs } from './proc-cpu.ts';
 import { attachReader } from '../../src/model/read-conn.ts';
 
 const N = Number(process.argv[2] ?? 20000);
@@ -50,12 +51,8 @@ async function run(from: number, n: number): Promise<void> {
   let next = from;
   await Promise.all(Array.from({ length: 64 }, async () => { while (next < from + n) await dora(next++); }));
 }
-/** This thread's CPU time (µs) from /proc (clock ticks of 10 ms): the packet thread alone, without the checkpointer and V8's helpers. */
-function mainThreadUs(): number {
-  const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 1e4;
-}
+/** The packet thread's CPU time (µs) alone, without the checkpointer and V8's helpers. */
+const mainThreadUs = () => statCpuUs(`/proc/self/task/${process.pid}/stat`);
 await run(1_000_000, warmup);
 const main0 = mainThreadUs();
 const cpu0 = process.cpuUsage();

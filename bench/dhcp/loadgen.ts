@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openUdp, udpKind } from '../../src/udp/socket.ts';
 import { clientOptions, ip, ipStr, parseReply, relayedRequest, u32 } from './wire.ts';
+import { threadCpu } from './proc-cpu.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -69,22 +70,13 @@ function exchange(pkt: Buffer, xid: number, want: number[]): Promise<Reply | und
   });
 }
 
-/** CPU time (µs) of process `pid`'s main thread and of its other threads, from /proc (10 ms ticks). */
-function threadCpu(pid: string | undefined): { main: number; others: number } | undefined {
-  if (!pid) return undefined;
-  const us = (file: string) => {
-    const stat = fs.readFileSync(file, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 1e4;
-  };
-  try {
-    let main = 0; let others = 0;
-    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-      const t = us(`/proc/${pid}/task/${tid}/stat`);
-      if (tid === pid) main = t; else others += t;
-    }
-    return { main, others };
-  } catch { return undefined; }
+/** CPU time (µs) of process `pid`'s main thread and of its other threads together. */
+function serverCpu(pid: string | undefined): { main: number; others: number } | undefined {
+  const threads = threadCpu(pid === undefined ? undefined : Number(pid));
+  if (threads.size === 0) return undefined;
+  let main = 0; let others = 0;
+  for (const [tid, t] of threads) if (tid === Number(pid)) main = t.us; else others += t.us;
+  return { main, others };
 }
 
 interface Result { mac: string; ip?: string; ms?: number; nak?: boolean }
@@ -131,7 +123,7 @@ if (Number(a.warmup) > 0) {
   await Promise.all(Array.from({ length: Number(a.inflight) }, async () => { while (w < warm.length) await warm[w++]!(); }));
 }
 const results: Result[] = [];
-const watched0 = threadCpu(a['watch-pid']);
+const watched0 = serverCpu(a['watch-pid']);
 const cpuAtStart = process.cpuUsage();
 // ACKs are appended to OUT.acks as they arrive (a test that kills the server mid-run reads the
 // promises made so far), every 50 ms: an open/write/close per ACK is work on the CPU the
@@ -152,7 +144,7 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: Number(a.inflight) }, worker));
 const elapsed = performance.now() - started;
-const watched1 = threadCpu(a['watch-pid']);
+const watched1 = serverCpu(a['watch-pid']);
 clearInterval(ackTimer);
 flushAcks();
 const lat = results.filter((r) => r.ms !== undefined).map((r) => r.ms!).sort((x, y) => x - y);

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { createTestNet, canUseNetns, type NetHost } from '../../test/helpers/netns.ts';
 import { startServer, type RunningServer } from '../../test/integration/dhcp/harness.ts';
 import { SCOPE_TTL_MS } from '../../src/dhcp/index.ts';
+import { statCpuUs, threadCpu } from './proc-cpu.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SIZES = (process.env.BENCH_DHCP_SIZES ?? '1000,10000').split(',').map(Number);
@@ -27,15 +28,6 @@ if (!canUseNetns()) { console.error('bench:dhcp needs root and ip netns'); proce
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const net = await createTestNet({ hosts: { server: { addr: '10.77.0.1/16' }, gen: { addr: '10.77.0.2/16' } } });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-bench-dhcp-'));
-
-/** CPU time (µs) used so far from a /proc stat file (clock ticks of 10 ms). */
-function statCpuUs(file: string): number {
-  try {
-    const stat = fs.readFileSync(file, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * (1e6 / 100);
-  } catch { return NaN; }
-}
 
 /** Runs the generator against the server `pid`; also reports the server's CPU per exchange with the warm-up (all threads, the main one) and, through the generator, inside the measured window alone. */
 async function load(gen: NetHost, clients: number, seed: number, pid?: number): Promise<Summary> {
@@ -62,19 +54,6 @@ async function loadOnly(gen: NetHost, clients: number, seed: number, pid?: numbe
     '--clients', String(clients), '--inflight', String(INFLIGHT), '--seed', String(seed), '--warmup', String(WARMUP), '--out', out, ...(pid !== undefined ? ['--watch-pid', String(pid)] : [])], { timeoutMs: 600_000, cwd: ROOT });
   if (r.code !== 0) throw new Error(`loadgen failed: ${r.stderr}`);
   return JSON.parse(fs.readFileSync(out, 'utf8')) as Summary;
-}
-
-/** CPU time (µs) of each thread of `pid`, with its name (comm): where a server's helpers spend. */
-function threadCpu(pid: number | undefined): Map<number, { name: string; us: number }> {
-  const out = new Map<number, { name: string; us: number }>();
-  if (pid === undefined) return out;
-  try {
-    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-      const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      out.set(Number(tid), { name, us: statCpuUs(`/proc/${pid}/task/${tid}/stat`) });
-    }
-  } catch { /* exited */ }
-  return out;
 }
 
 type Runner = (clients: number, seed: number) => Promise<Summary>;
