@@ -22,6 +22,10 @@ export class FirstFileMemo {
     return `${c.mac}|${c.arch ?? ''}|${c.ipxe ? 1 : 0}${c.httpBoot ? 1 : 0}|${c.uuid ?? ''}|${c.branchId ?? `ip ${c.clientIp ?? ''}`}|${c.serverAddress ?? ''}`;
   }
 
+  get size(): number {
+    return this.kept.size;
+  }
+
   get(key: string, now: number): FirstFile | undefined {
     const e = this.kept.get(key);
     if (e === undefined) return undefined;

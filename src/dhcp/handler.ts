@@ -21,6 +21,7 @@ import { buildReply, type BootInfo, type ReplySpec } from './reply.ts';
 import { scopeFor, type Scope, type ScopeCache, type ScopeSnapshot } from './scopes.ts';
 import type { SightingRecorder } from './sightings.ts';
 import { FirstFileMemo } from './first-file-memo.ts';
+import { once } from './memo-map.ts';
 
 export interface LocalAddress {
   ifname: string;
@@ -74,6 +75,9 @@ export interface HandlerDeps {
 }
 
 interface Located { scope: Scope; serverId: number }
+
+/** Text of this server's addresses and of the relays': the same few in every packet of a storm. */
+const addressTexts = new Map<number, string>();
 
 export class DhcpHandler {
   private readonly perMac: RateLimiter;
@@ -222,12 +226,14 @@ export class DhcpHandler {
     if (!facts.pxe && !facts.ipxe) return undefined;
     try {
       const client = bootClient(facts, {
-        branchId: loc.scope.branchId, serverAddress: ipv4ToString(loc.serverId),
+        branchId: loc.scope.branchId, serverAddress: once(addressTexts, loc.serverId, ipv4ToString),
         clientIp: clientIp ? ipv4ToString(clientIp) : undefined,
       });
       const memo = this.d.firstFiles;
-      const key = memo && FirstFileMemo.key(client);
       const now = this.now();
+      // An empty memo (a storm of new machines, whose answers are not kept) is not asked: the
+      // key is a ~60-character string built and hashed per packet.
+      let key = memo !== undefined && memo.size > 0 ? FirstFileMemo.key(client) : undefined;
       let file = key !== undefined ? memo!.get(key, now) : undefined;
       if (file === undefined) {
         const lookups = this.d.lookups;
@@ -237,7 +243,7 @@ export class DhcpHandler {
         // Kept only when it cost a database read (a registered machine: ~10 µs less per REQUEST).
         // A new machine's answer costs none, and keeping 10,000 of them cost more than asking
         // again (bench/dhcp/cpu.ts, PXE: 62-66 µs per DORA without the memo, 65-97 with it).
-        if (key !== undefined && (lookups === undefined || lookups.databaseReads !== reads)) memo!.set(key, file, now);
+        if (memo !== undefined && (lookups === undefined || lookups.databaseReads !== reads)) memo.set(key ??= FirstFileMemo.key(client), file, now);
       }
       return { file, nextServer: loc.scope.tftpServer ?? loc.serverId };
     } catch (err) {
@@ -264,7 +270,7 @@ export class DhcpHandler {
       if (answers) { detail.discover = true; detail.firmware = facts.firmware; if (facts.vendorClass) detail.vendorClass = facts.vendorClass; }
       if (spec.boot) detail.file = spec.boot.file.bootfile;
       if (spec.proxy) detail.proxy = true;
-      if (p.giaddr !== 0) detail.relay = ipv4ToString(p.giaddr);
+      if (p.giaddr !== 0) detail.relay = once(addressTexts, p.giaddr, ipv4ToString);
       if (spec.message) detail.message = spec.message;
       this.d.events.record({ stage, mac: facts.mac, ip: spec.yiaddr ? ipv4ToString(spec.yiaddr) : null, branchId: loc.scope.branchId, detail });
     }
@@ -274,7 +280,7 @@ export class DhcpHandler {
   private recordEvent(stage: string, facts: ClientFacts, loc: Located, p: DhcpPacket, ip?: number): void {
     const detail: Record<string, unknown> = { xid: p.xid, firmware: facts.firmware };
     if (facts.vendorClass) detail.vendorClass = facts.vendorClass;
-    if (p.giaddr !== 0) detail.relay = ipv4ToString(p.giaddr);
+    if (p.giaddr !== 0) detail.relay = once(addressTexts, p.giaddr, ipv4ToString);
     this.d.events.record({ stage, mac: facts.mac, ip: ip ? ipv4ToString(ip) : null, branchId: loc.scope.branchId, detail });
   }
 

@@ -7,6 +7,7 @@ import { BOOTREPLY, FLAG_BROADCAST, IPXE_NO_PXEDHCP, MessageType, Opt } from './
 import type { ClientFacts } from './client.ts';
 import { ipBytes, readMaxMessageSize, subOptionBytes, u32Bytes } from './options.ts';
 import { encodePacket, type DhcpPacket } from './packet.ts';
+import { once } from './memo-map.ts';
 import type { Scope } from './scopes.ts';
 
 export interface BootInfo {
@@ -37,17 +38,6 @@ const scopeOptions = new WeakMap<Scope, { subnet: OptionList; heads: Map<number,
 const typeBytes = new Map<number, Buffer>();
 const serverIdBytes = new Map<number, Buffer>();
 const leaseBytes = new Map<number, OptionList>();
-
-/** m's value for key, made on first use; a map past 4096 entries starts again (bounded). */
-function once<K, V>(m: Map<K, V>, key: K, make: (key: K) => V): V {
-  let v = m.get(key);
-  if (v === undefined) {
-    if (m.size > 4096) m.clear();
-    v = make(key);
-    m.set(key, v);
-  }
-  return v;
-}
 
 function forScope(s: Scope): { subnet: OptionList; heads: Map<number, OptionList> } {
   let c = scopeOptions.get(s);
@@ -94,6 +84,42 @@ function sharedHead(type: number, serverId: number, s: Scope): OptionList {
   return o;
 }
 
+const PXE_CLIENT = Buffer.from('PXEClient');
+const HTTP_CLIENT = Buffer.from('HTTPClient');
+
+interface BootFields {
+  siaddr: number;
+  /** The bootfile also in the header's file field (when it fits there). */
+  file: string | undefined;
+  /** Options 66 and 67. */
+  options: OptionList;
+}
+
+// A storm's PXE ROMs are all told one of a few TFTP names (undionly.kpxe, snponly.efi): their
+// options are built once per name and server, not per packet. URLs (iPXE's per-machine scripts)
+// differ per client and are built each time.
+const tftpBootFields = new Map<string, BootFields & { tftpServer: string | undefined; nextServer: number }>();
+
+function bootFields(boot: BootInfo): BootFields {
+  const bf = boot.file;
+  const kept = tftpBootFields.get(bf.bootfile);
+  if (kept !== undefined && kept.tftpServer === bf.tftpServer && kept.nextServer === boot.nextServer) return kept;
+  // An empty bootfile means the planner has nothing this firmware can run: name no file and
+  // no server rather than an empty name, which some ROMs try to fetch and then stall on.
+  if (bf.bootfile === '') return { siaddr: 0, file: undefined, options: [] };
+  const isUrl = /^[a-z]+:\/\//i.test(bf.bootfile);
+  const siaddr = (bf.tftpServer !== undefined ? parseIpv4(bf.tftpServer) : undefined) ?? boot.nextServer;
+  const options: OptionList = [];
+  if (!isUrl) options.push([Opt.TftpServerName, Buffer.from(bf.tftpServer ?? ipv4ToString(siaddr))]);
+  options.push([Opt.BootfileName, Buffer.from(bf.bootfile, 'latin1')]);
+  const made = { siaddr, file: bf.bootfile.length <= 127 ? bf.bootfile : undefined, options };
+  if (!isUrl) {
+    if (tftpBootFields.size > 256) tftpBootFields.clear();
+    tftpBootFields.set(bf.bootfile, { ...made, tftpServer: bf.tftpServer, nextServer: boot.nextServer });
+  }
+  return made;
+}
+
 export function buildReply(req: DhcpPacket, facts: ClientFacts, spec: ReplySpec): Buffer | undefined {
   const nak = spec.type === MessageType.Nak;
   const s = spec.scope;
@@ -106,19 +132,12 @@ export function buildReply(req: DhcpPacket, facts: ClientFacts, spec: ReplySpec)
   let siaddr = 0;
   let file: string | undefined;
   if (spec.boot && !nak) {
-    const bf = spec.boot.file;
-    const isUrl = /^[a-z]+:\/\//i.test(bf.bootfile);
     // Firmware checks that the answer's class matches its own before it trusts the boot fields.
-    opts.push([Opt.VendorClass, Buffer.from(bf.httpClient || facts.httpBoot ? 'HTTPClient' : 'PXEClient')]);
-    // An empty bootfile means the planner has nothing this firmware can run: name no file and
-    // no server rather than an empty name, which some ROMs try to fetch and then stall on.
-    if (bf.bootfile !== '') {
-      const tftp = bf.tftpServer !== undefined ? parseIpv4(bf.tftpServer) : undefined;
-      siaddr = tftp ?? spec.boot.nextServer;
-      if (!isUrl) opts.push([Opt.TftpServerName, Buffer.from(bf.tftpServer ?? ipv4ToString(siaddr))]);
-      opts.push([Opt.BootfileName, Buffer.from(bf.bootfile, 'latin1')]);
-      if (bf.bootfile.length <= 127) file = bf.bootfile;
-    }
+    opts.push([Opt.VendorClass, spec.boot.file.httpClient || facts.httpBoot ? HTTP_CLIENT : PXE_CLIENT]);
+    const b = bootFields(spec.boot);
+    siaddr = b.siaddr;
+    file = b.file;
+    for (const o of b.options) opts.push(o);
     // PXE spec 2.1 §2.2.5: proxy offers must echo the client's UUID; harmless elsewhere.
     const uuid = req.options.get(Opt.ClientUuid);
     if (uuid && uuid.length === 17) opts.push([Opt.ClientUuid, uuid]);
