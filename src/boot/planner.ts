@@ -8,7 +8,7 @@ import type { EventBus } from '../events.ts';
 import { imageUrls } from '../store/urls.ts';
 import { normalizeMac } from '../util/net.ts';
 import { errorMessage } from '../util/errors.ts';
-import { macForIp, markRootFetched } from '../model/boot-queries.ts';
+import { macForIp, markRootFetched, type Registration } from '../model/boot-queries.ts';
 import type { Flavor, Transport } from '../db/schema.ts';
 import type { BootClient, BootPlan, BootPlanner, FirstFile, Firmware, GeneratedFileClient, RootPlan } from './types.ts';
 import { bootBinary, firmwareOf, isHttpBoot } from './firmware.ts';
@@ -103,7 +103,7 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
 
   const fromDb = dbTargetLookups(db);
 
-  async function targetOf(c: BootClient, look: TargetLookups = fromDb) {
+  async function targetOf<M extends Registration>(c: BootClient, look: TargetLookups<M>) {
     return resolveTarget(look, c.mac, c.branchId, c.clientIp, c.uuid);
   }
 
@@ -131,7 +131,7 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
   }
 
   async function build(c: BootClient, ep: Endpoints): Promise<Built> {
-    const t = await targetOf(c);
+    const t = await targetOf(c, fromDb);
     if (!t.ok) return { kind: 'error', reason: t.reason };
     const target = t.value;
     const action = target.action;
@@ -187,9 +187,9 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
     deps.events?.record({ mac: c.mac ?? null, ip: c.clientIp ?? null, branchId: branchId ?? null, stage: 'plan.error', detail: { reason } });
   }
 
-  async function safeEndpoints(c: BootClient, look?: TargetLookups): Promise<{ fw: Firmware; ep: Endpoints; target?: Target | undefined }> {
+  async function safeEndpoints(c: BootClient, look: TargetLookups<Registration> = fromDb): Promise<{ fw: Firmware; ep: Endpoints; target?: Target<Registration> | undefined }> {
     const fw = firmwareOf(c.arch, c.httpBoot);
-    let target: Target | undefined;
+    let target: Target<Registration> | undefined;
     try {
       const t = await targetOf(c, look);
       if (t.ok) target = t.value;
@@ -249,7 +249,7 @@ export function createPlanner(deps: PlannerDeps): BootPlanner {
     }
   }
 
-  async function firstFile(c: BootClient, look?: TargetLookups): Promise<FirstFile> {
+  async function firstFile(c: BootClient, look?: TargetLookups<Registration>): Promise<FirstFile> {
     try {
       const { fw, ep } = await safeEndpoints(c, look);
       return firstFileFor(c, fw, ep);

@@ -5,14 +5,19 @@ import type { BootAction, Branch, Flavor, Image, ImageVersion, Machine, Transpor
 import { FLAVORS } from '../db/schema.ts';
 import {
   branchHasSubnets, branchIdForIp, getBranch, getImageById, getImageByName, getImageVersion, getMachine, getMachineByUuid, getNewestReadyVersion,
+  type Registration,
 } from '../model/boot-queries.ts';
 import { bootPair } from './transport-choice.ts';
 // The one grammar of "name" / "name@version" (branches.default_image, menu_images, a menu choice).
 import { parseImageRef } from '../model/inventory/normal.ts';
 
-export interface Target {
+/**
+ * `M`: what the lookups give of a machine. The planner's own are whole rows; DHCP's copy holds
+ * only what resolveTarget reads of one (Registration), which is all the first file needs.
+ */
+export interface Target<M extends Registration = Machine> {
   mac: string;
-  machine?: Machine | undefined;
+  machine?: M | undefined;
   branch?: Branch | undefined;
   action: BootAction;
 }
@@ -23,9 +28,9 @@ export type Resolution<T> = { ok: true; value: T } | { ok: false; reason: string
  * The rows resolveTarget reads. The database answers by default; DHCP, which asks once per PXE
  * packet, answers the misses of a boot storm from what it already holds (dhcp/boot-lookups.ts).
  */
-export interface TargetLookups {
-  machineByMac(mac: string): Promise<Machine | undefined>;
-  machineByUuid(uuid: string): Promise<Machine | undefined>;
+export interface TargetLookups<M extends Registration = Machine> {
+  machineByMac(mac: string): Promise<M | undefined>;
+  machineByUuid(uuid: string): Promise<M | undefined>;
   branch(id: number): Promise<Branch | undefined>;
   hasSubnets(branchId: number): Promise<boolean>;
   branchIdForIp(ip: string): Promise<number | undefined>;
@@ -47,7 +52,7 @@ export function dbTargetLookups(db: Db): TargetLookups {
  * assignment outranks where the packet came from), then the branch the DHCP server saw it in
  * (subnet or relay), then the subnet of its address (HTTP and TFTP see only that).
  */
-export async function resolveTarget(look: TargetLookups, mac: string, branchHint?: number, clientIp?: string, uuid?: string): Promise<Resolution<Target>> {
+export async function resolveTarget<M extends Registration>(look: TargetLookups<M>, mac: string, branchHint?: number, clientIp?: string, uuid?: string): Promise<Resolution<Target<M>>> {
   const byMac = await look.machineByMac(mac);
   const machine = (!byMac || byMac.state === 'discovered') && uuid ? (await look.machineByUuid(uuid)) ?? byMac : byMac;
   const seen = async () => branchHint ?? (clientIp ? await look.branchIdForIp(clientIp) : undefined);

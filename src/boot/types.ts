@@ -2,6 +2,7 @@
 // answers with what that client boots. Protocols never read machines or images themselves.
 import type { BootAction, Transport, Flavor } from '../db/schema.ts';
 import type { TargetLookups } from './resolve.ts';
+import type { Registration } from '../model/boot-queries.ts';
 
 /** Firmware families, derived from option 93 (RFC 4578 / IANA "Processor Architecture Types"). */
 export type Firmware = 'bios' | 'uefi-ia32' | 'uefi-x64' | 'uefi-arm32' | 'uefi-arm64' | 'uefi-x64-http' | 'uefi-arm64-http' | 'unknown';
@@ -68,7 +69,7 @@ export interface PlanContext {
 
 export interface BootPlanner {
   /** First file for a DHCP answer; cheap, called per packet. `lookups`: where the client's rows come from (default: the database). */
-  firstFile(client: BootClient, lookups?: TargetLookups): Promise<FirstFile>;
+  firstFile(client: BootClient, lookups?: TargetLookups<Registration>): Promise<FirstFile>;
   /** The full plan (script, kernel, command line) for a client. Never throws: errors are plans. */
   plan(client: BootClient): Promise<BootPlan>;
   /** A generated file a TFTP client asks for (pxelinux.cfg/01-…, grub.cfg-01-…, boot.ipxe), or undefined. */

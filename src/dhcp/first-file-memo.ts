@@ -1,8 +1,10 @@
 // DHCP asks the planner for a client's first file at its DISCOVER and again at its REQUEST a few
-// milliseconds later (and at every retransmission): the same question. For a registered machine
-// the answer reads its row from the database (~10 µs of the packet thread per ask; bench/dhcp/cpu.ts
-// with BENCH_DHCP_CLIENTS=pxe BENCH_DHCP_REGISTERED=1: 85-96 µs per DORA without the memo, 73-88
-// with it), so the handler keeps answers that cost a read. Answers are kept as long as a subnet
+// milliseconds later (and at every retransmission): the same question. Most answers cost no
+// database read (new and registered machines come from DHCP's copy, boot-lookups.ts); those that
+// do (a discovered machine booting again, a PC claimed by its UUID, any machine right after an
+// inventory change) read a row, ~13-21 µs of the packet thread here, so the handler keeps
+// answers that cost a read (bench/dhcp/cpu.ts, registered PXE clients read from the database:
+// 85-96 µs per DORA without the memo, 73-88 with it). Answers are kept as long as a subnet
 // snapshot is trusted, and dropped at every inventory change this process makes, as the subnets
 // are: a change made by another process (`branchboot apply`) reaches the first file within the
 // same TTL as it reaches the pools. Only the first file is kept; the boot plan itself is decided

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { BootPlanner } from '../boot/types.ts';
 import type { TargetLookups } from '../boot/resolve.ts';
+import type { Registration } from '../model/boot-queries.ts';
 import type { EventBus } from '../events.ts';
 import type { LeaseState } from '../db/schema.ts';
 import type { LeaseWrite } from '../model/leases.ts';
@@ -59,7 +60,7 @@ export interface HandlerDeps {
   events: Pick<EventBus, 'record'>;
   planner: Pick<BootPlanner, 'firstFile'>;
   /** Where the planner reads a client's rows (boot-lookups.ts); the database when absent. */
-  lookups?: (TargetLookups & { readonly databaseReads: number }) | undefined;
+  lookups?: (TargetLookups<Registration> & { readonly databaseReads: number }) | undefined;
   /** Keeps the planner's answers between a client's DISCOVER and REQUEST (none: ask every time). */
   firstFiles?: FirstFileMemo;
   scopes: ScopeCache;
@@ -240,9 +241,9 @@ export class DhcpHandler {
         const reads = lookups?.databaseReads;
         file = await this.d.planner.firstFile(client, lookups);
         if (file.unsupported) this.d.log.debug({ mac: facts.mac, reason: file.unsupported }, 'dhcp: no boot file for this client');
-        // Kept only when it cost a database read (a registered machine: ~10 µs less per REQUEST).
-        // A new machine's answer costs none, and keeping 10,000 of them cost more than asking
-        // again (bench/dhcp/cpu.ts, PXE: 62-66 µs per DORA without the memo, 65-97 with it).
+        // Kept only when it cost a database read (first-file-memo.ts). A new or registered
+        // machine's answer costs none, and keeping 10,000 of them cost more than asking again
+        // (bench/dhcp/cpu.ts, PXE: 62-66 µs per DORA without the memo, 65-97 with it).
         if (memo !== undefined && (lookups === undefined || lookups.databaseReads !== reads)) memo.set(key ??= FirstFileMemo.key(client), file, now);
       }
       return { file, nextServer: loc.scope.tftpServer ?? loc.serverId };

@@ -22,6 +22,15 @@ export const LOOKUP_SQL = {
   newestReadyVersion: "SELECT * FROM image_versions WHERE image_id = ? AND state = 'ready' ORDER BY version DESC LIMIT 1",
 } as const;
 
+/**
+ * What the planner's resolveTarget reads of a machine (boot/resolve.ts), and all DHCP keeps of
+ * each registered one (dhcp/boot-lookups.ts). Migration 0011's trigger moves the machine revision
+ * with exactly these columns, so a change of any of them reaches DHCP's copy at its next refresh
+ * (test/unit/dhcp/boot-lookups.test.ts compares the two lists).
+ */
+export const REGISTRATION_COLUMNS = ['mac', 'uuid', 'state', 'branch_id', 'action'] as const;
+export type Registration = Readonly<Pick<Machine, (typeof REGISTRATION_COLUMNS)[number]>>;
+
 const first = async <T>(db: Db, text: string, params: unknown[]): Promise<T | undefined> => (await readQuery<T>(db, text, params))[0];
 
 export function getMachine(db: Db, mac: string): Promise<Machine | undefined> {

@@ -2,7 +2,9 @@
 // addresses of registered machines. Read in full on each refresh; a lab has hundreds of rows.
 import { sql } from '../db/kysely.ts';
 import type { Db } from '../db/index.ts';
-import type { Branch, DhcpMode } from '../db/schema.ts';
+import type { BootAction, Branch, DhcpMode } from '../db/schema.ts';
+import { readRows } from './read-conn.ts';
+import type { Registration } from './boot-queries.ts';
 
 export interface SubnetRow {
   id: number;
@@ -86,14 +88,16 @@ export async function machineRevision(db: Db): Promise<number> {
 }
 
 /**
- * The SMBIOS UUIDs registered machines carry: the partial index machines_uuid (0008) holds
- * exactly these, so this reads the index alone.
+ * What the planner reads of every registered machine, for DHCP's copy (src/dhcp/boot-lookups.ts).
+ * As arrays on the kept read connection, without the state the WHERE fixes: at 60,000 registered
+ * machines ~115 ms here, against 700-1,200 ms for whole rows as objects through Kysely.
  */
-export async function listRegisteredUuids(db: Db): Promise<string[]> {
-  const rows = await db.selectFrom('machines').select('uuid')
-    .where('state', '=', 'registered').where('uuid', 'is not', null).execute();
-  return rows.map((r) => r.uuid!);
+export async function listRegistrations(db: Db): Promise<Registration[]> {
+  const rows = await readRows(db, REGISTRATIONS_SQL, []);
+  return rows.map((r) => ({ mac: r[0] as string, uuid: r[1] as string | null, state: 'registered', branch_id: r[2] as number | null, action: r[3] as BootAction | null }));
 }
+
+const REGISTRATIONS_SQL = "SELECT mac, uuid, branch_id, action FROM machines WHERE state = 'registered'";
 
 /** Every branch, for DHCP's copy (a district has hundreds). */
 export function listBranchRows(db: Db): Promise<Branch[]> {

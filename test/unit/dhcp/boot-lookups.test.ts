@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { dbTargetLookups, resolveTarget, type TargetLookups } from '../../../src/boot/resolve.ts';
+import { dbTargetLookups, resolveTarget, type Resolution, type Target, type TargetLookups } from '../../../src/boot/resolve.ts';
+import { REGISTRATION_COLUMNS, type Registration } from '../../../src/model/boot-queries.ts';
 import { DhcpBootLookups } from '../../../src/dhcp/boot-lookups.ts';
 import { SightingRecorder } from '../../../src/dhcp/sightings.ts';
 import { inlineWriter } from '../../../src/dhcp/db-writer.ts';
@@ -15,6 +16,13 @@ import { fuzzScale, fuzzSeed, rng } from '../../helpers/rng.ts';
 const log = pino({ level: 'silent' });
 const UUID_A = '8c3d1f4e-0b6a-4c2d-9e1f-2a3b4c5d6e7f';
 const UUID_B = '1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b';
+
+/** A resolution as DHCP sees it: of the machine, what resolveTarget reads (all DHCP keeps of one). */
+function seen<M extends Registration>(r: Resolution<Target<M>>): unknown {
+  if (!r.ok || !r.value.machine) return r;
+  const m = r.value.machine;
+  return { ...r, value: { ...r.value, machine: Object.fromEntries(REGISTRATION_COLUMNS.map((c) => [c, m[c]])) } };
+}
 
 /** The database's lookups, counting what is asked of them. */
 function counting(t: TestCtx): { look: TargetLookups; asked: string[] } {
@@ -66,14 +74,16 @@ test('a new machine of a boot storm costs no database lookup, and every client g
       ['52:54:00:70:00:04', north, undefined], // registered in south, booting in north
     ];
     for (const [mac, branchId, uuid] of clients) {
-      assert.deepEqual(await resolveTarget(lookups, mac, branchId, undefined, uuid), await resolveTarget(db, mac, branchId, undefined, uuid), mac);
+      assert.deepEqual(seen(await resolveTarget(lookups, mac, branchId, undefined, uuid)), seen(await resolveTarget(db, mac, branchId, undefined, uuid)), mac);
     }
     asked.length = 0;
     const storm = await resolveTarget(lookups, '52:54:00:70:99:09', north, undefined, 'aaaaaaaa-0000-4000-8000-000000000009');
     assert.ok(storm.ok && storm.value.branch?.id === north && storm.value.machine === undefined);
     assert.deepEqual(asked, [], 'nothing asked of the database for a new machine');
     await resolveTarget(lookups, '52:54:00:70:00:01', north);
-    assert.deepEqual(asked, ['mac 52:54:00:70:00:01'], 'a machine the table has is read as it is now');
+    assert.deepEqual(asked, [], 'a registered machine (a lab\'s storm) from its row as last read');
+    await resolveTarget(lookups, '52:54:00:70:00:03', south);
+    assert.deepEqual(asked, ['mac 52:54:00:70:00:03'], 'a discovered machine is read as it is now');
   } finally {
     await t.close();
   }
@@ -164,7 +174,7 @@ test('a change another process commits with an updated_at older than one already
   }
 });
 
-test('the storm\'s discovered machines do not move the machine revision; a registration, a new MAC, branch or UUID, and a delete do', async () => {
+test('the storm\'s discovered machines do not move the machine revision; a registration, a new MAC, branch, UUID or action, and a delete do', async () => {
   const { t } = await rig();
   try {
     const rev = async () => (await t.handle.db.selectFrom('machine_revision').select('rev').executeTakeFirstOrThrow()).rev;
@@ -174,7 +184,7 @@ test('the storm\'s discovered machines do not move the machine revision; a regis
     assert.equal(await rev(), r0, 'a discovered machine, and columns DHCP does not read');
     await machine(t, '52:54:00:70:04:02', { branch: 'north' });
     assert.equal(await rev(), r0 + 1, 'a registered machine');
-    const moves: Array<Record<string, unknown>> = [{ state: 'registered' }, { branch_id: null }, { uuid: UUID_B }, { mac: '52:54:00:70:04:03' }];
+    const moves: Array<Record<string, unknown>> = [{ state: 'registered' }, { branch_id: null }, { uuid: UUID_B }, { action: 'local' }, { mac: '52:54:00:70:04:03' }];
     for (const [i, set] of moves.entries()) {
       await t.handle.db.updateTable('machines').set(set).where('id', '=', (await t.handle.db.selectFrom('machines').select('id').orderBy('id').executeTakeFirstOrThrow()).id).execute();
       assert.equal(await rev(), r0 + 2 + i, JSON.stringify(set));
@@ -228,13 +238,53 @@ test('random inventory changes: after each refresh, and at once after a change o
       if (stale) continue;
       for (let k = 0; k < 4; k++) {
         const c = { mac: pick(macs), branch: t.branchIds.get(pick(['north', 'south']))!, uuid: pick(uuids) };
-        assert.deepEqual(await resolveTarget(lookups, c.mac, c.branch, undefined, c.uuid), await resolveTarget(db, c.mac, c.branch, undefined, c.uuid), `step ${step}: ${JSON.stringify(c)}`);
+        assert.deepEqual(seen(await resolveTarget(lookups, c.mac, c.branch, undefined, c.uuid)), seen(await resolveTarget(db, c.mac, c.branch, undefined, c.uuid)), `step ${step}: ${JSON.stringify(c)}`);
       }
     }
     await lookups.refresh();
     for (const mac of macs) for (const uuid of uuids) {
-      assert.deepEqual(await resolveTarget(lookups, mac, t.branchIds.get('north')!, undefined, uuid), await resolveTarget(db, mac, t.branchIds.get('north')!, undefined, uuid), `${mac} ${uuid}`);
+      assert.deepEqual(seen(await resolveTarget(lookups, mac, t.branchIds.get('north')!, undefined, uuid)), seen(await resolveTarget(db, mac, t.branchIds.get('north')!, undefined, uuid)), `${mac} ${uuid}`);
     }
+  } finally {
+    await t.close();
+  }
+});
+
+test('a registered machine changed by another process: its row as it was until the next refresh, then as it is', async () => {
+  const { t, asked, lookups, north, south } = await rig();
+  try {
+    await machine(t, '52:54:00:70:07:01', { branch: 'north' });
+    await lookups.refresh();
+    asked.length = 0;
+    assert.equal((await lookups.machineByMac('52:54:00:70:07:01'))?.action, null);
+    // An apply moves it to another branch and sets its action, in a transaction that began before
+    // the newest row DHCP has read (updated_at in the past): only the revision tells.
+    await t.handle.db.updateTable('machines').set({ branch_id: south, updated_at: 1 }).where('mac', '=', '52:54:00:70:07:01').execute();
+    assert.equal((await lookups.machineByMac('52:54:00:70:07:01'))?.branch_id, north, 'within the TTL');
+    await lookups.refresh();
+    assert.equal((await lookups.machineByMac('52:54:00:70:07:01'))?.branch_id, south);
+    await t.handle.db.updateTable('machines').set({ action: 'local', updated_at: 1 }).where('mac', '=', '52:54:00:70:07:01').execute();
+    await lookups.refresh();
+    assert.equal((await lookups.machineByMac('52:54:00:70:07:01'))?.action, 'local');
+    const r = await resolveTarget(lookups, '52:54:00:70:07:01', south);
+    assert.ok(r.ok && r.value.action === 'local' && r.value.branch?.id === south);
+    assert.deepEqual(asked, [], 'all from what was read');
+    await t.handle.db.deleteFrom('machines').where('mac', '=', '52:54:00:70:07:01').execute();
+    await lookups.refresh();
+    assert.equal(await lookups.machineByMac('52:54:00:70:07:01'), undefined, 'deleted');
+  } finally {
+    await t.close();
+  }
+});
+
+test('the machine revision follows exactly the columns DHCP keeps of a registered machine', async () => {
+  // DHCP's copy is re-read only when the revision moved; resolveTarget reads no more of a machine
+  // than Registration (its type says so), and the trigger must follow each of those columns.
+  const t = await makeCtx([]);
+  try {
+    const trigger = t.handle.sqlite.prepare("SELECT sql FROM sqlite_master WHERE name = 'machines_revision_update'").get() as { sql: string };
+    const followed = /UPDATE OF ([\w, ]+) ON machines/i.exec(trigger.sql)![1]!.split(',').map((c) => c.trim());
+    assert.deepEqual([...followed].sort(), [...REGISTRATION_COLUMNS].sort());
   } finally {
     await t.close();
   }
@@ -276,7 +326,7 @@ test('refreshes asked for during a read share it, or after an inventory change t
     asked.length = 0;
     assert.equal((await lookups.machineByMac('52:54:00:70:06:01'))?.mac, '52:54:00:70:06:01');
     assert.equal(await lookups.machineByMac('52:54:00:70:06:02'), undefined);
-    assert.deepEqual(asked, ['mac 52:54:00:70:06:01'], 'trusted again: the second read began after the change');
+    assert.deepEqual(asked, [], 'trusted again: the second read began after the change, and holds the new registration');
   } finally {
     await t.close();
   }

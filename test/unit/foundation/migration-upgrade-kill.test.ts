@@ -66,16 +66,17 @@ function digest(db: Database.Database): Record<string, string> {
   return out;
 }
 
-/** What the schema says about the version: 0006's foreign key, 0007's, 0008's and 0009's indexes, 0010's table. */
+/** What the schema says about the version: 0006's foreign key, 0007's, 0008's and 0009's indexes, 0010's table, 0011's trigger on action. */
 function schemaVersion(db: Database.Database): number {
   const fk = (db.pragma('foreign_key_list(leases)') as { on_delete: string }[])[0]!.on_delete;
   const branchIdx = (db.pragma('index_info(boot_events_branch)') as { name: string }[]).map((c) => c.name).join(',');
   const has = (name: string) => db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(name) !== undefined;
   const [actor, uuid, updated, rev] = [has('audit_log_actor'), has('machines_uuid'), has('machines_updated'), has('machine_revision')];
+  const onAction = /UPDATE OF [^O]*\baction\b/i.test((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'machines_revision_update'").get() as { sql: string } | undefined)?.sql ?? '');
   if (fk === 'CASCADE' && branchIdx === 'branch_id,at' && !actor && !uuid && !updated && !rev) return 5;
   if (fk === 'SET NULL' && branchIdx === 'branch_id,at' && !actor && !uuid && !updated && !rev) return 6;
   if (fk === 'SET NULL' && branchIdx === 'branch_id' && actor) {
-    return !uuid && !updated && !rev ? 7 : uuid && !updated && !rev ? 8 : uuid && updated && !rev ? 9 : uuid && updated && rev ? 10 : -1;
+    return !uuid && !updated && !rev ? 7 : uuid && !updated && !rev ? 8 : uuid && updated && !rev ? 9 : uuid && updated && rev && !onAction ? 10 : uuid && updated && rev && onAction ? 11 : -1;
   }
   return -1;
 }
