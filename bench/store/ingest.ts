@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { ingest } from '../../src/store/ingest.ts';
 import { ChunkPool } from '../../src/store/worker-pool.ts';
-import { readRanges } from '../../src/store/read-source.ts';
+import { fileRanges } from '../../src/store/read-source.ts';
 import { parseChunker, chunkerSizes } from '../../src/store/chunker.ts';
 
 const [file, chunker = 'cdc', workerList = '2', blockList = '2048', roundsArg = '3'] = process.argv.slice(2);
@@ -25,7 +25,7 @@ async function once(workers: number, blockKiB: number): Promise<void> {
   try {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await ingest(readRanges(file!, [{ start: 0, length: size }]), spec!, pool);
+    await ingest(fileRanges(file!, [{ start: 0, length: size }]), spec!, pool);
     const s = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(cpu0);
     console.log(workers, blockKiB, s.toFixed(2), (size / 1e6 / s).toFixed(1), ((c.user + c.system) / 1e6).toFixed(2));

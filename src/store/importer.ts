@@ -16,7 +16,7 @@ import { ingest } from './ingest.ts';
 import { listIso, readLiveLayout } from './iso.ts';
 import { indexRelPath, TMP_SUFFIX } from './layout.ts';
 import { type ImageKind, ImageInputError, classify, probeFile } from './probe.ts';
-import { qcow2Size, readQcow2, readRanges } from './read-source.ts';
+import { fileRanges, fromPieces, qcow2Size, readQcow2, readRanges, zeroPadded, type ByteReader } from './read-source.ts';
 import { isSpaceError, storeWriteError, StoreWriteError } from './store-errors.ts';
 import { ChunkPool } from './worker-pool.ts';
 import { openStoreSync, type StoreSync } from './store-sync.ts';
@@ -101,7 +101,7 @@ interface Plan {
   rootFile: string;
   flavor: Flavor;
   size: number;
-  root: () => AsyncIterable<Uint8Array>;
+  root: () => ByteReader;
   kernel?: () => AsyncIterable<Uint8Array>;
   initrd?: () => AsyncIterable<Uint8Array>;
 }
@@ -141,7 +141,7 @@ async function plan(opts: ImportOptions): Promise<Plan> {
     const side = await sideFiles();
     return {
       rootKind: layout.rootKind, rootFile: layout.rootFile, flavor: opts.flavor ?? layout.flavor, size: layout.root.size,
-      root: () => readRanges(opts.file, layout.root.extents),
+      root: () => fileRanges(opts.file, layout.root.extents),
       kernel: side.kernel ?? (() => readRanges(opts.file, layout.kernel.extents)),
       initrd: side.initrd ?? (() => readRanges(opts.file, layout.initrd.extents)),
     };
@@ -149,11 +149,11 @@ async function plan(opts: ImportOptions): Promise<Plan> {
   const side = await sideFiles();
   if (probe.kind === 'qcow2') {
     const size = await qcow2Size(opts.file);
-    return { rootKind: 'disk', rootFile: 'root.img', flavor: opts.flavor ?? 'custom', size, root: () => readQcow2(opts.file, size), ...side };
+    return { rootKind: 'disk', rootFile: 'root.img', flavor: opts.flavor ?? 'custom', size, root: () => fromPieces(readQcow2(opts.file, size)), ...side };
   }
   const kind: ImageKind = probe.kind;
   const rootFile = kind === 'squashfs' ? 'filesystem.squashfs' : 'root.img';
-  return { rootKind: kind, rootFile, flavor: opts.flavor ?? 'custom', size: probe.size, root: () => readRanges(opts.file, [{ start: 0, length: probe.size }]), ...side };
+  return { rootKind: kind, rootFile, flavor: opts.flavor ?? 'custom', size: probe.size, root: () => fileRanges(opts.file, [{ start: 0, length: probe.size }]), ...side };
 }
 
 /**
@@ -167,10 +167,6 @@ function padding(kind: string, size: number): number {
   return kind === 'raw' || kind === 'iso' || size % PAD === 0 ? 0 : PAD - (size % PAD);
 }
 
-async function* padded(source: AsyncIterable<Uint8Array>, pad: number): AsyncGenerator<Uint8Array> {
-  yield* source;
-  if (pad) yield Buffer.alloc(pad);
-}
 
 /** Writes `data` to `dest` so it appears whole or not at all, and survives power loss once returned. */
 async function publishFile(dest: string, data: Buffer): Promise<void> {
@@ -220,7 +216,7 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
   const beat = setInterval(() => { updateImporting(env.db, row.id, {}).catch(() => {}); }, 60_000);
   try {
     const sync = durable = await openStoreSync(root);
-    const r = await ingest(padded(p.root(), pad), spec, pool, (s) => {
+    const r = await ingest(zeroPadded(p.root(), pad), spec, pool, (s) => {
       sync.wrote(s.bytesNew);
       progress('root', s);
     });

@@ -1,5 +1,5 @@
 // Chunking a byte stream into the store and building its index. This thread only reads the
-// stream into shared block buffers and picks the cuts; the workers scan each block for
+// stream into shared block buffers (straight from the file when it is one) and picks the cuts; the workers scan each block for
 // candidate cuts (in parallel, blocks being independent) and hash, compress and write the
 // chunks. Memory stays bounded: the pool has a fixed number of blocks and reading waits for one.
 import { IndexWriter } from './caibx.ts';
@@ -7,6 +7,7 @@ import { type ChunkerSpec, chunkerSizes, discriminator } from './chunker.ts';
 import { CutFinder } from './cut-finder.ts';
 import { WINDOW } from './boundary-scan.ts';
 import type { ChunkPool, ChunkResult } from './worker-pool.ts';
+import type { ByteReader } from './read-source.ts';
 
 export interface IngestProgress {
   bytesDone: number;
@@ -41,8 +42,9 @@ interface Block {
   refs: number;
 }
 
+/** Reads `source` to its end and closes it, whatever happens. */
 export async function ingest(
-  source: AsyncIterable<Uint8Array>,
+  source: ByteReader,
   spec: ChunkerSpec,
   pool: ChunkPool,
   onProgress?: (p: IngestProgress) => void,
@@ -153,19 +155,20 @@ export async function ingest(
     );
   };
 
-  let slot = await pool.acquireSlot();
-  let view = pool.views[slot]!;
+  let slot = -1;
+  let view: Uint8Array;
   let base = 0;
   let lo = 0;
   let fill = 0;
   const cap = pool.blockSize;
-  for await (const data of source) {
-    bytesDone += data.length;
-    for (let off = 0; off < data.length; ) {
-      const n = Math.min(lo - base + cap - fill, data.length - off);
-      view.set(data.subarray(off, off + n), fill);
+  try {
+    slot = await pool.acquireSlot();
+    view = pool.views[slot]!;
+    for (;;) {
+      const n = await source.read(view, fill, lo - base + cap - fill);
+      if (n === 0) break;
+      bytesDone += n;
       fill += n;
-      off += n;
       if (fill === lo - base + cap) {
         const prev: Block = { slot, base, lo, hi: base + fill, last: false, bits: undefined, scanned: false, refs: 2 };
         dispatch(prev);
@@ -181,9 +184,11 @@ export async function ingest(
         base = lo - ov;
         fill = ov;
       }
+      if (failure) throw failure;
+      onProgress?.({ bytesDone, chunksTotal: ends.length, chunksNew, bytesNew });
     }
-    if (failure) throw failure;
-    onProgress?.({ bytesDone, chunksTotal: ends.length, chunksNew, bytesNew });
+  } finally {
+    await source.close();
   }
   dispatch({ slot, base, lo, hi: base + fill, last: true, bits: undefined, scanned: false, refs: 1 });
   // Every block is scanned and every chunk stored (or something failed and nothing more will come).

@@ -12,6 +12,7 @@ import { markCandidatesWasm } from '../../../src/store/boundary-scan-wasm.ts';
 import { markCandidatesNative } from '../../../src/store/boundary-scan-native.ts';
 import { ingest } from '../../../src/store/ingest.ts';
 import { ChunkPool } from '../../../src/store/worker-pool.ts';
+import { fromPieces } from '../../../src/store/read-source.ts';
 import { decodeIndex, chunkId } from '../../../src/store/caibx.ts';
 import { hashChunk } from '../../../src/store/chunk-id.ts';
 
@@ -178,7 +179,7 @@ test('ingest through the worker pool: the index has the serial chunker\'s cuts a
       for (const blockSize of spec === DEFAULT_CDC ? [100_000, 2 * 1024 * 1024] : [100_000]) {
         const pool = new ChunkPool(path.join(tmp, 'store'), 3, 2, chunkerSizes(spec)[2], { blockSize, slots: 3 });
         try {
-          const r = await ingest(pieces(data, rnd), spec, pool);
+          const r = await ingest(fromPieces(pieces(data, rnd)), spec, pool);
           const idx = decodeIndex(r.index);
           const want = serialEnds(spec, data);
           assert.equal(r.size, data.length);
