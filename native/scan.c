@@ -66,13 +66,34 @@ static napi_value js_mark(napi_env env, napi_callback_info info) {
   // "Faster remainder by direct computation", 2019): a multiply instead of a division per byte.
   // For d = 1, c wraps to 0 and every n passes, as it should.
   uint64_t c = UINT64_MAX / d + 1, cm1 = c - 1;
-  uint32_t h = 0;
-  for (size_t i = from - WINDOW; i < from; i++) h = rotl(h, 1) ^ t_in[buf[i]];
-  for (size_t p = from;; p++) {
-    if (h >= want && (uint64_t)(h - want) * c <= cm1) bits[p >> 5] |= 1u << (p & 31);
-    if (p == to) break;
-    h = rotl(h, 1) ^ t_out[buf[p - WINDOW]] ^ t_in[buf[p]];
+  // The hash is one serial chain (rotate, two loads, two xors per byte), so one chain leaves the
+  // core mostly waiting. A position's hash depends only on the 48 bytes before it, so LANES
+  // chains over equal stretches of [from, to) run interleaved, each warmed up on its own 48
+  // bytes; the last one goes on to `to`. The bits are the same. One thread, 24 blocks of a squashfs:
+  // 1,410 MB/s with one chain, 1,800 with four (two: 1,400; eight: 1,500).
+  enum { LANES = 4 };
+  size_t len = (to - from) / LANES;
+  uint32_t h[LANES];
+  for (int k = 0; k < LANES; k++) {
+    h[k] = 0;
+    for (size_t i = from + k * len - WINDOW; i < from + k * len; i++) h[k] = rotl(h[k], 1) ^ t_in[buf[i]];
   }
+#define HIT(x) ((x) >= want && (uint64_t)((x) - want) * c <= cm1)
+  for (size_t i = 0; i < len; i++) {
+    for (int k = 0; k < LANES; k++) {
+      size_t p = from + k * len + i;
+      if (HIT(h[k])) bits[p >> 5] |= 1u << (p & 31);
+      h[k] = rotl(h[k], 1) ^ t_out[buf[p - WINDOW]] ^ t_in[buf[p]];
+    }
+  }
+  // Reads buf[p] only below `to`: `to` may be the buffer's length.
+  uint32_t t = h[LANES - 1];
+  for (size_t p = from + LANES * len;; p++) {
+    if (HIT(t)) bits[p >> 5] |= 1u << (p & 31);
+    if (p == to) break;
+    t = rotl(t, 1) ^ t_out[buf[p - WINDOW]] ^ t_in[buf[p]];
+  }
+#undef HIT
   return undef;
 }
 
