@@ -86,7 +86,9 @@ test('the WebAssembly and the C scan mark exactly the bits of the JS scan', () =
     data.set(plain);
     // 1 (every position), 2 and 2^32 - 5 are the edges of the divisibility test both use.
     for (const d of [49535, 3943, 75, 192, 1, 2, 2 ** 32 - 5]) {
-      for (const [from, to] of [[WINDOW, data.length], [WINDOW + 1, Math.min(data.length, 70_001)], [Math.floor(data.length / 3), data.length - 1], [500, 499], [1000, 1000]] as const) {
+      for (const [from, to] of [[WINDOW, data.length], [WINDOW + 1, Math.min(data.length, 70_001)], [Math.floor(data.length / 3), data.length - 1], [500, 499], [1000, 1000],
+        // The C scan's four interleaved chains: stretches shorter than, equal to and just past a multiple of four.
+        [WINDOW, WINDOW + 3], [WINDOW, WINDOW + 4], [777, 777 + 4 * 1000], [777, 777 + 4 * 1000 + 1]] as const) {
         const a = new Uint32Array(Math.floor(data.length / 32) + 1).fill(0xdeadbeef);
         const b = new Uint32Array(a.length).fill(0xdeadbeef);
         const c = new Uint32Array(a.length).fill(0xdeadbeef);
