@@ -222,6 +222,8 @@ export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; 
     });
     if (r.size !== p.size + pad) throw new ImageInputError(`${opts.file}: read ${r.size - pad} bytes, expected ${p.size}`);
     if (r.size === 0) throw new ImageInputError(`${opts.file}: the image is empty`);
+    // Every chunk is written: the workers' teardown (their heaps freed) overlaps the sync below.
+    pool.close().catch(() => {});
     const counts = { bytesDone: r.size, chunksTotal: r.chunksTotal, chunksNew: r.chunksNew, bytesNew: r.bytesNew };
     progress('blobs', counts);
     const kernel = p.kernel ? await storeBlob(root, p.kernel()) : undefined;

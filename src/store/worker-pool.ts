@@ -206,7 +206,14 @@ export class ChunkPool {
     else this.freeSlots.push(slot);
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** Stops the workers (once; later calls wait for the same). */
+  close(): Promise<void> {
+    return this.closing ??= this.stop();
+  }
+
+  private async stop(): Promise<void> {
     // After a failure, workers may still be in a batch: stopped between writing a chunk's temp
     // file and renaming it, a worker left the temp behind (a failed import on a full disk kept
     // its space taken until gc). Wait for the batches (milliseconds), or a crashed worker's timeout.
