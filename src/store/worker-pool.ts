@@ -21,10 +21,10 @@ export interface PoolOptions {
 }
 
 /**
- * Chunks per message at most. A message costs ~140 µs of the sending worker here (the wakeup of
- * the other thread is a system call, dear under this VM's hypervisor): at 8 that was 80 ms of
- * each worker's 1.9 s import of a 470 MB squashfs, and 32 took the import from 1.93-2.04 s to
- * 1.79-1.85 s (3 pairs); 64 and 128 were no faster.
+ * Chunks per message at most. At 8, a worker spent 80 ms of its 1.9 s import of a 470 MB
+ * squashfs in postMessage (CPU profile: the copy of the answers and the wakeup of the main
+ * thread, a system call, dear under this VM's hypervisor). 32 took that import from 1.93-2.04 s
+ * to 1.79-1.85 s (3 pairs); 64 and 128 were no faster.
  */
 const BATCH = 32;
 /**
@@ -76,6 +76,7 @@ export class ChunkPool {
   private freeSlots: number[] = [];
   private slotWaiters: ((slot: number) => void)[] = [];
   private allIdle: (() => void)[] = [];
+  private closing: Promise<void> | undefined;
   readonly size: number;
   readonly blockSize: number;
   /** Bytes of the previous block each block starts with: a chunk lies wholly in the block where it ends. */
@@ -205,8 +206,6 @@ export class ChunkPool {
     if (w) w(slot);
     else this.freeSlots.push(slot);
   }
-
-  private closing: Promise<void> | undefined;
 
   /** Stops the workers (once; later calls wait for the same). */
   close(): Promise<void> {
