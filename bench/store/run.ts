@@ -1,7 +1,8 @@
 // Block store benchmarks, side by side with casync and nginx in one run:
 //   npm run bench:store [-- import update http zstd big]   (default: all but big)
 // Env: BENCH_DIR (default /tmp/bb-bench-store), BENCH_TREE_MB (default 480), BENCH_SECONDS (wrk, default 5),
-// BENCH_BIG_TREE_MB (default 1700: the tree whose squashfs is ~500 MB, as the ext4 image is).
+// BENCH_BIG_TREE_MB (default 1700: the tree whose squashfs is ~500 MB, as the ext4 image is),
+// BENCH_IMPORT_ROUNDS (default 3: casync and branchboot alternating, medians).
 // Prints markdown tables, also saved to $BENCH_DIR/last-run.md. bench/store/RESULTS.md is the
 // curated record (dated sections with their load): a run of one section used to overwrite it all.
 import fs from 'node:fs';
@@ -20,6 +21,7 @@ const WRK_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // mksquashfs compresses the 480 MB tree to ~145 MB, an image casync chunks in under a second, so
 // node's start weighs in as much as the chunking. The issue's ~500 MB squashfs needs a larger tree.
 const BIG_TREE_MB = Number(process.env.BENCH_BIG_TREE_MB ?? 1700);
+const IMPORT_ROUNDS = Math.max(1, Number(process.env.BENCH_IMPORT_ROUNDS ?? 3));
 const MB = 1e6;
 const sections = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ['import', 'update', 'http', 'zstd']);
 const out: string[] = [];
@@ -37,6 +39,15 @@ function table(head: string[], rows: (string | number)[][]): void {
   say();
 }
 const f1 = (n: number) => n.toFixed(1);
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+/** Writeback of what earlier steps wrote (images, the other tool's store) must not land in the next timed run: the import's syncfs would wait for it. */
+function settle(): void {
+  sh('sync', []);
+  execFileSync('sleep', ['1']);
+}
 const f2 = (n: number) => n.toFixed(2);
 function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): string {
   return execFileSync(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', opts.quiet === false ? 'inherit' : 'pipe'], maxBuffer: 256 * 1024 * 1024 }).toString();
@@ -200,20 +211,31 @@ async function importSection(): Promise<string> {
     const big = file === img.sqBig;
     for (const mode of big ? [defaultChunker(kind).kind] : ['fixed', 'cdc'] as const) {
       const dir = path.join(WORK, `imp-${path.basename(file)}-${mode}`);
-      fs.rmSync(dir, { recursive: true, force: true });
-      const c = casyncMake(path.join(WORK, `imp-casync-${path.basename(file)}-${mode}.castr`), file, path.join(WORK, `imp-casync-${path.basename(file)}-${mode}.caibx`), mode === 'fixed');
-      fs.rmSync(path.join(WORK, `imp-casync-${path.basename(file)}-${mode}.castr`), { recursive: true, force: true });
-      const b = await bbImport(dir, file, kind, mode);
+      const castr = path.join(WORK, `imp-casync-${path.basename(file)}-${mode}.castr`);
+      const cs: ReturnType<typeof casyncMake>[] = [];
+      const bs: Imported[] = [];
+      for (let r = 0; r < IMPORT_ROUNDS; r++) {
+        fs.rmSync(castr, { recursive: true, force: true });
+        settle();
+        cs.push(casyncMake(castr, file, path.join(WORK, `imp-casync-${path.basename(file)}-${mode}.caibx`), mode === 'fixed'));
+        fs.rmSync(castr, { recursive: true, force: true });
+        fs.rmSync(dir, { recursive: true, force: true });
+        settle();
+        bs.push(await bbImport(dir, file, kind, mode));
+      }
       const again = await bbImport(dir, file, kind, mode);
+      const m = <T,>(xs: T[], f: (x: T) => number) => median(xs.map(f));
+      const c = { seconds: m(cs, (x) => x.seconds), cpuSeconds: m(cs, (x) => x.cpuSeconds), total: cs[0]!.total };
+      const b = { seconds: m(bs, (x) => x.seconds), engineSeconds: m(bs, (x) => x.engineSeconds), cpuSeconds: m(bs, (x) => x.cpuSeconds), rssMB: Math.max(...bs.map((x) => x.rssMB)), bytesStored: bs[0]!.bytesStored };
       if (kind === 'ext4' && mode === 'cdc') cdcDir = dir;
       rows.push([kind, f1(size / MB), mode === 'fixed' ? 'fixed 256K' : 'CDC 16/64/256K',
         f1(size / MB / c.seconds), f1(size / MB / c.cpuSeconds), f1(c.total / MB), f2(size / c.total),
         f1(size / MB / b.seconds), f1(size / MB / b.engineSeconds), f1(size / MB / b.cpuSeconds), f1(b.bytesStored / MB), f2(size / b.bytesStored),
-        f2(c.seconds / b.seconds), f1(again.seconds), f1(Math.max(b.rssMB, again.rssMB))]);
+        f2(c.seconds / b.seconds), cs.map((x, i) => f2(x.seconds / bs[i]!.seconds)).join(', '), f1(again.seconds), f1(Math.max(b.rssMB, again.rssMB))]);
     }
   }
-  table(['image', 'MB', 'chunking', 'casync MB/s', 'casync MB per CPU-s', 'casync store MB', 'casync ratio', 'bb MB/s (wall, whole CLI)', 'bb MB/s (import only)', 'bb MB per CPU-s', 'bb store MB', 'bb ratio', 'bb speed ÷ casync (wall)', 'bb re-import s', 'bb peak RSS MB'], rows);
-  say(`Load average at the end: ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (other sessions share these 2 cores). Re-import = the same image into the store that has it.`);
+  table(['image', 'MB', 'chunking', 'casync MB/s', 'casync MB per CPU-s', 'casync store MB', 'casync ratio', 'bb MB/s (wall, whole CLI)', 'bb MB/s (import only)', 'bb MB per CPU-s', 'bb store MB', 'bb ratio', 'bb speed ÷ casync (wall)', 'each round', 'bb re-import s', 'bb peak RSS MB'], rows);
+  say(`Medians of ${IMPORT_ROUNDS} runs of each, alternating, \`sync\` before every run. Load average at the end: ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (other sessions share these 2 cores). Re-import = the same image into the store that has it.`);
   say();
   return cdcDir;
 }
