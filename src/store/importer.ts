@@ -167,7 +167,6 @@ function padding(kind: string, size: number): number {
   return kind === 'raw' || kind === 'iso' || size % PAD === 0 ? 0 : PAD - (size % PAD);
 }
 
-
 /** Writes `data` to `dest` so it appears whole or not at all, and survives power loss once returned. */
 async function publishFile(dest: string, data: Buffer): Promise<void> {
   await fs.mkdir(path.dirname(dest), { recursive: true });
