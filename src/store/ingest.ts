@@ -1,7 +1,8 @@
 // Chunking a byte stream into the store and building its index. This thread only reads the
 // stream into shared block buffers (straight from the file when it is one) and picks the cuts;
 // the workers scan each block for candidate cuts (in parallel, blocks being independent) and
-// hash, compress and write the chunks. Memory stays bounded: the pool has a fixed number of blocks and reading waits for one.
+// hash, compress and write the chunks. Memory stays bounded: the pool has a fixed number of
+// blocks and reading waits for one.
 import { IndexWriter } from './caibx.ts';
 import { type ChunkerSpec, chunkerSizes, discriminator } from './chunker.ts';
 import { CutFinder } from './cut-finder.ts';
