@@ -69,8 +69,8 @@ static napi_value js_mark(napi_env env, napi_callback_info info) {
   // The hash is one serial chain (rotate, two loads, two xors per byte), so one chain leaves the
   // core mostly waiting. A position's hash depends only on the 48 bytes before it, so LANES
   // chains over equal stretches of [from, to) run interleaved, each warmed up on its own 48
-  // bytes; the last one goes on to `to`. The bits are the same. One thread, 24 blocks of a squashfs:
-  // 1,410 MB/s with one chain, 1,800 with four (two: 1,400; eight: 1,500).
+  // bytes; the last one goes on to `to`. The bits are the same. One thread, 24 blocks of a
+  // squashfs: 1,410 MB/s with one chain, 1,800 with four (two: 1,400; eight: 1,500).
   enum { LANES = 4 };
   size_t len = (to - from) / LANES;
   uint32_t h[LANES];
