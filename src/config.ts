@@ -93,8 +93,8 @@ function readConfigFile(file: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-/** BRANCHBOOT_ variables that are not config keys: the file itself, src/udp's switches, the sanitizer test's scan and syncfs addons. */
-const NOT_CONFIG_KEYS = new Set(['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP', 'BRANCHBOOT_UDP_ADDON', 'BRANCHBOOT_SCAN_ADDON', 'BRANCHBOOT_SYNCFS_ADDON']);
+/** BRANCHBOOT_ variables that are not config keys: the file itself, src/udp's switches, the sanitizer test's builds of the other addons. */
+const NOT_CONFIG_KEYS = new Set(['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP', 'BRANCHBOOT_UDP_ADDON', 'BRANCHBOOT_SCAN_ADDON', 'BRANCHBOOT_HASH_ADDON', 'BRANCHBOOT_SYNCFS_ADDON']);
 
 
 /**

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { markCandidatesWasm } from './boundary-scan-wasm.ts';
 import { markCandidatesNative } from './boundary-scan-native.ts';
 import { storeChunk } from './chunk-writer.ts';
+import { hashChunks } from './chunk-hash-native.ts';
 
 /** A block buffer and its candidate bitmap, shared by the main thread and every worker. */
 export interface SharedSlot {
@@ -49,12 +50,16 @@ function init(d: ChunkWorkerInit): void {
 
 if (workerData) init(workerData as ChunkWorkerInit);
 
-function run(job: ChunkJob): ChunkDone {
+function chunkOf(job: ChunkJob & { kind: 'store' }): Uint8Array {
+  return bufs[job.slot]!.subarray(job.off, job.off + job.length);
+}
+
+function run(job: ChunkJob, hash: Buffer | undefined): ChunkDone {
   if (job.kind === 'scan') {
     markCandidates(bufs[job.slot]!, job.from, job.to, job.d, bits[job.slot]!);
     return { id: job.id };
   }
-  const r = storeChunk(root, bufs[job.slot]!.subarray(job.off, job.off + job.length), level);
+  const r = storeChunk(root, chunkOf(job), level, hash);
   return { id: job.id, chunkId: r.id, stored: r.stored, isNew: r.isNew };
 }
 
@@ -62,10 +67,14 @@ function run(job: ChunkJob): ChunkDone {
 parentPort!.on('message', (jobs: ChunkJob[] | ChunkWorkerInit) => {
   if (!ready) return init(jobs as ChunkWorkerInit);
   if (!Array.isArray(jobs)) return;
+  // A batch's chunk ids in one go: the addon hashes eight chunks side by side (chunk-hash-native.ts).
+  const stores = jobs.filter((j) => j.kind === 'store');
+  const ids = new Map<ChunkJob, Buffer>();
+  if (stores.length > 1) hashChunks(stores.map(chunkOf)).forEach((h, i) => ids.set(stores[i]!, h));
   const replies: ChunkDone[] = [];
   for (const job of jobs) {
     try {
-      replies.push(run(job));
+      replies.push(run(job, ids.get(job)));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException | undefined)?.code;
       replies.push({ id: job.id, error: err instanceof Error ? err.message : String(err), ...(typeof code === 'string' && { code }) });

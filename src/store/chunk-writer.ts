@@ -96,8 +96,8 @@ function touch(file: string): boolean {
   }
 }
 
-export function storeChunk(root: string, data: Uint8Array, level: number): StoredChunk {
-  const id = hashChunk(data);
+/** `id`: the chunk's id when the caller has it already (a batch hashed at once), else computed here. */
+export function storeChunk(root: string, data: Uint8Array, level: number, id: Buffer = hashChunk(data)): StoredChunk {
   const hex = id.toString('hex');
   if (root !== recentRoot) {
     recent.clear();

@@ -1,4 +1,4 @@
-// native/udp.c, native/lockstep.c, native/scan.c and native/syncfs.c under AddressSanitizer and UndefinedBehaviorSanitizer: the same source built
+// native/udp.c, native/lockstep.c, native/scan.c, native/chunk-hash.c and native/syncfs.c under AddressSanitizer and UndefinedBehaviorSanitizer: the same source built
 // with -fsanitize, loaded in place of the release build, through the tests that drive it
 // hardest (the socket contract, worker teardown, the EAGAIN queue, TFTP's fuzz test, transfer
 // threads, DHCP over real sockets; the import's scan tests). Any report fails the test. It found a read of freed memory
@@ -47,6 +47,11 @@ function cleanUnderSanitizers(addonName: string, sources: string[], envVar: stri
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+// The batch hash of chunk ids: every length class, and the import through the chunk workers.
+test('the native chunk hash is clean under AddressSanitizer and UBSan', { skip, timeout: 600_000 }, () => {
+  cleanUnderSanitizers('branchboot_hash.node', ['native/chunk-hash.c'], 'BRANCHBOOT_HASH_ADDON', ['test/unit/store/chunk-hash.test.ts', 'test/unit/store/parallel-cuts.test.ts']);
+});
 
 test('native UDP sockets are clean under AddressSanitizer and UBSan', { skip, timeout: 600_000 }, () => {
   cleanUnderSanitizers('branchboot_udp.node', ['native/udp.c', 'native/lockstep.c'], 'BRANCHBOOT_UDP_ADDON', [

@@ -20,7 +20,7 @@ const readByCode = new Set(sources(path.join(ROOT, 'src'))
   .flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/\benv(?:\.|\[['"])(BRANCHBOOT_[A-Z0-9_]+)|\bloadAddon\b[^(]*\(\s*'[^']*',\s*'(BRANCHBOOT_[A-Z0-9_]+)'/g)].map((m) => (m[1] ?? m[2])!)));
 
 test('the code reads BRANCHBOOT_CONFIG, _UDP and the addon paths from the environment', () => {
-  for (const v of ['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP', 'BRANCHBOOT_UDP_ADDON', 'BRANCHBOOT_SCAN_ADDON', 'BRANCHBOOT_SYNCFS_ADDON']) assert.ok(readByCode.has(v), v);
+  for (const v of ['BRANCHBOOT_CONFIG', 'BRANCHBOOT_UDP', 'BRANCHBOOT_UDP_ADDON', 'BRANCHBOOT_SCAN_ADDON', 'BRANCHBOOT_HASH_ADDON', 'BRANCHBOOT_SYNCFS_ADDON']) assert.ok(readByCode.has(v), v);
 });
 
 test('a BRANCHBOOT_* variable the code reads is not refused as a config key, and the README names it', () => {
