@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { decodeIndex, chunkId } from '../../src/store/caibx.ts';
 import { compressChunk } from '../../src/store/codec.ts';
-import { defaultChunker } from '../../src/store/importer.ts';
+import { defaultChunker } from '../../src/store/import-root.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WORK = process.env.BENCH_DIR ?? '/tmp/bb-bench-store';

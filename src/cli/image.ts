@@ -1,10 +1,7 @@
 // `branchboot image import|list|remove`: image versions in the block store.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Flavor } from '../db/schema.ts';
-import { FLAVORS } from '../db/schema.ts';
 import { UserError, errorMessage } from '../util/errors.ts';
-import { parseChunker } from '../store/chunker.ts';
 // The importer (and what it pulls in) is loaded by `image import` alone: `image list` stays cheap.
 import type { ImportProgress } from '../store/importer.ts';
 import { imageUrls, nbdExportName } from '../store/urls.ts';
@@ -12,7 +9,8 @@ import { failInterruptedImport, getVersion, listVersions, parseVersionRef, type 
 import { deleteVersion } from '../model/images-admin.ts';
 import { AdminError } from '../model/admin-errors.ts';
 import type { Command, CliEnv } from './types.ts';
-import { missingFlag, needPositional, parse } from './args.ts';
+import { needPositional, parse } from './args.ts';
+import { importArgs } from './image-import-args.ts';
 import { onInterrupt } from './main.ts';
 
 const MB = 1024 * 1024;
@@ -47,39 +45,32 @@ function human(n: number): string {
 }
 
 const importCmd: Command = async (args, env) => {
-  const { values, positionals } = parse('image import', args);
-  needPositional('image import', positionals, 1);
-  if (!values.name) throw missingFlag('image import', '--name NAME');
-  const name = values.name;
-  if (values.flavor !== undefined && !FLAVORS.includes(values.flavor as Flavor)) throw new UserError(`image import: --flavor must be one of ${FLAVORS.join(', ')}`, 2);
-  if (Boolean(values.kernel) !== Boolean(values.initrd)) throw new UserError('image import: give --kernel and --initrd together', 2);
-  const chunker = values.chunker === undefined ? undefined : parseChunker(values.chunker);
-  if (values.chunker !== undefined && !chunker) throw new UserError('image import: --chunker must be fixed, cdc, fixed:SIZE or cdc:MIN:AVG:MAX', 2);
+  const o = importArgs(args);
   const [{ importImage, ImportAbandonedError }, { ImageInputError }, { IndexFormatError }, { StoreWriteError }] = await Promise.all([
     import('../store/importer.ts'), import('../store/probe.ts'), import('../store/caibx.ts'), import('../store/store-errors.ts'),
   ]);
   const handle = env.openDb();
-  const bar = progressBar(env, `${values.name}`);
+  const bar = progressBar(env, o.name);
   let mbps = '';
   const t0 = Date.now();
-  const source = path.resolve(positionals[0]!);
+  const source = path.resolve(o.file);
   // Ctrl-C / SIGTERM: the version this import created is failed now, not left 'importing'.
   const offInterrupt = onInterrupt(() => {
-    const q = failInterruptedImport(handle.db, name, source, 'import interrupted (signal)', t0 - 1000).compile();
+    const q = failInterruptedImport(handle.db, o.name, source, 'import interrupted (signal)', t0 - 1000).compile();
     const r = handle.sqlite.prepare(q.sql).get(...q.parameters) as { version: number } | undefined;
-    return r && `${name}@${r.version} marked failed, nothing was published`;
+    return r && `${o.name}@${r.version} marked failed, nothing was published`;
   });
   try {
     const r = await importImage({ config: env.config, db: handle.db, log: env.log }, {
-      file: positionals[0]!, name: values.name, flavor: values.flavor as Flavor | undefined, kernel: values.kernel, initrd: values.initrd, chunker,
+      file: o.file, name: o.name, flavor: o.flavor, kernel: o.kernel, initrd: o.initrd, chunker: o.chunker,
       onProgress: (p: ImportProgress) => {
         const secs = (Date.now() - t0) / 1000;
         if (secs > 0.5) mbps = `${(p.bytesDone / MB / secs).toFixed(0)} MB/s `;
         bar.update(p.bytesDone, p.bytesTotal, `${human(p.bytesDone)} ${mbps}chunks ${p.chunksTotal} new ${p.chunksNew}`);
       },
-    });
+    }, env.headStart?.imageImport);
     bar.end();
-    if (values.json) {
+    if (o.json) {
       // maxRssMB: the process's peak resident memory (bounded-memory import, see bench/store).
       env.out.write(`${JSON.stringify({ ...r, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
     } else {
@@ -88,7 +79,7 @@ const importCmd: Command = async (args, env) => {
       env.out.write(`  index ${imageUrls.index(r.name, r.version)}  root ${imageUrls.root(r.name, r.version, r.rootFile)}  nbd ${nbdExportName(r.name, r.version)}\n`);
     }
     // A wrong file (a log, a half-downloaded archive) imports as well as an image: say so.
-    if (r.rootKind === 'raw') env.err.write(`branchboot: note: ${positionals[0]!} is not a squashfs, ext2/3/4, ISO 9660, qcow2 or partitioned disk image; it was stored byte for byte\n`);
+    if (r.rootKind === 'raw') env.err.write(`branchboot: note: ${o.file} is not a squashfs, ext2/3/4, ISO 9660, qcow2 or partitioned disk image; it was stored byte for byte\n`);
     return 0;
   } catch (err) {
     bar.end();

@@ -7,7 +7,7 @@
 // `image list`, load fastify, ajv and the rest: about 1 s of CPU before any work.
 import { UserError } from '../util/errors.ts';
 import type { Config } from '../config.ts';
-import type { CliEnv, Command } from './types.ts';
+import type { CliEnv, Command, HeadStart } from './types.ts';
 import { helpFor, topHelp, wantsHelp } from './help.ts';
 
 
@@ -27,12 +27,24 @@ const lazy: Record<string, () => Promise<Command>> = {
 };
 
 /**
- * Work a command can start before its own modules load (~0.3 s, mostly Kysely's ~260 ES
- * modules): an import's worker threads then boot on the other core meanwhile.
+ * Work a command can start before its own modules load (~0.2 s of this thread: the database
+ * layer, the logger, the command). An import chunks its image meanwhile (import-root.ts): its
+ * workers had booted on the other core and then waited ~0.1 s for this thread. Arguments the
+ * command would refuse start nothing; the command says what is wrong.
  */
-const warmers: Record<string, (args: string[], config: Config) => Promise<void>> = {
+const warmers: Record<string, (args: string[], config: Config) => Promise<HeadStart | undefined>> = {
   image: async (args, config) => {
-    if (args[0] === 'import') (await import('../store/worker-pool.ts')).prestartChunkWorkers(config.store.workers);
+    if (args[0] !== 'import') return undefined;
+    let o;
+    try {
+      o = (await import('./image-import-args.ts')).importArgs(args.slice(1));
+    } catch {
+      return undefined;
+    }
+    const imageImport = (await import('../store/import-root.ts')).startRootImport(config, o);
+    // Its failure (no such file, a bad name) is the command's to report, in its place.
+    imageImport.catch(() => {});
+    return { imageImport };
   },
 };
 
@@ -109,21 +121,27 @@ export async function main(argv: string[]): Promise<number> {
   if (!Object.hasOwn(lazy, name)) throw new UserError(`unknown command "${name}" (branchboot --help lists them)`, 2);
   const { loadConfig } = await import('../config.ts');
   const config = loadConfig({ file });
-  if (Object.hasOwn(warmers, name)) await warmers[name]!(args, config);
-  const [command, { openDatabase }, { createLogger }] = await Promise.all([
-    resolveCommand(name), import('../db/index.ts'), import('../log.ts'),
-  ]);
-  if (!command) throw new UserError(`unknown command "${name}" (branchboot --help lists them)`, 2);
-  commandName = args[0] && !args[0].startsWith('-') ? `${name} ${args[0]}` : name;
-  // On a terminal a command's own output (summary, progress bar) already says what its info
-  // lines would, in JSON between them; serve, scripts and journals keep them.
-  const log = createLogger(config, process.stderr, name !== 'serve' && process.stderr.isTTY ? 'warn' : 'info');
-  const env: CliEnv = {
-    config, log,
-    out: process.stdout, err: process.stderr,
-    openDb: (opts) => openDatabase(config.database, opts),
-    interactive: Boolean(process.stderr.isTTY),
-  };
-  return command(args, env);
+  const headStart = Object.hasOwn(warmers, name) ? await warmers[name]!(args, config) : undefined;
+  try {
+    const [command, { openDatabase }, { createLogger }] = await Promise.all([
+      resolveCommand(name), import('../db/index.ts'), import('../log.ts'),
+    ]);
+    if (!command) throw new UserError(`unknown command "${name}" (branchboot --help lists them)`, 2);
+    commandName = args[0] && !args[0].startsWith('-') ? `${name} ${args[0]}` : name;
+    // On a terminal a command's own output (summary, progress bar) already says what its info
+    // lines would, in JSON between them; serve, scripts and journals keep them.
+    const log = createLogger(config, process.stderr, name !== 'serve' && process.stderr.isTTY ? 'warn' : 'info');
+    const env: CliEnv = {
+      config, log,
+      out: process.stdout, err: process.stderr,
+      openDb: (opts) => openDatabase(config.database, opts),
+      interactive: Boolean(process.stderr.isTTY),
+      ...(headStart && { headStart }),
+    };
+    return await command(args, env);
+  } finally {
+    // Whatever the command did not take over (it failed before): its worker threads would keep the process alive.
+    await headStart?.imageImport?.then((run) => run.close(), () => {});
+  }
 }
 

@@ -2,6 +2,13 @@
 import type { Config } from '../config.ts';
 import type { DatabaseHandle, OpenOptions } from '../db/index.ts';
 import type { Logger } from '../log.ts';
+import type { RootImport } from '../store/import-root.ts';
+
+/** Work main.ts began before the command's own modules loaded (its `warmers`); the command takes it over. */
+export interface HeadStart {
+  /** `image import`: the root already being chunked into the store. */
+  imageImport?: Promise<RootImport>;
+}
 
 export interface CliEnv {
   config: Config;
@@ -12,6 +19,7 @@ export interface CliEnv {
   openDb(opts?: OpenOptions): DatabaseHandle;
   /** True when stderr is a terminal (progress bars). */
   interactive: boolean;
+  headStart?: HeadStart;
 }
 
 /** A subcommand: its arguments after the command words; returns the exit code. Throw UserError for a user mistake. */

@@ -52,7 +52,14 @@ export interface NewVersion {
 }
 
 /** Creates the image if the name is new and a version numbered after every earlier one (removed ones too, so a number never means two things). */
-export async function createVersion(db: Db, v: NewVersion, now = Date.now()): Promise<{ imageId: number; version: number; id: number }> {
+/** A new version's row: its id, its image's id, its number. */
+export interface CreatedVersion {
+  imageId: number;
+  version: number;
+  id: number;
+}
+
+export async function createVersion(db: Db, v: NewVersion, now = Date.now()): Promise<CreatedVersion> {
   return db.transaction().execute(async (tx) => {
     // Write first: SQLite then takes the write lock before reading anything, waiting (busy_timeout)
     // for another writer. Read-then-write failed at once with "database is locked" whenever another

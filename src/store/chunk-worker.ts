@@ -27,28 +27,17 @@ export interface ChunkDone {
   code?: string;
 }
 
-/** The pool's data: as workerData, or as the first message to a worker started ahead (prestartChunkWorkers). */
+/** The pool's data, as workerData. */
 export interface ChunkWorkerInit {
   root: string;
   level: number;
   slots: SharedSlot[];
 }
 
-let root = '';
-let level = 0;
-let bufs: Uint8Array[] = [];
-let bits: Uint32Array[] = [];
-let ready = false;
+const { root, level, slots } = workerData as ChunkWorkerInit;
+const bufs = slots.map((s) => new Uint8Array(s.buf));
+const bits = slots.map((s) => new Uint32Array(s.bits));
 const markCandidates = markCandidatesNative ?? markCandidatesWasm;
-
-function init(d: ChunkWorkerInit): void {
-  ({ root, level } = d);
-  bufs = d.slots.map((s) => new Uint8Array(s.buf));
-  bits = d.slots.map((s) => new Uint32Array(s.bits));
-  ready = true;
-}
-
-if (workerData) init(workerData as ChunkWorkerInit);
 
 function chunkOf(job: ChunkJob & { kind: 'store' }): Uint8Array {
   return bufs[job.slot]!.subarray(job.off, job.off + job.length);
@@ -64,9 +53,7 @@ function run(job: ChunkJob, hash: Buffer | undefined): ChunkDone {
 }
 
 // Jobs come in batches: one message per several chunks halves the main thread's postMessage cost.
-parentPort!.on('message', (jobs: ChunkJob[] | ChunkWorkerInit) => {
-  if (!ready) return init(jobs as ChunkWorkerInit);
-  if (!Array.isArray(jobs)) return;
+parentPort!.on('message', (jobs: ChunkJob[]) => {
   // A batch's chunk ids in one go: the addon hashes eight chunks side by side (chunk-hash-native.ts).
   const stores = jobs.filter((j) => j.kind === 'store');
   const ids = new Map<ChunkJob, Buffer>();

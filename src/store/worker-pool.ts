@@ -37,28 +37,8 @@ const DEPTH = 2;
 /** How long close() waits for workers still in a batch before it stops them anyway. */
 const CLOSE_WAIT_MS = 10_000;
 
-/** Workers started ahead of their pool (prestartChunkWorkers), not yet given a pool's data. */
-const spares: Worker[] = [];
-
 function poolSize(workers: number): number {
   return workers > 0 ? workers : Math.max(1, os.availableParallelism());
-}
-
-/**
- * Starts the chunk workers a pool of `workers` will take, so that their thread start (~0.1 s of
- * Node bootstrap and module loading each) overlaps the caller's own start (the CLI loading the
- * database modules). Spares do not keep the process alive; a pool sends them its data.
- */
-export function prestartChunkWorkers(workers: number): void {
-  while (spares.length < poolSize(workers)) {
-    const w = startSiblingWorker(import.meta.url, 'chunk-worker');
-    w.unref();
-    // A spare that dies before it is taken is dropped; its error is the pool's only once taken.
-    const drop = () => { const i = spares.indexOf(w); if (i >= 0) spares.splice(i, 1); };
-    w.once('error', drop);
-    w.once('exit', drop);
-    spares.push(w);
-  }
 }
 
 type Pending = { resolve: (r: ChunkDone) => void; reject: (e: Error) => void };
@@ -101,12 +81,7 @@ export class ChunkPool {
     }
     for (let i = 0; i < this.size; i++) {
       const init: ChunkWorkerInit = { root, level, slots };
-      const spare = spares.shift();
-      if (spare) {
-        spare.ref();
-        spare.postMessage(init);
-      }
-      const w = spare ?? startSiblingWorker(import.meta.url, 'chunk-worker', { workerData: init });
+      const w = startSiblingWorker(import.meta.url, 'chunk-worker', { workerData: init });
       w.on('message', (m: ChunkDone[]) => this.onDone(i, m));
       w.on('error', (e) => this.fail(e));
       this.workers.push(w);
