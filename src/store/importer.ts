@@ -96,14 +96,13 @@ async function publishFile(dest: string, data: Buffer): Promise<void> {
  */
 export async function importImage(env: { config: Pick<Config, 'store'>; db: Db; log: Logger }, opts: ImportOptions, head?: Promise<RootImport>): Promise<ImportResult> {
   let run: RootImport | undefined;
-  let row: CreatedVersion | undefined;
   try {
     // A new version of a declared image keeps the image's flavor unless one is named: the input's
     // layout calls an ext4 or raw root "custom", and a dracut image's update then booted with no root= at all.
     const declared = opts.flavor ?? (await env.db.selectFrom('images').select('flavor').where('name', '=', opts.name).executeTakeFirst())?.flavor;
     run = await (head ?? startRootImport(env.config, opts));
     const flavor = importFlavor(run.plan, opts.file, declared === 'custom' ? opts.flavor : declared);
-    row = await createVersion(env.db, { name: opts.name, flavor, source: path.resolve(opts.file), rootKind: run.plan.rootKind, rootFile: run.plan.rootFile, chunker: chunkerLabel(run.spec) });
+    const row = await createVersion(env.db, { name: opts.name, flavor, source: path.resolve(opts.file), rootKind: run.plan.rootKind, rootFile: run.plan.rootFile, chunker: chunkerLabel(run.spec) });
     return await finish(env, opts, run, row, flavor);
   } finally {
     // After a failure, the chunking may still run (a start nobody took over, or a flavor refused).
