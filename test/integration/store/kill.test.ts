@@ -47,10 +47,12 @@ test('kill -9 mid-import leaves no visible version and no corrupt chunk; re-run 
   const h = openDatabase(path.join(dir, 'branchboot.db'));
   try {
     assert.equal(await resolveVersion(h.db, 'big', 'current'), undefined, 'no visible version');
+    // The CLI chunks the root while its database modules load (store/import-root.ts): the kill
+    // may land before the version row exists. Either way nothing is visible or published.
     const rows = await listVersions(h.db);
-    assert.equal(rows.length, 1);
-    assert.equal(rows[0]!.state, 'importing');
-    assert.ok(!fs.existsSync(path.join(dir, 'store', 'indexes', String(rows[0]!.image_id), '1.caibx')), 'no index published');
+    assert.ok(rows.length <= 1, `${rows.length} version rows`);
+    for (const row of rows) assert.equal(row.state, 'importing');
+    assert.ok(!fs.existsSync(path.join(dir, 'store', 'indexes')) || fs.readdirSync(path.join(dir, 'store', 'indexes'), { recursive: true }).every((f) => !String(f).endsWith('.caibx')), 'no index published');
     let chunks = 0;
     for await (const e of walkChunks(path.join(dir, 'store'))) {
       if (!e.hex) continue;
@@ -67,10 +69,10 @@ test('kill -9 mid-import leaves no visible version and no corrupt chunk; re-run 
     const code = await new Promise((r) => again.once('close', r));
     assert.equal(code, 0);
     const r = JSON.parse(out) as { version: number; chunksTotal: number; chunksNew: number };
-    assert.equal(r.version, 2);
+    assert.equal(r.version, rows.length + 1);
     assert.equal(r.chunksTotal, 640);
     assert.equal(r.chunksNew, 640 - chunks, 'every chunk of the killed run is reused');
-    assert.equal((await resolveVersion(h.db, 'big', 'current'))?.version, 2);
+    assert.equal((await resolveVersion(h.db, 'big', 'current'))?.version, rows.length + 1);
   } finally {
     await h.close();
   }
