@@ -57,7 +57,7 @@ parentPort!.on('message', (jobs: ChunkJob[]) => {
   // A batch's chunk ids in one go: the addon hashes eight chunks side by side (chunk-hash-native.ts).
   const stores = jobs.filter((j) => j.kind === 'store');
   const ids = new Map<ChunkJob, Buffer>();
-  if (stores.length > 1) hashChunks(stores.map(chunkOf)).forEach((h, i) => ids.set(stores[i]!, h));
+  hashChunks(stores.map(chunkOf)).forEach((h, i) => ids.set(stores[i]!, h));
   const replies: ChunkDone[] = [];
   for (const job of jobs) {
     try {

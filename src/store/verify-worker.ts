@@ -1,10 +1,9 @@
-// Worker thread: read, decompress and hash-check chunks (what every cold read of an image
+// Worker thread: read, decompress and hash-check one chunk (what every cold read of an image
 // costs: zstd plus SHA-512/256, about 2.5 ms per MB on one core), so serving readers use every
-// core while the main thread only moves bytes. The jobs that queued up meanwhile (a reader keeps
-// many loads in flight) are hashed together: the addon does eight at a time (chunk-hash-native.ts).
+// core while the main thread only moves bytes.
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { hashChunks } from './chunk-hash-native.ts';
+import { hashChunk } from './chunk-id.ts';
 import { decompressChunk } from './codec.ts';
 
 export interface VerifyJob {
@@ -27,12 +26,7 @@ export interface VerifyDone {
   error?: { kind: 'missing' | 'corrupt' | 'io'; message: string };
 }
 
-type Reply = { reply: VerifyDone; transfer: ArrayBuffer[] };
-
-/** A chunk read and decompressed, its hash still to check; or the reply that ends its job early. */
-type Loaded = { frame: Buffer; data: Buffer } | Reply;
-
-function load(job: VerifyJob): Loaded {
+function run(job: VerifyJob): { reply: VerifyDone; transfer: ArrayBuffer[] } {
   let frame: Buffer;
   try {
     frame = fs.readFileSync(job.file);
@@ -50,11 +44,7 @@ function load(job: VerifyJob): Loaded {
   if (job.size >= 0 && data.length !== job.size) {
     return { reply: { seq: job.seq, error: { kind: 'corrupt', message: `decompressed to ${data.length} bytes, the index says ${job.size}` } }, transfer: [] };
   }
-  return { frame, data };
-}
-
-function finish(job: VerifyJob, { frame, data }: { frame: Buffer; data: Buffer }, id: Buffer): Reply {
-  if (id.toString('hex') !== job.hex) {
+  if (hashChunk(data).toString('hex') !== job.hex) {
     return { reply: { seq: job.seq, error: { kind: 'corrupt', message: 'SHA-512/256 of its content does not match its id' } }, transfer: [] };
   }
   const keep = job.keep === 'frame' ? frame : data;
@@ -65,32 +55,7 @@ function finish(job: VerifyJob, { frame, data }: { frame: Buffer; data: Buffer }
   return { reply: { seq: job.seq, data: out, offset: 0, length: keep.length }, transfer: [out] };
 }
 
-function drain(jobs: VerifyJob[]): void {
-  const loaded = jobs.map(load);
-  const ok = loaded.flatMap((l, i) => ('data' in l ? [i] : []));
-  const ids = hashChunks(ok.map((i) => (loaded[i] as { data: Buffer }).data));
-  const hashed = new Map(ok.map((i, k) => [i, ids[k]!]));
-  jobs.forEach((job, i) => {
-    const l = loaded[i]!;
-    const { reply, transfer } = 'data' in l ? finish(job, l, hashed.get(i)!) : l;
-    parentPort!.postMessage(reply, transfer);
-  });
-}
-
-/**
- * Jobs per batch at most: two rounds of the addon's eight lanes. Each holds its chunk (up to
- * 256 KiB) until the batch is hashed, and the first reply waits for the whole batch.
- */
-const BATCH = 16;
-
-// The port hands over every message already queued before the event loop's check phase: what
-// arrived meanwhile is one batch.
-const queue: VerifyJob[] = [];
-function next(): void {
-  drain(queue.splice(0, BATCH));
-  if (queue.length > 0) setImmediate(next);
-}
 parentPort!.on('message', (job: VerifyJob) => {
-  queue.push(job);
-  if (queue.length === 1) setImmediate(next);
+  const { reply, transfer } = run(job);
+  parentPort!.postMessage(reply, transfer);
 });

@@ -48,9 +48,9 @@ function cleanUnderSanitizers(addonName: string, sources: string[], envVar: stri
   }
 }
 
-// The batch hash of chunk ids: every length class, the import through the chunk workers, cold reads through the verify workers.
+// The batch hash of chunk ids: every length class, and the import through the chunk workers.
 test('the native chunk hash is clean under AddressSanitizer and UBSan', { skip, timeout: 600_000 }, () => {
-  cleanUnderSanitizers('branchboot_hash.node', ['native/chunk-hash.c'], 'BRANCHBOOT_HASH_ADDON', ['test/unit/store/chunk-hash.test.ts', 'test/unit/store/parallel-cuts.test.ts', 'test/unit/store/verify-pool.test.ts']);
+  cleanUnderSanitizers('branchboot_hash.node', ['native/chunk-hash.c'], 'BRANCHBOOT_HASH_ADDON', ['test/unit/store/chunk-hash.test.ts', 'test/unit/store/parallel-cuts.test.ts']);
 });
 
 test('native UDP sockets are clean under AddressSanitizer and UBSan', { skip, timeout: 600_000 }, () => {

@@ -1,7 +1,7 @@
 // The verify pool: its workers must not keep a process alive once idle, including the ones that
 // never got a job: Node refs a worker again when its first 'message' listener is added, so an
-// unref() before that was undone (a CLI or test process then never exited). Loads queued together
-// are checked as one batch (verify-worker.ts), and each still gets its own answer.
+// unref() before that was undone (a CLI or test process then never exited). Many loads at once,
+// bad ones among them, each get their own answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -33,7 +33,7 @@ test('a pool whose workers are idle, one of them never used, lets the process ex
   }
 });
 
-test('loads queued together are verified as a batch: each gets its own answer, bad ones among good', { timeout: 60_000 }, async () => {
+test('loads queued together each get their own answer, bad ones among good', { timeout: 60_000 }, async () => {
   const { storeChunk } = await import('../../../src/store/chunk-writer.ts');
   const { chunkPath } = await import('../../../src/store/layout.ts');
   const { VerifyPool, VerifyError } = await import('../../../src/store/verify-pool.ts');
@@ -41,7 +41,7 @@ test('loads queued together are verified as a batch: each gets its own answer, b
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-verify-batch-'));
   const pool = new VerifyPool(2);
   try {
-    // 40 loads at once (more than one batch per worker): good chunks of uneven sizes, with a
+    // 40 loads at once, queued in both workers: good chunks of uneven sizes, with a
     // changed byte, a missing file, a file that is no zstd frame, a wrong length and a sound
     // frame of other bytes (only the hash tells) among them.
     const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1000 + i * 6007, i + 1));
