@@ -63,7 +63,7 @@ const cpu = process.cpuUsage(cpu0);
 const mainUs = mainThreadUs() - main0;
 // The checkpointer keeps the WAL from growing without bound while the packet thread writes.
 const walMB = Math.round(fs.statSync(`${t.handle.file}-wal`).size / 1e5) / 10;
-console.log(JSON.stringify({ walMB, sync, clients: N, perSecond: Math.round(N / ms * 1000), cpuUsPerDora: Math.round((cpu.user + cpu.system) / N), mainUsPerDora: Math.round(mainUs / N), leaseRowsPerCommit: Math.round(b.committer.rows / b.committer.batches * 10) / 10, userUs: Math.round(cpu.user / N), sysUs: Math.round(cpu.system / N) }));
+console.log(JSON.stringify({ walMB, sync, clients: N, perSecond: Math.round(N / ms * 1000), cpuUsPerDora: Math.round((cpu.user + cpu.system) / N), mainUsPerDora: Math.round(mainUs / N), leaseRowsPerCommit: Math.round(b.committer.rows / b.committer.batches * 10) / 10, userUs: Math.round(cpu.user / N), sysUs: Math.round(cpu.system / N), eventRows: b.events.taken, acksJoined: b.events.joined }));
 await b.close();
 releaseReader();
 await t.close();

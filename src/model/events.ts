@@ -11,7 +11,10 @@ export interface BootEventInput {
   mac?: string | null | undefined;
   ip?: string | null | undefined;
   branchId?: number | null | undefined;
-  /** dhcp.discover, dhcp.offer, dhcp.ack, dhcp.nak, dhcp.decline, tftp.file, http.script, http.kernel, http.initrd, http.root, nbd.connect, plan.error … */
+  /**
+   * dhcp.discover, dhcp.offer, dhcp.ack, dhcp.nak, dhcp.decline, tftp.file, http.script, http.kernel, http.initrd, http.root,
+   * nbd.connect, plan.error … A stored dhcp.ack may carry its OFFER (detail.offeredAt, dhcp/event-log.ts).
+   */
   stage: string;
   detail?: Record<string, unknown>;
 }

@@ -60,6 +60,7 @@ function dhcpFamilies(h: ServiceHealth | undefined): MetricFamily[] {
     c('lease_rows_written_total', 'Lease rows written to the database', 'leaseRows'),
     c('boot_events_written_total', 'Boot events DHCP handed to its database writer', 'bootEvents'),
     c('boot_events_dropped_total', 'Boot events DHCP dropped because its queue was full', 'bootEventsDropped'),
+    c('boot_events_joined_total', 'DHCP ACKs stored in the row of the OFFER they follow (one row per exchange)', 'bootEventsJoined'),
   ];
 }
 

@@ -16,13 +16,24 @@ export class TimelineReader {
       const rows = this.db.prepare('SELECT id, at, mac, ip, stage, detail FROM boot_events WHERE id > ? ORDER BY id').all(this.lastId) as TimelineEvent[];
       const last = rows[rows.length - 1];
       if (last) this.lastId = last.id;
-      return mac ? rows.filter((r) => r.mac === null || r.mac.toLowerCase() === mac.toLowerCase()) : rows;
+      const all = rows.flatMap(withOffer);
+      return mac ? all.filter((r) => r.mac === null || r.mac.toLowerCase() === mac.toLowerCase()) : all;
     } catch {
       return [];   // the server has not created the table yet
     }
   }
 
   close(): void { this.db?.close(); this.db = undefined; }
+}
+
+/** DHCP stores an exchange as its ACK's row, the OFFER in detail.offeredAt (dhcp/event-log.ts): both stages in a timeline. */
+function withOffer(e: TimelineEvent): TimelineEvent[] {
+  if (e.stage !== 'dhcp.ack') return [e];
+  let d: { offeredAt?: unknown; offeredIp?: unknown };
+  try { d = JSON.parse(e.detail) as typeof d; } catch { return [e]; }
+  if (typeof d.offeredAt !== 'number') return [e];
+  const ip = typeof d.offeredIp === 'string' ? d.offeredIp : e.ip;
+  return [{ ...e, stage: 'dhcp.offer', at: d.offeredAt, ip }, e];
 }
 
 export function formatEvent(e: TimelineEvent, t0: number): string {

@@ -68,10 +68,13 @@ describe('dhcp handler (authoritative)', () => {
       // Boot events: live to listeners, and written by DHCP's writer with the lease batches.
       await r.b.committer.flushed(); await r.b.events.flush();
       const stages = await r.t.handle.db.selectFrom('boot_events').select(['stage', 'detail']).where('mac', '=', '52:54:00:00:00:01').orderBy('id').execute();
-      // An answered DISCOVER is recorded in its OFFER's row (detail.discover): one row for the pair.
-      assert.deepEqual(stages.map((e) => e.stage), ['dhcp.offer', 'dhcp.ack']);
-      assert.equal((JSON.parse(stages[0]!.detail) as { discover?: boolean }).discover, true);
-      assert.equal(typeof (JSON.parse(stages[0]!.detail) as { firmware?: string }).firmware, 'string');
+      // One row for the exchange: the ACK's, with its OFFER (detail.offeredAt) and the DISCOVER
+      // that OFFER answered (detail.discover).
+      assert.deepEqual(stages.map((e) => e.stage), ['dhcp.ack']);
+      const detail = JSON.parse(stages[0]!.detail) as { discover?: boolean; firmware?: string; offeredAt?: number };
+      assert.equal(detail.discover, true);
+      assert.equal(typeof detail.firmware, 'string');
+      assert.equal(typeof detail.offeredAt, 'number');
     } finally { await r.close(); }
   });
 

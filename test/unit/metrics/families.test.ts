@@ -9,7 +9,7 @@ import { encodeFamilies } from '../../../src/http/metrics/text.ts';
 const input: MetricsInput = {
   scope: null,
   services: {
-    dhcp: { state: 'running', detail: { received: 9, malformed: 1, limited: 1, replied: 6, silent: 3, exhausted: 1, commits: 2, leaseRows: 4, bootEvents: 8, bootEventsDropped: 0 } },
+    dhcp: { state: 'running', detail: { received: 9, malformed: 1, limited: 1, replied: 6, silent: 3, exhausted: 1, commits: 2, leaseRows: 4, bootEvents: 8, bootEventsJoined: 3, bootEventsDropped: 0 } },
     tftp: { state: 'running', detail: { active: 1, requests: 5, completed: 3, failed: 1, refused: 1, bytes: 123456, cache: { files: 2, bytes: 2048 } } },
     nbd: { state: 'failed', detail: { connections: 2, accepted: 7, sentBytes: 1 << 20 } },
     publish: { state: 'disabled' },
